@@ -1,0 +1,118 @@
+"""Store a ticket's SLA clocks: the one function every ticket service calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from severity.calendars import BusinessCalendar
+from severity.models import SlaTarget, business_calendar, target_for
+from severity.sla import Clocks, Segment, StatusChange, Target, compute_clocks, ledger
+
+if TYPE_CHECKING:
+    from tickets.models import Ticket
+
+
+def status_history(ticket: Ticket) -> list[StatusChange]:
+    """The ticket's statuses over time, from its Events (the audit trail is the truth)."""
+    history = [StatusChange(ticket.created_at, "new")]
+    rows = ticket.events.order_by("created_at", "pk").values_list("created_at", "after")
+    for at, after in rows:
+        status = (after or {}).get("status")
+        if status and status != history[-1].status:
+            history.append(StatusChange(max(at, history[-1].at), status))
+    return history
+
+
+def ticket_calendar(ticket: Ticket, target: SlaTarget) -> BusinessCalendar:
+    return business_calendar(target.calendar, organization_tz=ticket.organization.time_zone)
+
+
+def _plain(target: SlaTarget) -> Target:
+    return Target(target.first_response, target.update_cadence, target.cooperation_window)
+
+
+def current_clocks(ticket: Ticket) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[StatusChange]]:
+    target = target_for(ticket.severity, ticket.category)
+    calendar = ticket_calendar(ticket, target)
+    history = status_history(ticket)
+    clocks = compute_clocks(
+        history=history,
+        target=_plain(target),
+        calendar=calendar,
+        first_response_at=ticket.first_response_at,
+        last_agent_update_at=ticket.last_agent_update_at,
+    )
+    return clocks, target, calendar, history
+
+
+def refresh_clocks(ticket: Ticket, *, now: datetime) -> Clocks:
+    """Recompute and store ``response_due_at``/``customer_due_at``.
+
+    Called inside the caller's transaction after the status or severity moved. The
+    ``clock_version`` is bumped only when a deadline actually changes, so a deadline
+    task scheduled for the old value becomes a no-op."""
+    from tickets.models import Ticket
+
+    clocks, _target, _calendar, _history = current_clocks(ticket)
+    changed = (
+        ticket.response_due_at != clocks.response_due_at
+        or ticket.customer_due_at != clocks.customer_due_at
+    )
+    if changed:
+        ticket.response_due_at = clocks.response_due_at
+        ticket.customer_due_at = clocks.customer_due_at
+        ticket.clock_version += 1
+        Ticket.objects.filter(pk=ticket.pk).update(
+            response_due_at=clocks.response_due_at,
+            customer_due_at=clocks.customer_due_at,
+            clock_version=ticket.clock_version,
+        )
+    return clocks
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a deadline is where it is: the SLA ledger of a ticket."""
+
+    severity: str
+    category: str
+    calendar: str
+    time_zone: str
+    target: timedelta
+    measuring: str | None  # "first_response" | "update" | None
+    clock_from: datetime
+    due_at: datetime | None
+    customer_due_at: datetime | None
+    used: timedelta  # working time consumed while waiting on support
+    remaining: timedelta | None
+    segments: list[Segment]
+
+
+def explain(ticket: Ticket, *, now: datetime) -> Explanation:
+    clocks, target, calendar, history = current_clocks(ticket)
+    clock_from = clocks.response_from or ticket.created_at
+    measuring = clocks.response_kind
+    if measuring == "update" and target.update_cadence is not None:
+        goal = target.update_cadence
+    else:
+        goal = target.first_response
+    until = max(now, clock_from)
+    segments = ledger(history=history, calendar=calendar, clock_from=clock_from, until=until)
+    used = sum((s.duration for s in segments if s.kind == "running"), timedelta(0))
+    remaining = None if clocks.response_due_at is None else goal - used
+    return Explanation(
+        severity=ticket.severity,
+        category=ticket.category,
+        calendar=target.calendar.name,
+        time_zone=str(calendar.tz),
+        target=goal,
+        measuring=measuring,
+        clock_from=clock_from,
+        due_at=clocks.response_due_at,
+        customer_due_at=clocks.customer_due_at,
+        used=used,
+        remaining=remaining,
+        segments=segments,
+    )

@@ -1,0 +1,194 @@
+"""Ticket clocks in closed form, from a ticket's status history. Pure.
+
+The response clock runs only while a ticket waits on support (``new``/``open``) and only
+inside the calendar's working hours; it pauses while the ticket waits on the customer
+and resumes on their reply. Before the first public answer it measures the
+first-response target (POL-SLA-1); afterwards, where the target has an update cadence
+(Severity A's "continued work"), it measures the time since the last agent update.
+The customer clock runs while the ticket waits on the customer and measures the
+customer-cooperation window (POL-SEV-7).
+
+A severity change recomputes everything from the opening with the new target and
+calendar: the history, not the previous deadline, is the source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from severity.calendars import HOLIDAY, OPEN, BusinessCalendar
+
+SUPPORT_OWES = frozenset({"new", "open"})
+CUSTOMER_OWES = "awaiting_customer"
+STOPPED = frozenset({"resolved", "closed"})
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    at: datetime
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    first_response: timedelta
+    update_cadence: timedelta | None
+    cooperation_window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    response_due_at: datetime | None
+    customer_due_at: datetime | None
+    # "first_response" or "update": what the response clock is measuring.
+    response_kind: str | None = None
+    # Where the response clock started counting (opening, or the last agent update).
+    response_from: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: datetime
+    end: datetime | None  # None: still going on
+    status: str
+
+
+def spans(history: Sequence[StatusChange]) -> list[Span]:
+    """Consecutive status spans; the last one is open-ended."""
+    result: list[Span] = []
+    for index, change in enumerate(history):
+        end = history[index + 1].at if index + 1 < len(history) else None
+        if end is not None and end < change.at:
+            raise ValueError("status history must be in time order")
+        result.append(Span(change.at, end, change.status))
+    return result
+
+
+def _due(
+    history: Sequence[StatusChange], start_at: datetime, work: timedelta, calendar: BusinessCalendar
+) -> datetime | None:
+    """When ``work`` of working time waiting on support has elapsed since ``start_at``.
+
+    None when the work is not used up and the ticket is not waiting on support now
+    (the clock is paused, so there is no deadline)."""
+    remaining = work
+    for span in spans(history):
+        if span.status not in SUPPORT_OWES:
+            continue
+        end = span.end
+        if end is not None and end <= start_at:
+            continue
+        begin = max(span.start, start_at)
+        if end is None:
+            return calendar.add(begin, remaining)
+        available = calendar.between(begin, end)
+        if available >= remaining:
+            return calendar.add(begin, remaining)
+        remaining -= available
+    return None
+
+
+def compute_clocks(
+    *,
+    history: Sequence[StatusChange],
+    target: Target,
+    calendar: BusinessCalendar,
+    first_response_at: datetime | None,
+    last_agent_update_at: datetime | None,
+) -> Clocks:
+    if not history:
+        raise ValueError("a ticket has at least its opening in its history")
+    current = history[-1]
+    if current.status in STOPPED:
+        return Clocks(None, None)
+    if current.status == CUSTOMER_OWES:
+        return Clocks(None, calendar.add(current.at, target.cooperation_window))
+    if first_response_at is None:
+        opened = history[0].at
+        return Clocks(
+            _due(history, opened, target.first_response, calendar),
+            None,
+            "first_response",
+            opened,
+        )
+    if target.update_cadence is not None:
+        since = last_agent_update_at or first_response_at
+        return Clocks(_due(history, since, target.update_cadence, calendar), None, "update", since)
+    return Clocks(None, None)
+
+
+# --- The SLA ledger ----------------------------------------------------------------------
+
+RUNNING = "running"
+PAUSED = "paused"
+OUT_OF_HOURS = "out_of_hours"
+HOLIDAY_SEGMENT = "holiday"
+MET = "met"
+STOPPED_SEGMENT = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: datetime
+    end: datetime
+    kind: str  # running | paused | out_of_hours | holiday | met | stopped
+    status: str
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+def ledger(
+    *,
+    history: Sequence[StatusChange],
+    calendar: BusinessCalendar,
+    clock_from: datetime,
+    until: datetime,
+) -> list[Segment]:
+    """The response clock between ``clock_from`` and ``until`` as labelled segments.
+
+    Waiting on support splits into running (working hours), out of hours and holiday;
+    waiting on the customer is paused; resolved or closed is stopped. Adjacent segments
+    of the same kind are merged, so the list is what a person reads along a bar."""
+    segments: list[Segment] = []
+
+    def push(start: datetime, end: datetime, kind: str, status: str) -> None:
+        if end <= start:
+            return
+        if segments and segments[-1].kind == kind and segments[-1].end == start:
+            segments[-1] = Segment(segments[-1].start, end, kind, status)
+        else:
+            segments.append(Segment(start, end, kind, status))
+
+    for span in spans(history):
+        begin = max(span.start, clock_from)
+        end = min(span.end or until, until)
+        if end <= begin:
+            continue
+        if span.status == CUSTOMER_OWES:
+            push(begin, end, PAUSED, span.status)
+            continue
+        if span.status in STOPPED:
+            push(begin, end, STOPPED_SEGMENT, span.status)
+            continue
+        cursor = begin
+        for open_start, open_end in calendar.intervals(begin, end):
+            if open_start > cursor:
+                push(cursor, open_start, _closed_kind(calendar, cursor), span.status)
+            push(open_start, open_end, RUNNING, span.status)
+            cursor = open_end
+        if cursor < end:
+            push(cursor, end, _closed_kind(calendar, cursor), span.status)
+    return segments
+
+
+def _closed_kind(calendar: BusinessCalendar, at: datetime) -> str:
+    reason = calendar.closed_reason(at)
+    if reason == HOLIDAY:
+        return HOLIDAY_SEGMENT
+    if reason == OPEN:  # a boundary instant; the gap that follows is out of hours
+        return OUT_OF_HOURS
+    return OUT_OF_HOURS

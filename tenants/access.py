@@ -1,0 +1,99 @@
+"""The one way views reach the acting organization (DESIGN.md "Tenancy").
+
+Portal routes carry the organization's slug; the acting user must be a member.
+A stranger's slug and another tenant's ids both answer 404, so a probe learns
+nothing about which organizations or tickets exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tenants.models import Membership, Organization, User
+
+
+class TenantRequest(HttpRequest):
+    """An HttpRequest after ``tenant_view`` resolved who acts for which organization."""
+
+    user: User
+    organization: Organization
+    membership: Membership
+
+
+def acting_membership(user: User, org_slug: str) -> Membership:
+    """The user's membership of the organization named in the URL, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("organization", "organization__partner")
+        .filter(organization__slug=org_slug, user=user, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return membership
+
+
+type TenantViewFunc = Callable[Concatenate[TenantRequest, ...], HttpResponse]
+
+
+def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[..., HttpResponse]]:
+    """Resolve ``org`` from the URL and attach it to the request.
+
+    ``admin_only`` routes show plain users the "ask your admin" page (POL-WHO-1),
+    never a bare 403; self-help routes stay open to every member (POL-SELF-3).
+    """
+
+    def decorator(view: TenantViewFunc) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, org: str, *args: object, **kwargs: object) -> HttpResponse:
+            membership = acting_membership(request.user, org)  # type: ignore[arg-type]
+            tenant_request: TenantRequest = request  # type: ignore[assignment]
+            tenant_request.membership = membership
+            tenant_request.organization = membership.organization
+            if admin_only and not membership.is_admin:
+                return render(
+                    request,
+                    "portal/ask_admin.html",
+                    {"organization": membership.organization, "membership": membership},
+                )
+            return view(tenant_request, *args, **kwargs)
+
+        wrapper.tenant_route = True  # type: ignore[attr-defined]
+        wrapper.admin_only = admin_only  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Desk routes are for provider staff; to anyone else they do not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_agent:  # type: ignore[union-attr]
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    wrapper.desk_route = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def supervisor_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_supervisor:  # type: ignore[union-attr]
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    wrapper.desk_route = True  # type: ignore[attr-defined]
+    return wrapper

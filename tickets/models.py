@@ -1,0 +1,349 @@
+"""Service requests, their conversation and their audit trail.
+
+Models hold data and invariants only. Every write that matters goes through
+``tickets.services``, which validates, runs in one transaction and records an
+``Event``; reads compose from the ``TicketQuerySet`` vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from severity.choices import Category, Impact, Scope, Severity
+from tenants.models import Organization
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    AWAITING_CUSTOMER = "awaiting_customer", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+    @classmethod
+    def active(cls) -> tuple[str, ...]:
+        """Statuses in which support still owes the customer something."""
+        return (cls.NEW, cls.OPEN, cls.AWAITING_CUSTOMER)
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Portal")
+    API = "api", _("API")
+    PHONE = "phone", _("Phone")
+
+
+class ContactMethod(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    PL = "pl", "Polski"
+
+
+_REFERENCE_RE = re.compile(r"^(?:[A-Za-z]+-)?0*(\d{1,12})$")
+
+
+def parse_reference(value: str | int) -> int | None:
+    """``SR-000123``, ``000123`` or ``123`` → 123; anything else → None."""
+    if isinstance(value, int):
+        return value if value > 0 else None
+    match = _REFERENCE_RE.match(value.strip())
+    return int(match.group(1)) if match else None
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def for_org(self, organization: Organization) -> TicketQuerySet:
+        return self.filter(organization=organization)
+
+    def active(self) -> TicketQuerySet:
+        return self.filter(status__in=Status.active())
+
+    def waiting_on_support(self) -> TicketQuerySet:
+        return self.filter(status__in=(Status.NEW, Status.OPEN))
+
+    def waiting_on_customer(self) -> TicketQuerySet:
+        return self.filter(status=Status.AWAITING_CUSTOMER)
+
+    def response_due_before(self, moment: datetime) -> TicketQuerySet:
+        return self.waiting_on_support().filter(response_due_at__lte=moment)
+
+    def customer_due_before(self, moment: datetime) -> TicketQuerySet:
+        return self.waiting_on_customer().filter(customer_due_at__lte=moment)
+
+    def assigned_to(self, user: settings.AUTH_USER_MODEL) -> TicketQuerySet:  # type: ignore[valid-type]
+        return self.filter(assignee=user)
+
+    def unassigned(self) -> TicketQuerySet:
+        return self.filter(assignee__isnull=True)
+
+    def by_reference(self, reference: str | int) -> TicketQuerySet:
+        number = parse_reference(reference)
+        return self.filter(pk=number) if number is not None else self.none()
+
+
+class Ticket(models.Model):
+    """A service request of one organization.
+
+    The human number is the primary key shown as ``SR-000123``: the database's own
+    sequence makes it unique under any concurrency, and a rolled-back insert leaves a
+    gap rather than a duplicate, which is what a support reference needs.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("organization")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=20_000)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    product = models.ForeignKey(
+        "helpcenter.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("product"),
+    )
+    impact = models.CharField(_("impact"), max_length=16, choices=Impact.choices)
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices)
+    business_impact = models.TextField(_("business impact statement"), blank=True, max_length=5000)
+    contact_24x7 = models.CharField(_("24x7 contact"), max_length=200, blank=True)
+
+    severity = models.CharField(_("severity"), max_length=1, choices=Severity.choices)
+    # The severity at opening, kept for reporting when an agent or a downgrade changes it.
+    original_severity = models.CharField(
+        _("original severity"), max_length=1, choices=Severity.choices
+    )
+    severity_reason = models.TextField(_("severity reason"), blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
+    )
+    contact_phone = PhoneNumberField(_("contact phone"), blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    preferred_contact = models.CharField(
+        _("preferred contact method"),
+        max_length=8,
+        choices=ContactMethod.choices,
+        default=ContactMethod.EMAIL,
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.EN
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.WEB)
+    caller_phone = PhoneNumberField(_("caller's phone"), blank=True)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_tickets",
+        verbose_name=_("created by"),
+    )
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+
+    # SLA clocks, recomputed by severity.clocks whenever status or severity changes.
+    response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
+    customer_due_at = models.DateTimeField(_("customer reply due"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    last_agent_update_at = models.DateTimeField(_("last agent update"), null=True, blank=True)
+    # Bumped on every clock change; a scheduled deadline task carries it and is a no-op
+    # when the ticket has moved on.
+    clock_version = models.PositiveIntegerField(default=0, editable=False)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service request")
+        verbose_name_plural = _("service requests")
+        ordering = ("-created_at",)
+        indexes = [
+            # The queue and the sweep only ever look at active tickets: partial indexes
+            # keep them small when the closed history grows to millions of rows.
+            models.Index(
+                fields=["response_due_at"],
+                name="ticket_response_due_active",
+                condition=Q(status__in=["new", "open"]),
+            ),
+            models.Index(
+                fields=["customer_due_at"],
+                name="ticket_customer_due_waiting",
+                condition=Q(status="awaiting_customer"),
+            ),
+            models.Index(fields=["organization", "status"], name="ticket_org_status"),
+            models.Index(fields=["organization", "-created_at"], name="ticket_org_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=["A", "B", "C"]), name="ticket_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in Status]), name="ticket_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        prefix = settings.SUPPORTDESK["TICKET_PREFIX"]
+        return f"{prefix}-{self.pk:06d}" if self.pk else f"{prefix}-new"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in Status.active()
+
+
+class MessageKind(models.TextChoices):
+    REPLY = "reply", _("Public reply")
+    NOTE = "note", _("Internal note")
+
+
+class AuthorRole(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Support")
+    SYSTEM = "system", _("System")
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def public(self) -> MessageQuerySet:
+        return self.filter(kind=MessageKind.REPLY)
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=8, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    author_role = models.CharField(_("author role"), max_length=10, choices=AuthorRole.choices)
+    body = models.TextField(_("message"), max_length=20_000)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ("created_at", "pk")
+        constraints = [
+            # Customers never write internal notes.
+            models.CheckConstraint(
+                condition=~Q(kind="note", author_role="customer"), name="message_note_not_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", _("User")
+    API_KEY = "api_key", _("API key")
+    SYSTEM = "system", _("System")
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Request filed")
+    ASSIGNED = "assigned", _("Assigned")
+    REPLIED = "replied", _("Support replied")
+    NOTED = "noted", _("Internal note")
+    INFORMATION_REQUESTED = "information_requested", _("Information requested")
+    CUSTOMER_REPLIED = "customer_replied", _("Customer replied")
+    RESOLVED = "resolved", _("Resolved")
+    REOPENED = "reopened", _("Reopened")
+    CLOSED = "closed", _("Closed")
+    SEVERITY_CHANGED = "severity_changed", _("Severity changed")
+    ESCALATED = "escalated", _("Escalated")
+    WARNED = "warned", _("Deadline warning")
+    DOWNGRADED = "downgraded", _("Severity lowered")
+    REMINDED = "reminded", _("Customer reminded")
+    RATED = "rated", _("Support rated")
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def for_ticket(self, ticket: Ticket) -> EventQuerySet:
+        return self.filter(ticket=ticket)
+
+    def undelivered(self) -> EventQuerySet:
+        return self.filter(delivered_at__isnull=True)
+
+
+class Event(models.Model):
+    """One change, as the audit trail and the outbox of notifications.
+
+    Written explicitly by the service that made the change (never by a signal), in the
+    same transaction, so a change without its Event cannot exist.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
+    actor_kind = models.CharField(_("actor kind"), max_length=8, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    # What the actor was called when it acted (a worker's name, an API key's prefix), kept
+    # even if the user or key is later deleted.
+    actor_label = models.CharField(_("actor"), max_length=200, blank=True)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # Outbox: notifications and webhooks for this event have all been handed over.
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ("created_at", "pk")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="event_undelivered",
+                condition=Q(delivered_at__isnull=True),
+            ),
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.actor_label})"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from tickets import portal_views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", portal_views.home, name="home"),
+    path("requests/", portal_views.request_list, name="request_list"),
+    path("requests/<str:number>/", portal_views.request_detail, name="request_detail"),
+]
