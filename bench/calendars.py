@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from severity.calendars import BusinessCalendar, Window  # noqa: E402
+from severity.calendars import BusinessCalendar, Window
 
 HORIZON = dt.timedelta(hours=45)  # C: 3 business days of 15 hours (POL-SLA-1, POL-SLA-3)
 YEAR_START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

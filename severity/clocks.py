@@ -33,7 +33,9 @@ def _plain(target: SlaTarget) -> Target:
     return Target(target.first_response, target.update_cadence, target.cooperation_window)
 
 
-def current_clocks(ticket: Ticket) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[StatusChange]]:
+def current_clocks(
+    ticket: Ticket,
+) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[StatusChange]]:
     target = target_for(ticket.severity, ticket.category)
     calendar = ticket_calendar(ticket, target)
     history = status_history(ticket)

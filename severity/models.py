@@ -123,7 +123,9 @@ _cache: dict[tuple[int, datetime, str], BusinessCalendar] = {}
 _cache_lock = Lock()
 
 
-def business_calendar(calendar: Calendar, *, organization_tz: str | None = None) -> BusinessCalendar:
+def business_calendar(
+    calendar: Calendar, *, organization_tz: str | None = None
+) -> BusinessCalendar:
     """The pure calendar for a row (in the organization's zone where the row says so)."""
     zone = (
         organization_tz

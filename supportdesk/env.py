@@ -30,7 +30,9 @@ def env_secret(name: str, default: str | None = None) -> str | None:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ImproperlyConfiguredEnv(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+            raise ImproperlyConfiguredEnv(
+                f"{name}_FILE={file_name!r} cannot be read: {exc}"
+            ) from exc
     return env_str(name, default)
 
 

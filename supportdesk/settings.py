@@ -208,7 +208,9 @@ def _email_from_url(url: str) -> dict[str, object]:
             "EMAIL_FILE_PATH": unquote(parts.path) or str(DATA_DIR / "mail"),
         }
     if scheme not in {"smtp", "smtps"}:
-        raise ImproperlyConfigured(f"EMAIL_URL scheme {scheme!r} is not smtp, smtps, console, file.")
+        raise ImproperlyConfigured(
+            f"EMAIL_URL scheme {scheme!r} is not smtp, smtps, console, file."
+        )
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "localhost",

@@ -53,7 +53,9 @@ def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[...,
     def decorator(view: TenantViewFunc) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, org: str, *args: object, **kwargs: object) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, org: str, *args: object, **kwargs: object
+        ) -> HttpResponse:
             membership = acting_membership(request.user, org)  # type: ignore[arg-type]
             tenant_request: TenantRequest = request  # type: ignore[assignment]
             tenant_request.membership = membership

@@ -13,9 +13,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     memberships = getattr(request, "_nav_memberships", None)
     if memberships is None:
         memberships = list(
-            Membership.objects.filter(user=user).select_related("organization").order_by(
-                "organization__name"
-            )
+            Membership.objects.filter(user=user)
+            .select_related("organization")
+            .order_by("organization__name")
         )
         request._nav_memberships = memberships  # type: ignore[attr-defined]
     return {"nav_memberships": memberships}

@@ -74,7 +74,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("language"), max_length=8, default="en", choices=[("en", "English"), ("pl", "Polski")]
     )
     staff_role = models.CharField(
-        _("staff role"), max_length=16, choices=StaffRole.choices, default=StaffRole.NONE, blank=True
+        _("staff role"),
+        max_length=16,
+        choices=StaffRole.choices,
+        default=StaffRole.NONE,
+        blank=True,
     )
     # Django admin access; supervisors get it, agents work on the desk only.
     is_staff = models.BooleanField(_("admin site access"), default=False)

@@ -100,7 +100,10 @@ class Ticket(models.Model):
     """
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("organization")
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("organization"),
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), max_length=20_000)
@@ -139,7 +142,9 @@ class Ticket(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.EN
     )
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.WEB)
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.WEB
+    )
     caller_phone = PhoneNumberField(_("caller's phone"), blank=True)
 
     assignee = models.ForeignKey(

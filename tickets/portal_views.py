@@ -65,7 +65,9 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
             form.add_error("body", error.message)
         else:
             messages.success(request, "Your reply was sent.")
-            return redirect("portal:request_detail", org=request.organization.slug, number=ticket.pk)
+            return redirect(
+                "portal:request_detail", org=request.organization.slug, number=ticket.pk
+            )
     conversation = ticket.messages.public().select_related("author")
     return render(
         request,

@@ -342,15 +342,18 @@ def ticket_customer_reply(*, ticket: Ticket, actor: Actor, body: str, now: datet
         ticket.save()
         after["message"] = message.pk
         _record(
-            ticket, actor=actor, kind=EventKind.CUSTOMER_REPLIED, now=now, before=before, after=after
+            ticket,
+            actor=actor,
+            kind=EventKind.CUSTOMER_REPLIED,
+            now=now,
+            before=before,
+            after=after,
         )
         refresh_clocks(ticket, now=now)
     return message
 
 
-def ticket_assign(
-    *, ticket: Ticket, actor: Actor, assignee: User | None, now: datetime
-) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: User | None, now: datetime) -> Ticket:
     """Claim (assign to oneself), hand over, or unassign. Agents may claim or release;
     supervisors may assign to anyone on the desk."""
     _require_agent(actor)

@@ -1,0 +1,72 @@
+# supportdesk — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# An interpreter >= 3.12 (Django 6 needs it): $(PYTHON) if given, then the usual names,
+# then pyenv's installs.
+PYTHON_CANDIDATES := $(PYTHON) python3.13 python3.12 python3 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)
+FIND_PYTHON := for c in $(PYTHON_CANDIDATES); do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	    command -v $$c; exit 0; fi; done; exit 1
+
+.PHONY: help
+help:
+	@echo "make run    set up and start the whole product on http://$(HOST):$(PORT) with demo data"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff check and format check"
+	@echo "make bench  run the benchmarks (JSON lines)"
+
+$(PY):
+	@interpreter=$$($(FIND_PYTHON)) || { \
+	  echo "supportdesk needs Python 3.12 or newer (Django 6)."; \
+	  echo "Install it, e.g. 'apt-get install python3.12 python3.12-venv', 'pyenv install 3.12', or"; \
+	  echo "pass one: make run PYTHON=/path/to/python3.12"; exit 1; }; \
+	echo "Creating $(VENV) with $$interpreter"; \
+	$$interpreter -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed
+
+.PHONY: migrate
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+.PHONY: demo
+demo: migrate
+	$(PY) manage.py seed_demo
+
+.PHONY: run
+run: demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+.PHONY: test
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: messages
+messages: install
+	$(PY) manage.py makemessages -l pl --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages --ignore=.venv
+
+.PHONY: bench
+bench: install
+	$(PY) bench/calendars.py
+
+.PHONY: clean
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

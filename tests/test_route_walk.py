@@ -1,0 +1,186 @@
+"""The cross-tenant route walk (DESIGN.md "Tenancy").
+
+Every URL pattern must be classified. Every tenant route, called by organization A's
+admin with organization B's slug or B's ids, answers 404 (never B's data); a plain
+user of A gets the "ask your admin" page on admin-only routes (POL-WHO-1), not a 403;
+desk routes do not exist for customers; the admin site sends customers to its login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.conftest import World
+from tickets.models import Ticket
+
+PUBLIC = "public"  # reachable without an organization: sign-in, language, landing
+TENANT = "tenant"  # /portal/<org>/…: scoped by membership
+DESK = "desk"  # provider staff only
+ADMIN = "admin"  # Django admin, staff only
+
+# Named routes outside a namespace that decides their class.
+CLASSIFIED: dict[str, str] = {
+    "home": PUBLIC,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,
+    "password_reset_complete": PUBLIC,
+    "set_language": PUBLIC,
+}
+NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "admin": ADMIN}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name" or the bare name, "" for unnamed
+    namespace: str
+    pattern: str
+    params: tuple[str, ...]
+    callback: object
+
+
+def _params(entry: URLPattern | URLResolver) -> set[str]:
+    return set(getattr(entry.pattern, "converters", {})) | set(entry.pattern.regex.groupindex)
+
+
+def walk(
+    patterns: list,  # type: ignore[type-arg]
+    prefix: str = "",
+    namespace: str = "",
+    outer: frozenset[str] = frozenset(),
+) -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or namespace
+            yield from walk(
+                entry.url_patterns, prefix + str(entry.pattern), inner, outer | _params(entry)
+            )
+        elif isinstance(entry, URLPattern):
+            full = prefix + str(entry.pattern)
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name or ""
+            params = tuple(sorted(outer | _params(entry)))
+            yield Route(name, namespace, full, params, entry.callback)
+
+
+def routes() -> list[Route]:
+    return list(walk(get_resolver().url_patterns))
+
+
+def classify(route: Route) -> str | None:
+    if route.namespace in NAMESPACE_CLASS:
+        return NAMESPACE_CLASS[route.namespace]
+    return CLASSIFIED.get(route.name)
+
+
+def test_every_route_is_classified() -> None:
+    unclassified = [r.pattern for r in routes() if classify(r) is None]
+    assert unclassified == [], f"classify these routes in tests/test_route_walk.py: {unclassified}"
+
+
+def test_tenant_routes_use_the_tenant_guard() -> None:
+    for route in routes():
+        if classify(route) == TENANT:
+            assert getattr(route.callback, "tenant_route", False), route.pattern
+            assert "org" in route.params, route.pattern
+        if classify(route) == DESK:
+            assert getattr(route.callback, "desk_route", False), route.pattern
+
+
+def _url(route: Route, values: dict[str, object]) -> str:
+    """Fill a route's parameters; a new parameter name must be taught here."""
+    from django.urls import reverse
+
+    missing = [p for p in route.params if p not in values]
+    assert not missing, f"teach the route walk a value for {missing} ({route.pattern})"
+    return reverse(route.name, kwargs={p: values[p] for p in route.params})
+
+
+def _tenant_routes() -> list[Route]:
+    return [r for r in routes() if classify(r) == TENANT]
+
+
+@pytest.fixture
+def tickets(world: World) -> tuple[Ticket, Ticket]:
+    return world.file(world.admin_a), world.file(world.admin_b)
+
+
+def _values_for(world: World, ticket: Ticket, org_slug: str) -> dict[str, object]:
+    return {"org": org_slug, "number": ticket.pk}
+
+
+def test_tenant_routes_answer_404_with_another_tenants_ids(
+    world: World, tickets: tuple[Ticket, Ticket], client: Client
+) -> None:
+    ticket_a, ticket_b = tickets
+    client.force_login(world.admin_a.user)
+    checked = 0
+    for route in _tenant_routes():
+        # B's slug, with B's ids.
+        foreign = _url(route, _values_for(world, ticket_b, world.org_b.slug))
+        # A's own slug, with B's ids (only routes that take an id).
+        mixed = _url(route, _values_for(world, ticket_b, world.org_a.slug))
+        own = _url(route, _values_for(world, ticket_a, world.org_a.slug))
+        assert client.get(own).status_code == 200, own
+        for url in {foreign, mixed} - {own}:
+            for method in (client.get, client.post):
+                response = method(url)
+                assert response.status_code == 404, (route.pattern, url, method)
+                assert world.org_b.name.encode() not in response.content, url
+                checked += 1
+    assert checked >= 2 * len(_tenant_routes())
+
+
+def test_plain_user_gets_the_ask_your_admin_page(
+    world: World, tickets: tuple[Ticket, Ticket], client: Client
+) -> None:
+    ticket_a, _ = tickets
+    client.force_login(world.user_a.user)
+    admin_only = [r for r in _tenant_routes() if getattr(r.callback, "admin_only", True)]
+    assert admin_only, "there must be admin-only tenant routes"
+    for route in admin_only:
+        response = client.get(_url(route, _values_for(world, ticket_a, world.org_a.slug)))
+        assert response.status_code == 200, route.pattern
+        assert "portal/ask_admin.html" in [t.name for t in response.templates], route.pattern
+        assert ticket_a.title.encode() not in response.content
+
+
+def test_desk_routes_do_not_exist_for_customers(
+    world: World, tickets: tuple[Ticket, Ticket], client: Client
+) -> None:
+    ticket_a, _ = tickets
+    desk = [r for r in routes() if classify(r) == DESK]
+    assert desk
+    client.force_login(world.admin_a.user)
+    for route in desk:
+        url = _url(route, _values_for(world, ticket_a, world.org_a.slug))
+        assert client.get(url).status_code == 404, url
+    client.force_login(world.agent)
+    for route in desk:
+        url = _url(route, _values_for(world, ticket_a, world.org_a.slug))
+        assert client.get(url).status_code == 200, url
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) -> None:
+    for route in routes():
+        if classify(route) not in (TENANT, DESK):
+            continue
+        url = _url(route, {"org": world.org_a.slug, "number": 1})
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/login/"), url
+
+
+def test_admin_site_is_for_staff_only(world: World, client: Client) -> None:
+    client.force_login(world.admin_a.user)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    client.force_login(world.supervisor)
+    assert client.get("/admin/").status_code == 200
