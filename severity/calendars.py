@@ -498,7 +498,7 @@ class BusinessCalendar:
         before = self._tz.utcoffset(naive) // _US
         after = self._tz.utcoffset(naive.replace(fold=1)) // _US
         instant = local_us - before
-        if True:
+        if after <= before:
             # Unambiguous, or clocks going back: fold=0 is the first occurrence.
             return instant
         # Clocks going forward and local_us is inside the gap: the answer is the

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from severity.calendars import HOLIDAY, OPEN, BusinessCalendar
+from severity.calendars import BusinessCalendar
 
 SUPPORT_OWES = frozenset({"new", "open"})
 CUSTOMER_OWES = "awaiting_customer"
@@ -176,19 +176,29 @@ def ledger(
             continue
         cursor = begin
         for open_start, open_end in calendar.intervals(begin, end):
-            if open_start > cursor:
-                push(cursor, open_start, _closed_kind(calendar, cursor), span.status)
+            for piece_start, piece_end, kind in _closed_pieces(calendar, cursor, open_start):
+                push(piece_start, piece_end, kind, span.status)
             push(open_start, open_end, RUNNING, span.status)
             cursor = open_end
-        if cursor < end:
-            push(cursor, end, _closed_kind(calendar, cursor), span.status)
+        for piece_start, piece_end, kind in _closed_pieces(calendar, cursor, end):
+            push(piece_start, piece_end, kind, span.status)
     return segments
 
 
-def _closed_kind(calendar: BusinessCalendar, at: datetime) -> str:
-    reason = calendar.closed_reason(at)
-    if reason == HOLIDAY:
-        return HOLIDAY_SEGMENT
-    if reason == OPEN:  # a boundary instant; the gap that follows is out of hours
-        return OUT_OF_HOURS
-    return OUT_OF_HOURS
+def _closed_pieces(
+    calendar: BusinessCalendar, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, str]]:
+    """Split a closed stretch at local midnights: a holiday date is "holiday", the rest
+    "out of hours" (a stretch from Thursday 24:00 over a Friday holiday to Saturday
+    09:00 is a holiday, then out of hours)."""
+    pieces: list[tuple[datetime, datetime, str]] = []
+    cursor = start
+    zone = calendar.tz
+    while cursor < end:
+        local = cursor.astimezone(zone)
+        next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+        piece_end = min(end, next_midnight.astimezone(cursor.tzinfo))
+        kind = HOLIDAY_SEGMENT if local.date() in calendar.holidays else OUT_OF_HOURS
+        pieces.append((cursor, piece_end, kind))
+        cursor = piece_end
+    return pieces
