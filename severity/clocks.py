@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 from severity.calendars import BusinessCalendar
 from severity.models import SlaTarget, business_calendar, target_for
-from severity.sla import Clocks, Segment, StatusChange, Target, compute_clocks, ledger
+from severity.sla import (
+    RUNNING,
+    Clocks,
+    Segment,
+    StatusChange,
+    Target,
+    compute_clocks,
+    ledger,
+)
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
@@ -90,20 +98,32 @@ class Explanation:
     used: timedelta  # working time consumed while waiting on support
     remaining: timedelta | None
     segments: list[Segment]
+    first_response_at: datetime | None
 
 
 def explain(ticket: Ticket, *, now: datetime) -> Explanation:
+    """The response clock's story: which target, on which calendar, from when, and how
+    every stretch since counted (running, paused, out of hours, holiday, stopped)."""
     clocks, target, calendar, history = current_clocks(ticket)
-    clock_from = clocks.response_from or ticket.created_at
-    measuring = clocks.response_kind
-    if measuring == "update" and target.update_cadence is not None:
+    until = now
+    if ticket.first_response_at is None:
+        measuring: str | None = "first_response"
+        goal, clock_from = target.first_response, ticket.created_at
+    elif target.update_cadence is not None and ticket.is_active:
+        # Continued work (POL-SLA-1): measured from the last agent update, paused while
+        # the ticket waits on the customer.
+        measuring = "update"
         goal = target.update_cadence
+        clock_from = ticket.last_agent_update_at or ticket.first_response_at
     else:
-        goal = target.first_response
-    until = max(now, clock_from)
+        # The first response was met and no cadence follows: the ledger ends there.
+        measuring = None
+        goal, clock_from = target.first_response, ticket.created_at
+        until = ticket.first_response_at
+    until = max(until, clock_from)
     segments = ledger(history=history, calendar=calendar, clock_from=clock_from, until=until)
-    used = sum((s.duration for s in segments if s.kind == "running"), timedelta(0))
-    remaining = None if clocks.response_due_at is None else goal - used
+    used = sum((s.duration for s in segments if s.kind == RUNNING), timedelta(0))
+    remaining = None if measuring is None or not ticket.is_active else goal - used
     return Explanation(
         severity=ticket.severity,
         category=ticket.category,
@@ -117,4 +137,5 @@ def explain(ticket: Ticket, *, now: datetime) -> Explanation:
         used=used,
         remaining=remaining,
         segments=segments,
+        first_response_at=ticket.first_response_at,
     )

@@ -200,21 +200,41 @@ def test_the_ledger_explains_the_deadline(world: World) -> None:
     agent = Actor.for_user(world.agent)
     opened = beijing(2026, 6, 10, 22, 0)  # B: 2 h tonight, then from 09:00 tomorrow
     ticket = world.file(now=opened)
-    services.ticket_request_information(
-        ticket=ticket, actor=agent, body="Logs?", now=beijing(2026, 6, 10, 23, 0)
-    )
-    # Back to support before the first answer? No: asking was the first answer, so the
-    # ledger reads the first-response clock from the opening up to now.
+    services.ticket_resolve(ticket=ticket, actor=agent, reason="", now=beijing(2026, 6, 10, 23))
+    services.ticket_reopen(ticket=ticket, actor=agent, reason="", now=beijing(2026, 6, 11, 10))
     ticket.refresh_from_db()
-    story = explain(ticket, now=beijing(2026, 6, 11, 10, 0))
+    story = explain(ticket, now=beijing(2026, 6, 11, 11, 0))
     assert story.calendar == "B/C technical"
     assert story.time_zone == "Asia/Shanghai"
-    kinds = [(s.kind, s.start, s.end) for s in story.segments]
-    assert kinds == [
+    assert story.measuring == "first_response"
+    assert [(s.kind, s.start, s.end) for s in story.segments] == [
         ("running", opened, beijing(2026, 6, 10, 23, 0)),
-        ("paused", beijing(2026, 6, 10, 23, 0), beijing(2026, 6, 11, 10, 0)),
+        ("stopped", beijing(2026, 6, 10, 23, 0), beijing(2026, 6, 11, 10, 0)),
+        ("running", beijing(2026, 6, 11, 10, 0), beijing(2026, 6, 11, 11, 0)),
     ]
-    assert story.customer_due_at is not None
+    assert story.used == 2 * H
+    assert story.remaining == 13 * H
+    assert story.due_at == beijing(2026, 6, 11, 24 - 1, 0) + H  # 10:00 + 14 h = 24:00
+    assert story.due_at == ticket.response_due_at
+
+
+def test_the_ledger_shows_the_pause_while_waiting_on_the_customer(world: World) -> None:
+    agent = Actor.for_user(world.agent)
+    opened = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
+    ticket = world.file(now=opened, **A_READY)
+    services.ticket_agent_reply(ticket=ticket, actor=agent, body="On it", now=opened + 10 * 60 * S)
+    services.ticket_request_information(
+        ticket=ticket, actor=agent, body="Trace?", now=opened + 20 * 60 * S
+    )
+    ticket.refresh_from_db()
+    story = explain(ticket, now=opened + 2 * H)
+    assert story.measuring == "update"
+    assert [(s.kind, s.start, s.end) for s in story.segments] == [
+        ("paused", opened + 20 * 60 * S, opened + 2 * H),
+    ]
+    assert story.due_at is None
+    assert story.customer_due_at == opened + 20 * 60 * S + 4 * H  # A: 4 working hours
+    assert story.remaining == H
 
 
 def test_the_ledger_shows_out_of_hours_and_holidays(world: World) -> None:
@@ -233,3 +253,18 @@ def test_the_ledger_shows_out_of_hours_and_holidays(world: World) -> None:
     assert story.used == 2 * H
     assert story.remaining == 13 * H
     assert story.due_at == beijing(2026, 6, 12, 23, 0)  # 1 h Wed + 14 h Fri
+
+
+def test_the_ledger_of_a_met_first_response_ends_at_the_answer(world: World) -> None:
+    opened = beijing(2026, 6, 10, 10, 0)
+    ticket = world.file(now=opened)
+    services.ticket_agent_reply(
+        ticket=ticket, actor=Actor.for_user(world.agent), body="Hi", now=opened + 2 * H
+    )
+    ticket.refresh_from_db()
+    story = explain(ticket, now=opened + 30 * H)
+    assert story.measuring is None
+    assert story.due_at is None
+    assert story.used == 2 * H
+    assert story.first_response_at == opened + 2 * H
+    assert [s.kind for s in story.segments] == ["running"]
