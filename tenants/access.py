@@ -14,6 +14,7 @@ from typing import Concatenate
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from tenants.models import Membership, Organization, User
 
@@ -60,13 +61,19 @@ def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[...,
             tenant_request: TenantRequest = request  # type: ignore[assignment]
             tenant_request.membership = membership
             tenant_request.organization = membership.organization
-            if admin_only and not membership.is_admin:
-                return render(
-                    request,
-                    "portal/ask_admin.html",
-                    {"organization": membership.organization, "membership": membership},
-                )
-            return view(tenant_request, *args, **kwargs)
+            # Portal times read in the organization's own zone; reset afterwards because
+            # the active zone is thread-local and the thread serves the next request too.
+            timezone.activate(membership.organization.zone)
+            try:
+                if admin_only and not membership.is_admin:
+                    return render(
+                        request,
+                        "portal/ask_admin.html",
+                        {"organization": membership.organization, "membership": membership},
+                    )
+                return view(tenant_request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
 
         wrapper.tenant_route = True  # type: ignore[attr-defined]
         wrapper.admin_only = admin_only  # type: ignore[attr-defined]

@@ -119,9 +119,7 @@ class TicketAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
     ) -> tuple[QuerySet[Ticket], bool]:
-        results, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         # A support reference ("SR-000123", "000123", "123") is the primary key.
         number = parse_reference(search_term) if search_term else None
         if number is not None:
@@ -162,11 +160,8 @@ class EventAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Event], search_term: str
     ) -> tuple[QuerySet[Event], bool]:
-        results, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         number = parse_reference(search_term) if search_term else None
         if number is not None:
             results |= queryset.filter(ticket_id=number)
         return results, may_have_duplicates
-

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tenants.access import TenantRequest, tenant_view
@@ -64,7 +65,7 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
         except TicketError as error:
             form.add_error("body", error.message)
         else:
-            messages.success(request, "Your reply was sent.")
+            messages.success(request, _("Your reply was sent."))
             return redirect(
                 "portal:request_detail", org=request.organization.slug, number=ticket.pk
             )
