@@ -188,11 +188,13 @@ class BusinessCalendar:
             raise ValueError(BAD_WEEKDAY)
         self._template = extra_day_template
 
-        window_list = sorted(windows, key=lambda w: (w.weekday, w.start))
-        spans: list[list[tuple[int, int]]] = [[] for _ in range(7)]
+        window_list = list(windows)
         for window in window_list:
             if not isinstance(window, Window):
                 raise TypeError(f"expected Window, got {type(window).__name__}")
+        window_list.sort(key=lambda w: (w.weekday, w.start))
+        spans: list[list[tuple[int, int]]] = [[] for _ in range(7)]
+        for window in window_list:
             day = spans[window.weekday]
             start, end = window.start_us, window.end_us
             if day and day[-1][1] > start:
@@ -403,9 +405,7 @@ class BusinessCalendar:
         while day_start < b:
             _, first, last, total, intervals = entry
             if d % 7 == 0 and b - day_start > _WEEK_US and day_start >= a:
-                block_first, block_last, block_total = (
-                    self._blocks.get(d) or self._build_block(d)
-                )
+                block_first, block_last, block_total = self._blocks.get(d) or self._build_block(d)
                 if block_first >= a and block_last <= b:
                     acc += block_total
                     d += 7
@@ -537,9 +537,7 @@ def _utc(instant_us: int) -> dt.datetime:
 
 
 def _time_us(value: dt.time) -> int:
-    return (
-        (value.hour * 3600 + value.minute * 60 + value.second) * 1_000_000 + value.microsecond
-    )
+    return (value.hour * 3600 + value.minute * 60 + value.second) * 1_000_000 + value.microsecond
 
 
 def _dates(values: Iterable[dt.date]) -> frozenset[dt.date]:

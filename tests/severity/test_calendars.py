@@ -224,6 +224,18 @@ class TestDaylightSaving:
             (saturday_noon.astimezone(UTC), sunday_noon.astimezone(UTC))
         ]
 
+    def test_long_horizons_across_a_transition(self) -> None:
+        # 400h of pre-sales = 10 weeks of 40h: Mon 2 Mar 09:00 CET → Fri 8 May 17:00 CEST.
+        presales = calendar_presales(WARSAW)
+        start = local(WARSAW, 2026, 3, 2, 9)
+        assert presales.add(start, hours(400)) == local(WARSAW, 2026, 5, 8, 17)
+        # 5 weeks of round-the-clock local time hold one 23-hour day: 840 real hours after
+        # Mon 2 Mar 00:00 CET (1 Mar 23:00 UTC) is 5 Apr 23:00 UTC, 01:00 CEST on 6 Apr.
+        cal = calendar_local_24x7(WARSAW, fast_path=False)
+        start = local(WARSAW, 2026, 3, 2)
+        assert cal.add(start, hours(840)) == utc(2026, 4, 5, 23)
+        assert cal.between(start, local(WARSAW, 2026, 4, 6)) == hours(839)
+
     def test_window_containing_the_transition_is_shorter_or_longer(self) -> None:
         # Sunday 01:00-04:00 Warsaw: 2h on 2026-03-29 (02:00 → 03:00), 4h on 2026-10-25.
         cal = BusinessCalendar(WARSAW, [Window(6, dt.time(1), dt.time(4))])
@@ -277,9 +289,7 @@ class TestHolidaysAndExtraDays:
     def test_extra_working_day_uses_the_template_windows(self) -> None:
         # Fri 8 May 16:00-17:00 = 1h, Sat 9 May 09:00 + 7h = 16:00.
         cal = self.make()
-        assert cal.add(local(SHANGHAI, 2026, 5, 8, 16), hours(8)) == local(
-            SHANGHAI, 2026, 5, 9, 16
-        )
+        assert cal.add(local(SHANGHAI, 2026, 5, 8, 16), hours(8)) == local(SHANGHAI, 2026, 5, 9, 16)
         assert cal.is_open(local(SHANGHAI, 2026, 5, 9, 9))
         assert not cal.is_open(local(SHANGHAI, 2026, 5, 9, 17))
         assert not cal.is_open(local(SHANGHAI, 2026, 5, 16, 10))  # an ordinary Saturday
@@ -417,9 +427,7 @@ class TestBoundaries:
         nine = local(SHANGHAI, *self.MONDAY, 9)
         assert cal.next_open(nine) == nine
         assert cal.next_open(nine - MICROSECOND) == nine
-        assert cal.next_open(local(SHANGHAI, *self.MONDAY, 17)) == local(
-            SHANGHAI, *self.TUESDAY, 9
-        )
+        assert cal.next_open(local(SHANGHAI, *self.MONDAY, 17)) == local(SHANGHAI, *self.TUESDAY, 9)
         # Friday evening: Monday.
         assert cal.next_open(local(SHANGHAI, 2026, 3, 6, 17)) == nine
         assert cal.next_open(nine).tzinfo is UTC
