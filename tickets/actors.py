@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tenants.models import Membership, User
+from tenants.models import Membership, Role, User
 from tickets.models import ActorKind
 
 
@@ -16,6 +16,8 @@ class Actor:
     # The tenant role the actor acts with (a member's role, an API key's role); None for
     # provider staff and the system.
     role: str | None = None
+    # The organization a tenant actor acts for; None for provider staff and the system.
+    organization_id: int | None = None
 
     @classmethod
     def for_user(cls, user: User) -> Actor:
@@ -28,6 +30,7 @@ class Actor:
             user=membership.user,
             label=membership.user.email,
             role=membership.role,
+            organization_id=membership.organization_id,
         )
 
     @classmethod
@@ -37,6 +40,18 @@ class Actor:
     @property
     def is_agent(self) -> bool:
         return self.user is not None and self.user.is_agent
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == ActorKind.SYSTEM
+
+    def is_admin_of(self, organization_id: int) -> bool:
+        """A customer admin acting for this very organization (POL-WHO-1)."""
+        return (
+            self.role in Role.admin_roles()
+            and self.organization_id is not None
+            and self.organization_id == organization_id
+        )
 
     @property
     def is_supervisor(self) -> bool:

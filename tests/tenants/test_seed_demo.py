@@ -5,7 +5,10 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db.models import Q
+from django.test import override_settings
 from django.utils import timezone
 
 from helpcenter.models import Service
@@ -25,6 +28,8 @@ from tenants.models import (
 from tickets.models import Channel, Event, EventKind, Message, Status, Ticket
 
 pytestmark = pytest.mark.django_db
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 SEEDED_MODELS = (
     User,
@@ -52,10 +57,32 @@ def snapshot() -> dict[str, list[tuple]]:
     }
 
 
-@pytest.fixture
-def seeded() -> tuple[str, str]:
-    """Seeds twice, as a developer re-running the setup would; returns both outputs."""
-    return seed(), seed()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """Seeds twice, as a developer re-running the setup would; yields both outputs.
+
+    Seeding runs every ticket through the services (about a second), so it happens once
+    for the module, committed, and is removed at the end; each test still runs in its
+    own rolled-back transaction."""
+    # The base fixture's fast hashing is function-scoped, so not active yet here.
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        outputs = seed(), seed()
+    yield outputs
+    with django_db_blocker.unblock():
+        remove_demo_data()
+
+
+def remove_demo_data() -> None:
+    organizations = Organization.objects.filter(slug__in=["contoso", "fabrikam"])
+    Ticket.objects.filter(organization__in=organizations).delete()
+    organizations.delete()
+    Partner.objects.filter(name="Northwind Partners").delete()
+    User.objects.filter(
+        Q(email__endswith="@supportdesk.example")
+        | Q(email__endswith="@contoso.example")
+        | Q(email__endswith="@fabrikam.example")
+    ).delete()
+    Group.objects.filter(name="Supervisors").delete()
 
 
 def test_second_run_changes_nothing(seeded):
@@ -72,7 +99,11 @@ def test_second_run_changes_nothing(seeded):
 
 def test_prints_every_demo_login(seeded):
     first, second = seeded
-    for email in ("root@supportdesk.example", "agent1@supportdesk.example", "user@fabrikam.example"):
+    for email in (
+        "root@supportdesk.example",
+        "agent1@supportdesk.example",
+        "user@fabrikam.example",
+    ):
         assert email in first
         assert email in second
     assert DEMO_PASSWORD in first
@@ -162,7 +193,9 @@ def test_tickets_were_written_by_the_services(seeded):
     created = Event.objects.filter(kind=EventKind.CREATED)
 
     assert created.count() == tickets.count()
-    assert set(created.values_list("ticket", flat=True)) == set(tickets.values_list("pk", flat=True))
+    assert set(created.values_list("ticket", flat=True)) == set(
+        tickets.values_list("pk", flat=True)
+    )
     for ticket in tickets.filter(status=Status.CLOSED):
         assert ticket.events.filter(kind=EventKind.RESOLVED).exists()
         assert ticket.closed_at is not None
@@ -197,7 +230,9 @@ def test_some_tickets_breached_and_a_severity_a_about_to(seeded):
     waiting = Ticket.objects.waiting_on_support()
 
     assert waiting.response_due_before(now).exists()
-    imminent = Ticket.objects.get(organization__slug="contoso", title="Nobody can send or receive e-mail")
+    imminent = Ticket.objects.get(
+        organization__slug="contoso", title="Nobody can send or receive e-mail"
+    )
     assert (imminent.severity, imminent.status) == (Severity.A, Status.NEW)
     assert now < imminent.response_due_at < now + timedelta(minutes=10)
 

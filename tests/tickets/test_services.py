@@ -306,3 +306,36 @@ def test_severity_override_keeps_caps_and_records_the_reason(world: World) -> No
             ticket=ticket, actor=agent, severity="C", reason=" ", now=T0 + 2 * MIN
         )
     assert no_reason.value.field == "reason"
+
+
+def test_only_support_or_the_organizations_admins_resolve_reopen_close(world: World) -> None:
+    ticket = world.file()
+    plain_user = Actor.for_member(world.user_a)
+    other_admin = Actor.for_member(world.admin_b)
+    for actor in (plain_user, other_admin):
+        with pytest.raises(TicketError) as refused:
+            services.ticket_resolve(ticket=ticket, actor=actor, reason="", now=T0 + MIN)
+        assert refused.value.message == str(services.ERR_NOT_ALLOWED)
+    services.ticket_resolve(
+        ticket=ticket, actor=Actor.for_member(world.admin_a), reason="Solved it", now=T0 + MIN
+    )
+    for actor in (plain_user, other_admin):
+        with pytest.raises(TicketError):
+            services.ticket_reopen(ticket=ticket, actor=actor, reason="", now=T0 + 2 * MIN)
+        with pytest.raises(TicketError):
+            services.ticket_close(ticket=ticket, actor=actor, now=T0 + 2 * MIN)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+
+
+def test_only_the_organizations_admins_reply_as_the_customer(world: World) -> None:
+    ticket = world.file()
+    for actor in (
+        Actor.for_member(world.user_a),
+        Actor.for_member(world.admin_b),
+        Actor.system("sweep"),
+    ):
+        with pytest.raises(TicketError) as refused:
+            services.ticket_customer_reply(ticket=ticket, actor=actor, body="hi", now=T0 + MIN)
+        assert refused.value.message == str(services.ERR_CUSTOMER_ONLY)
+    assert ticket.messages.count() == 0
