@@ -45,9 +45,10 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo
 
+# Web, Celery worker and beat together (Procfile); Ctrl-C stops all three.
 .PHONY: run
 run: demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) $(VENV)/bin/honcho --procfile Procfile --port $(PORT) start
 
 .PHONY: test
 test: install

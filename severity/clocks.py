@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from severity.calendars import BusinessCalendar
 from severity.models import SlaTarget, business_calendar, target_for
+from severity.scheduling import schedule_deadline
 from severity.sla import (
     RUNNING,
     Clocks,
@@ -22,15 +23,21 @@ if TYPE_CHECKING:
     from tickets.models import Ticket
 
 
-def status_history(ticket: Ticket) -> list[StatusChange]:
-    """The ticket's statuses over time, from its Events (the audit trail is the truth)."""
+def status_history(ticket: Ticket) -> tuple[list[StatusChange], datetime | None]:
+    """The ticket's statuses over time and its last customer reminder, from its Events
+    (the audit trail is the truth)."""
+    from tickets.models import EventKind
+
     history = [StatusChange(ticket.created_at, "new")]
-    rows = ticket.events.order_by("created_at", "pk").values_list("created_at", "after")
-    for at, after in rows:
+    last_reminder: datetime | None = None
+    rows = ticket.events.order_by("created_at", "pk").values_list("created_at", "kind", "after")
+    for at, kind, after in rows:
+        if kind == EventKind.REMINDED:
+            last_reminder = at
         status = (after or {}).get("status")
         if status and status != history[-1].status:
             history.append(StatusChange(max(at, history[-1].at), status))
-    return history
+    return history, last_reminder
 
 
 def ticket_calendar(ticket: Ticket, target: SlaTarget) -> BusinessCalendar:
@@ -46,39 +53,81 @@ def current_clocks(
 ) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[StatusChange]]:
     target = target_for(ticket.severity, ticket.category)
     calendar = ticket_calendar(ticket, target)
-    history = status_history(ticket)
+    history, last_reminder = status_history(ticket)
     clocks = compute_clocks(
         history=history,
         target=_plain(target),
         calendar=calendar,
         first_response_at=ticket.first_response_at,
         last_agent_update_at=ticket.last_agent_update_at,
+        last_reminder_at=last_reminder,
     )
     return clocks, target, calendar, history
 
 
-def refresh_clocks(ticket: Ticket, *, now: datetime) -> Clocks:
-    """Recompute and store ``response_due_at``/``customer_due_at``.
+def next_action_at(ticket: Ticket) -> datetime | None:
+    """The earliest pending worker step, from the stored deadlines and the level reached."""
+    candidates = [ticket.customer_due_at]
+    if ticket.response_due_at is not None:
+        candidates.append(ticket.response_warning_at)
+        if ticket.escalation_level < 1:
+            candidates.append(ticket.response_due_at)
+        if ticket.escalation_level < 2:
+            candidates.append(ticket.second_escalation_at)
+    pending = [c for c in candidates if c is not None]
+    return min(pending) if pending else None
 
-    Called inside the caller's transaction after the status or severity moved. The
-    ``clock_version`` is bumped only when a deadline actually changes, so a deadline
-    task scheduled for the old value becomes a no-op."""
+
+def refresh_clocks(ticket: Ticket, *, now: datetime) -> Clocks:
+    """Recompute and store the ticket's deadlines and the workers' next step.
+
+    Called inside the caller's transaction after the status or severity moved. When the
+    response deadline moves, the escalation starts again from level 0 for the new
+    deadline (an agent answered, or the severity changed); an unchanged deadline keeps
+    the level reached and a warning already sent. ``clock_version`` is bumped on every
+    change, so a deadline task scheduled for the old values becomes a no-op."""
     from tickets.models import Ticket
 
     clocks, _target, _calendar, _history = current_clocks(ticket)
-    changed = (
-        ticket.response_due_at != clocks.response_due_at
-        or ticket.customer_due_at != clocks.customer_due_at
+    before = (
+        ticket.response_due_at,
+        ticket.customer_due_at,
+        ticket.response_warning_at,
+        ticket.second_escalation_at,
+        ticket.escalation_level,
+        ticket.next_action_at,
     )
-    if changed:
+    if clocks.response_due_at != ticket.response_due_at:
         ticket.response_due_at = clocks.response_due_at
-        ticket.customer_due_at = clocks.customer_due_at
+        ticket.response_warning_at = (
+            clocks.warning_at
+            if clocks.warning_at is not None and clocks.response_due_at is not None
+            else None
+        )
+        ticket.second_escalation_at = clocks.second_escalation_at
+        ticket.escalation_level = 0
+    ticket.customer_due_at = clocks.customer_due_at
+    ticket.next_action_at = next_action_at(ticket)
+    after = (
+        ticket.response_due_at,
+        ticket.customer_due_at,
+        ticket.response_warning_at,
+        ticket.second_escalation_at,
+        ticket.escalation_level,
+        ticket.next_action_at,
+    )
+    if after != before:
         ticket.clock_version += 1
         Ticket.objects.filter(pk=ticket.pk).update(
-            response_due_at=clocks.response_due_at,
-            customer_due_at=clocks.customer_due_at,
+            response_due_at=ticket.response_due_at,
+            customer_due_at=ticket.customer_due_at,
+            response_warning_at=ticket.response_warning_at,
+            second_escalation_at=ticket.second_escalation_at,
+            escalation_level=ticket.escalation_level,
+            next_action_at=ticket.next_action_at,
             clock_version=ticket.clock_version,
         )
+        schedule_deadline(ticket.pk, ticket.clock_version, ticket.next_action_at, now=now)
     return clocks
 
 

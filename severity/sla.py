@@ -38,6 +38,12 @@ class Target:
     cooperation_window: timedelta
 
 
+# The workers' steps on the response clock (workers issue): a warning at 75 % of the
+# target, escalation level 1 at the deadline, level 2 at twice the target.
+WARNING_SHARE = 0.75
+SECOND_ESCALATION_FACTOR = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Clocks:
     response_due_at: datetime | None
@@ -46,6 +52,8 @@ class Clocks:
     response_kind: str | None = None
     # Where the response clock started counting (opening, or the last agent update).
     response_from: datetime | None = None
+    warning_at: datetime | None = None
+    second_escalation_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,26 +105,37 @@ def compute_clocks(
     calendar: BusinessCalendar,
     first_response_at: datetime | None,
     last_agent_update_at: datetime | None,
+    last_reminder_at: datetime | None = None,
 ) -> Clocks:
+    """The ticket's deadlines now.
+
+    ``last_reminder_at``: a cooperation lapse at the lowest severity only reminds the
+    customer (POL-SEV-7 default); the next window counts from that reminder."""
     if not history:
         raise ValueError("a ticket has at least its opening in its history")
     current = history[-1]
     if current.status in STOPPED:
         return Clocks(None, None)
     if current.status == CUSTOMER_OWES:
-        return Clocks(None, calendar.add(current.at, target.cooperation_window))
+        since = current.at
+        if last_reminder_at is not None and last_reminder_at > since:
+            since = last_reminder_at
+        return Clocks(None, calendar.add(since, target.cooperation_window))
     if first_response_at is None:
-        opened = history[0].at
-        return Clocks(
-            _due(history, opened, target.first_response, calendar),
-            None,
-            "first_response",
-            opened,
-        )
-    if target.update_cadence is not None:
+        kind, since, goal = "first_response", history[0].at, target.first_response
+    elif target.update_cadence is not None:
+        kind, goal = "update", target.update_cadence
         since = last_agent_update_at or first_response_at
-        return Clocks(_due(history, since, target.update_cadence, calendar), None, "update", since)
-    return Clocks(None, None)
+    else:
+        return Clocks(None, None)
+    return Clocks(
+        response_due_at=_due(history, since, goal, calendar),
+        customer_due_at=None,
+        response_kind=kind,
+        response_from=since,
+        warning_at=_due(history, since, goal * WARNING_SHARE, calendar),
+        second_escalation_at=_due(history, since, goal * SECOND_ESCALATION_FACTOR, calendar),
+    )
 
 
 # --- The SLA ledger ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ ADMIN = "admin"  # Django admin, staff only
 # Named routes outside a namespace that decides their class.
 CLASSIFIED: dict[str, str] = {
     "home": PUBLIC,
+    "healthz": PUBLIC,
     "login": PUBLIC,
     "logout": PUBLIC,
     "password_reset": PUBLIC,

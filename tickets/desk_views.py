@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from severity.health import sweep_status
 from tenants.access import desk_view
 from tickets.models import Ticket
 
@@ -19,4 +21,8 @@ def home(request: HttpRequest) -> HttpResponse:
     counts = dict(
         active.values_list("severity").annotate(n=Count("*")).values_list("severity", "n")
     )
-    return render(request, "desk/home.html", {"queue": queue, "counts": counts})
+    return render(
+        request,
+        "desk/home.html",
+        {"queue": queue, "counts": counts, "sweep": sweep_status(now=timezone.now())},
+    )

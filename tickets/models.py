@@ -168,6 +168,12 @@ class Ticket(models.Model):
     # SLA clocks, recomputed by severity.clocks whenever status or severity changes.
     response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
     customer_due_at = models.DateTimeField(_("customer reply due"), null=True, blank=True)
+    # The workers' next steps on the response clock; None once taken (or not applicable).
+    response_warning_at = models.DateTimeField(_("deadline warning"), null=True, blank=True)
+    second_escalation_at = models.DateTimeField(_("second escalation"), null=True, blank=True)
+    # The earliest instant at which the sweep has something to do for this ticket: the
+    # one indexed column the sweep selects on, so catching up after an outage is one scan.
+    next_action_at = models.DateTimeField(_("next SLA action"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     last_agent_update_at = models.DateTimeField(_("last agent update"), null=True, blank=True)
     # Bumped on every clock change; a scheduled deadline task carries it and is a no-op
@@ -197,6 +203,11 @@ class Ticket(models.Model):
                 fields=["customer_due_at"],
                 name="ticket_customer_due_waiting",
                 condition=Q(status="awaiting_customer"),
+            ),
+            models.Index(
+                fields=["next_action_at"],
+                name="ticket_next_action_active",
+                condition=Q(status__in=["new", "open", "awaiting_customer"]),
             ),
             models.Index(fields=["organization", "status"], name="ticket_org_status"),
             models.Index(fields=["organization", "-created_at"], name="ticket_org_created"),

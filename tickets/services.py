@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from phonenumber_field.phonenumber import PhoneNumber
 
 from helpcenter.models import Service
@@ -35,6 +36,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.outbox import queue_delivery
 
 # Error messages are module constants so tests and callers can reuse them.
 ERR_CLOSED = _("This request is closed; it cannot be changed any more.")
@@ -75,7 +77,7 @@ def _record(
     after: dict[str, Any] | None = None,
     reason: str = "",
 ) -> Event:
-    return Event.objects.create(
+    event = Event.objects.create(
         organization_id=ticket.organization_id,
         ticket=ticket,
         kind=kind,
@@ -87,6 +89,8 @@ def _record(
         reason=reason,
         created_at=now,
     )
+    queue_delivery([event.pk])  # after commit; a rollback drops it with the Event
+    return event
 
 
 def _locked(ticket: Ticket) -> Ticket:
@@ -351,6 +355,7 @@ def ticket_customer_reply(*, ticket: Ticket, actor: Actor, body: str, now: datet
             body=body,
             created_at=now,
         )
+        _undo_a_downgrade_the_reply_beat(ticket, actor=actor, now=now)
         before, after = {"status": ticket.status}, {"status": ticket.status}
         if ticket.status in (Status.AWAITING_CUSTOMER, Status.RESOLVED):
             before, after = _set_status(ticket, Status.OPEN, now)
@@ -512,3 +517,107 @@ def ticket_change_severity(
         )
         refresh_clocks(ticket, now=now)
     return ticket
+
+
+# --- Cooperation lapses (POL-SEV-7), applied by the workers -------------------------------
+
+REASON_DOWNGRADE = gettext_noop(
+    "We asked for information and did not hear back within the customer-cooperation "
+    "window, so the severity was lowered from %(before)s to %(after)s (POL-SEV-7). Reply "
+    "to the request to continue."
+)
+REASON_REMINDER = gettext_noop(
+    "We are still waiting for the information we asked for. Reply to the request so that "
+    "support can continue (POL-SEV-7)."
+)
+REASON_REPLY_IN_TIME = gettext_noop(
+    "The customer's reply arrived within the cooperation window; the severity is restored."
+)
+
+
+def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> str | None:
+    """The customer did not answer within the cooperation window: lower the severity one
+    step (A→B→C) and tell them why; at C, remind them only (POL-SEV-7 default).
+
+    Runs in its own savepoint under the ticket's row lock; the step is recorded in
+    ``SlaAction`` first, so a second worker reaching the same lapse does nothing.
+    Returns the kind of step taken, or None when there was nothing (any more) to do."""
+    from severity.models import ActionKind, SlaAction
+
+    actor = Actor.system(worker)
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update()
+            .select_related("organization")
+            .filter(pk=ticket_id)
+            .first()
+        )
+        if ticket is None or ticket.status != Status.AWAITING_CUSTOMER:
+            return None
+        lapse = ticket.customer_due_at
+        if lapse is None or lapse > now:
+            return None
+        lower = sev.Severity(ticket.severity).lower()
+        kind = ActionKind.DOWNGRADE if lower is not None else ActionKind.REMINDER
+        try:
+            with transaction.atomic():
+                SlaAction.objects.create(
+                    ticket=ticket, kind=kind, level=0, lapse_at=lapse, acted_at=now, worker=worker
+                )
+        except IntegrityError:
+            return None
+        if lower is None:
+            _record(
+                ticket,
+                actor=actor,
+                kind=EventKind.REMINDED,
+                now=now,
+                after={"lapse_at": lapse.isoformat()},
+                reason=REASON_REMINDER,
+            )
+        else:
+            before = ticket.severity
+            ticket.severity = lower.value
+            ticket.updated_at = now
+            ticket.save(update_fields=["severity", "updated_at"])
+            _record(
+                ticket,
+                actor=actor,
+                kind=EventKind.DOWNGRADED,
+                now=now,
+                before={"severity": before},
+                after={"severity": lower.value, "lapse_at": lapse.isoformat()},
+                reason=REASON_DOWNGRADE % {"before": before, "after": lower.value},
+            )
+        refresh_clocks(ticket, now=now)
+    return kind
+
+
+def _undo_a_downgrade_the_reply_beat(ticket: Ticket, *, actor: Actor, now: datetime) -> None:
+    """A reply sent before the window lapsed, but committed after a worker lowered the
+    severity for that lapse, wins: the severity goes back (workers issue)."""
+    if ticket.status != Status.AWAITING_CUSTOMER:
+        return
+    downgrade = (
+        ticket.events.filter(kind=EventKind.DOWNGRADED).order_by("-created_at", "-pk").first()
+    )
+    if downgrade is None:
+        return
+    lapse_at = datetime.fromisoformat(downgrade.after.get("lapse_at", now.isoformat()))
+    if now >= lapse_at:
+        return
+    restored = downgrade.before.get("severity")
+    if not restored or restored == ticket.severity:
+        return
+    before = ticket.severity
+    ticket.severity = restored
+    ticket.save(update_fields=["severity"])
+    _record(
+        ticket,
+        actor=actor,
+        kind=EventKind.SEVERITY_CHANGED,
+        now=now,
+        before={"severity": before},
+        after={"severity": restored},
+        reason=REASON_REPLY_IN_TIME,
+    )

@@ -1,0 +1,373 @@
+"""The sweep: act on every lapsed deadline, exactly once (workers issue).
+
+The database is the source of truth. A sweep selects everything whose
+``next_action_at`` has passed — not a time window — so a missed tick, a dead worker
+or a broker outage only delays an action. Work is claimed in batches with
+``SELECT … FOR UPDATE SKIP LOCKED`` (where the database has it; SQLite serialises
+writers instead), and each step is inserted into ``SlaAction`` under a unique
+constraint on (ticket, kind, level, lapse), so two sweepers, a re-delivered task and a
+deadline task racing the sweep can never take the same step twice.
+
+Escalations and warnings are applied set-based: one INSERT of the steps, one INSERT of
+the Events and one UPDATE per kind of outcome for the whole batch — never a save() per
+ticket. Cooperation lapses (downgrades and reminders) are rarer and recompute a
+ticket's clocks, so they go through the per-ticket service.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext_noop
+
+from severity.models import ActionKind, SlaAction, WorkerHeartbeat
+from severity.scheduling import schedule_deadline
+
+logger = logging.getLogger(__name__)
+
+SWEEP = "sweep"
+ACTIVE = ("new", "open", "awaiting_customer")
+SUPPORT = ("new", "open")
+
+# Stored on the Event in English; the notification renders it in the reader's language.
+# xgettext:no-python-format
+REASON_WARNING = gettext_noop("75% of the response target has passed without a response.")
+REASON_LEVEL_1 = gettext_noop("The response deadline lapsed (POL-SLA-1).")
+REASON_LEVEL_1_UPDATE = gettext_noop(
+    "No agent update within the update cadence of a Severity A request (POL-SLA-1)."
+)
+REASON_LEVEL_2 = gettext_noop("Twice the response target has passed; the duty manager is told.")
+
+
+@dataclass
+class SweepResult:
+    claimed: int = 0
+    warnings: int = 0
+    escalations: int = 0
+    downgrades: int = 0
+    reminders: int = 0
+    skipped: int = 0
+    duration_ms: int = 0
+    event_ids: list[int] = field(default_factory=list)
+
+    @property
+    def acted(self) -> int:
+        return self.warnings + self.escalations + self.downgrades + self.reminders
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "warnings": self.warnings,
+            "escalations": self.escalations,
+            "downgrades": self.downgrades,
+            "reminders": self.reminders,
+            "skipped": self.skipped,
+            "duration_ms": self.duration_ms,
+        }
+
+
+def sweep(
+    *, now: datetime, worker: str = SWEEP, batch_size: int | None = None, heartbeat: bool = True
+) -> SweepResult:
+    """Act on everything due at ``now``, batch after batch, until nothing is left."""
+    from tickets.outbox import deliver_pending
+
+    started = time.monotonic()
+    batch_size = batch_size or settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
+    result = SweepResult()
+    while True:
+        with transaction.atomic():
+            ids = _claim(now=now, limit=batch_size)
+            if ids:
+                _act(ids, now=now, worker=worker, result=result)
+        if len(ids) < batch_size:
+            break
+    deliver_pending(now=now)
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    if heartbeat:
+        WorkerHeartbeat.objects.update_or_create(
+            name=SWEEP,
+            defaults={
+                "last_run_at": now,
+                "last_duration_ms": result.duration_ms,
+                "acted": result.acted,
+            },
+        )
+    if result.acted:
+        logger.info("sweep acted", extra={"sweep": result.as_dict()})
+    return result
+
+
+def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: str) -> SweepResult:
+    """The deadline task's path: the same steps for one ticket, if it has not moved on."""
+    from tickets.models import Ticket
+
+    result = SweepResult()
+    with transaction.atomic():
+        ids = list(
+            Ticket.objects.filter(
+                pk=ticket_id,
+                clock_version=clock_version,
+                status__in=ACTIVE,
+                next_action_at__lte=now,
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            _act(ids, now=now, worker=worker, result=result)
+    return result
+
+
+def _claim(*, now: datetime, limit: int) -> list[int]:
+    from tickets.models import Ticket
+
+    query = (
+        Ticket.objects.filter(status__in=ACTIVE, next_action_at__lte=now)
+        .order_by("next_action_at")
+        .values_list("pk", flat=True)
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        query = query.select_for_update(skip_locked=True)
+    return list(query[:limit])
+
+
+_FIELDS = (
+    "pk",
+    "organization_id",
+    "status",
+    "escalation_level",
+    "response_due_at",
+    "response_warning_at",
+    "second_escalation_at",
+    "customer_due_at",
+    "first_response_at",
+    "clock_version",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    ticket_id: int
+    organization_id: int
+    kind: str
+    level: int
+    lapse_at: datetime
+    before_level: int
+    reason: str
+
+
+def _act(ids: list[int], *, now: datetime, worker: str, result: SweepResult) -> None:
+    from tickets.models import Ticket
+
+    rows = list(Ticket.objects.filter(pk__in=ids).values(*_FIELDS))
+    result.claimed += len(rows)
+    steps: list[_Step] = []
+    final_level: dict[int, int] = {}
+    warned_only: list[int] = []
+    stale: list[int] = []
+    lapsed_cooperation: list[int] = []
+    for row in rows:
+        planned = _plan(row, now)
+        if row["status"] == "awaiting_customer":
+            if row["customer_due_at"] is not None and row["customer_due_at"] <= now:
+                lapsed_cooperation.append(row["pk"])
+            else:
+                stale.append(row["pk"])
+            continue
+        if not planned:
+            stale.append(row["pk"])
+            continue
+        steps.extend(planned)
+        top = max(step.level for step in planned)
+        if top == 0:
+            warned_only.append(row["pk"])
+        else:
+            final_level[row["pk"]] = top
+
+    taken = _insert_steps(steps, now=now, worker=worker)
+    events = _write_events([s for s in steps if _key(s) in taken], now=now, worker=worker)
+    result.event_ids.extend(event.pk for event in events)
+    taken_tickets = {s.ticket_id for s in steps if _key(s) in taken}
+    result.warnings += sum(1 for s in steps if s.kind == ActionKind.WARNING and _key(s) in taken)
+    result.escalations += sum(
+        1 for s in steps if s.kind == ActionKind.ESCALATION and _key(s) in taken
+    )
+
+    level_two = [pk for pk, level in final_level.items() if level == 2 and pk in taken_tickets]
+    level_one = [pk for pk, level in final_level.items() if level == 1 and pk in taken_tickets]
+    warned = [pk for pk in warned_only if pk in taken_tickets]
+    bump = F("clock_version") + 1
+    if level_two:
+        Ticket.objects.filter(pk__in=level_two).update(
+            escalation_level=2, response_warning_at=None, next_action_at=None, clock_version=bump
+        )
+    if level_one:
+        Ticket.objects.filter(pk__in=level_one).update(
+            escalation_level=1,
+            response_warning_at=None,
+            next_action_at=F("second_escalation_at"),
+            clock_version=bump,
+        )
+    if warned:
+        Ticket.objects.filter(pk__in=warned).update(
+            response_warning_at=None, next_action_at=F("response_due_at"), clock_version=bump
+        )
+    # A step another sweeper already took, or a row whose next action moved: recompute.
+    leftovers = stale + [s.ticket_id for s in steps if _key(s) not in taken]
+    result.skipped += len(set(leftovers))
+    _recompute_next_action(set(leftovers))
+
+    for ticket_id in lapsed_cooperation:
+        from tickets.services import ticket_cooperation_lapse
+
+        outcome = ticket_cooperation_lapse(ticket_id=ticket_id, now=now, worker=worker)
+        if outcome == ActionKind.DOWNGRADE:
+            result.downgrades += 1
+        elif outcome == ActionKind.REMINDER:
+            result.reminders += 1
+        else:
+            result.skipped += 1
+
+    _schedule_next(level_one + warned, now=now)
+    if result.event_ids:
+        from tickets.outbox import queue_delivery
+
+        queue_delivery(list(result.event_ids))
+
+
+def _plan(row: dict[str, Any], now: datetime) -> list[_Step]:
+    """The steps due for one ticket waiting on support, catching up missed ones."""
+    if row["status"] not in SUPPORT or row["response_due_at"] is None:
+        return []
+    level = row["escalation_level"]
+    due = row["response_due_at"]
+    second = row["second_escalation_at"]
+    update = row["first_response_at"] is not None
+    common = {
+        "ticket_id": row["pk"],
+        "organization_id": row["organization_id"],
+        "before_level": level,
+    }
+    steps: list[_Step] = []
+    if level < 1 and due <= now:
+        reason = REASON_LEVEL_1_UPDATE if update else REASON_LEVEL_1
+        steps.append(
+            _Step(kind=ActionKind.ESCALATION, level=1, lapse_at=due, reason=reason, **common)
+        )
+    if level < 2 and second is not None and second <= now:
+        steps.append(
+            _Step(
+                kind=ActionKind.ESCALATION,
+                level=2,
+                lapse_at=second,
+                reason=REASON_LEVEL_2,
+                **common,
+            )
+        )
+    warning = row["response_warning_at"]
+    if not steps and warning is not None and warning <= now and due > now:
+        steps.append(
+            _Step(kind=ActionKind.WARNING, level=0, lapse_at=due, reason=REASON_WARNING, **common)
+        )
+    return steps
+
+
+def _key(step: _Step) -> tuple[int, str, int, datetime]:
+    return (step.ticket_id, step.kind, step.level, step.lapse_at)
+
+
+def _insert_steps(steps: list[_Step], *, now: datetime, worker: str) -> set[tuple[Any, ...]]:
+    """Insert the steps; the unique constraint refuses any already taken. Returns the
+    keys actually inserted by this call."""
+    if not steps:
+        return set()
+    rows = [
+        SlaAction(
+            ticket_id=s.ticket_id, kind=s.kind, level=s.level, lapse_at=s.lapse_at, acted_at=now,
+            worker=worker,
+        )
+        for s in steps
+    ]  # fmt: skip
+    try:
+        with transaction.atomic():
+            SlaAction.objects.bulk_create(rows)
+        return {_key(s) for s in steps}
+    except IntegrityError:
+        # Someone took some of these steps already: insert one by one, keep the new ones.
+        taken: set[tuple[Any, ...]] = set()
+        for step, row in zip(steps, rows, strict=True):
+            row.pk = None
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                continue
+            taken.add(_key(step))
+        return taken
+
+
+def _write_events(steps: Iterable[_Step], *, now: datetime, worker: str) -> list[Any]:
+    from tickets.models import ActorKind, Event, EventKind
+
+    events = [
+        Event(
+            organization_id=s.organization_id,
+            ticket_id=s.ticket_id,
+            kind=EventKind.WARNED if s.kind == ActionKind.WARNING else EventKind.ESCALATED,
+            actor_kind=ActorKind.SYSTEM,
+            actor_label=worker,
+            before={"escalation_level": s.before_level},
+            after={
+                "escalation_level": max(s.level, s.before_level),
+                "level": s.level,
+                "lapse_at": s.lapse_at.isoformat(),
+            },
+            reason=s.reason,
+            created_at=now,
+        )
+        for s in steps
+    ]
+    if not events:
+        return []
+    if connection.features.can_return_rows_from_bulk_insert:
+        return Event.objects.bulk_create(events)
+    created = []
+    for event in events:  # SQLite before RETURNING support: ids are needed for delivery
+        event.save(force_insert=True)
+        created.append(event)
+    return created
+
+
+def _recompute_next_action(ticket_ids: set[int]) -> None:
+    from severity.clocks import next_action_at
+    from tickets.models import Ticket
+
+    for ticket in Ticket.objects.filter(pk__in=ticket_ids):
+        value = next_action_at(ticket)
+        if value != ticket.next_action_at:
+            Ticket.objects.filter(pk=ticket.pk).update(
+                next_action_at=value, clock_version=F("clock_version") + 1
+            )
+
+
+def _schedule_next(ticket_ids: list[int], *, now: datetime) -> None:
+    """Deadline tasks for the next step of tickets that just moved one step."""
+    from tickets.models import Ticket
+
+    if not ticket_ids or not settings.SUPPORTDESK["DEADLINE_TASKS"]:
+        return
+    horizon = now + timedelta(seconds=settings.SUPPORTDESK["DEADLINE_TASK_HORIZON_SECONDS"])
+    soon = Ticket.objects.filter(
+        pk__in=ticket_ids, next_action_at__isnull=False, next_action_at__lte=horizon
+    ).values_list("pk", "clock_version", "next_action_at")
+    for pk, version, at in soon:
+        schedule_deadline(pk, version, at, now=now)

@@ -1,0 +1,232 @@
+"""The notification outbox: every Event's e-mails go out after commit, retried, marked
+delivered (DESIGN.md "Workers").
+
+The Event table is the outbox. A service writes its Event in its own transaction and
+calls :func:`queue_delivery`, which publishes a ``tickets.tasks.deliver_events`` task
+once that transaction commits; the task calls :func:`deliver_events`. Nothing depends on
+the broker: when the task cannot be published, is lost, or fails, the Event stays
+undelivered and the sweep picks it up with :func:`deliver_pending`.
+
+Delivery is at-least-once. Each Event is claimed in its own transaction
+(``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it, so a second worker
+skips it instead of waiting; SQLite serialises writers instead), its e-mails are sent,
+and ``delivered_at`` is set in that same transaction. A crash between sending and the
+commit leaves the Event undelivered, so that one Event's e-mails may go out twice;
+an Event is never marked delivered without its e-mails having been handed over.
+
+A failed send adds one to ``delivery_attempts``; the sweep retries with a doubling
+delay (``OUTBOX_RETRY_AFTER_SECONDS`` × 2^attempts after the Event was written, so ten
+attempts span about eight and a half hours by default) and gives up after
+``MAX_ATTEMPTS``. When the mail server is down, a batch stops after a few consecutive
+failures rather than waiting out every connection timeout: the rest of the batch is left
+as it was for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from tickets import notifications
+from tickets.models import Event
+from tickets.notifications import Notification
+
+logger = logging.getLogger(__name__)
+
+# After this many failed attempts an Event is left undelivered for good (and logged).
+MAX_ATTEMPTS = 10
+# Events per published task: a task stays well inside the Celery time limits.
+TASK_BATCH = 100
+# A batch stops after this many failures in a row: the mail server is probably down.
+CONSECUTIVE_FAILURES_TO_STOP = 3
+
+# RFC 3834: tells mail servers and out-of-office responders not to auto-reply.
+_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+
+
+def queue_delivery(event_ids: list[int]) -> None:
+    """After the current transaction commits, publish the delivery task for these Events.
+
+    Never fails the caller: a broker error is logged and the sweep delivers later.
+    """
+    ids = list(dict.fromkeys(int(pk) for pk in event_ids))
+    if not ids or not settings.SUPPORTDESK.get("OUTBOX_TASKS", True):
+        return
+    transaction.on_commit(lambda: _publish(ids))
+
+
+def _publish(ids: list[int]) -> None:
+    from tickets.tasks import deliver_events as task
+
+    for start in range(0, len(ids), TASK_BATCH):
+        chunk = ids[start : start + TASK_BATCH]
+        try:
+            task.apply_async(args=(chunk,), retry=False, ignore_result=True)
+        except Exception:  # the broker is down: the sweep will deliver them
+            logger.warning(
+                "delivery task for events %s not queued; the sweep will deliver them",
+                chunk,
+                exc_info=True,
+            )
+
+
+def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
+    """Send the e-mails of those of these Events that are still undelivered and mark them
+    delivered at ``now``. Returns how many were marked delivered (Events that tell
+    nobody included). Safe to run twice, and beside another worker."""
+    ids = sorted({int(pk) for pk in event_ids})
+    if not ids:
+        return 0
+    events = list(
+        Event.objects.undelivered()
+        .filter(pk__in=ids)
+        .select_related("ticket__organization", "ticket__assignee")
+        .order_by("created_at", "pk")
+    )
+    if not events:
+        return 0
+    prefetched = notifications.prefetch(events)
+
+    silent: list[int] = []
+    loud: list[tuple[Event, list[EmailMultiAlternatives]]] = []
+    mail = get_connection()
+    for event in events:
+        try:
+            wanted = notifications.notifications_for(event, prefetched=prefetched)
+            emails = [_email(notification, mail) for notification in wanted]
+        except Exception:
+            _failed(event, "could not be written")
+            continue
+        if emails:
+            loud.append((event, emails))
+        else:
+            silent.append(event.pk)
+
+    # Nothing to send, so nothing to claim: one conditional UPDATE marks them all.
+    delivered = (
+        Event.objects.undelivered().filter(pk__in=silent).update(delivered_at=now) if silent else 0
+    )
+    failures_in_a_row = 0
+    try:
+        for position, (event, emails) in enumerate(loud):
+            if failures_in_a_row >= CONSECUTIVE_FAILURES_TO_STOP:
+                logger.warning(
+                    "e-mail keeps failing; %d events left for the next sweep",
+                    len(loud) - position,
+                )
+                break
+            outcome = _deliver_one(event, emails, now=now, mail=mail)
+            if outcome is None:
+                continue  # another worker has it, or had it
+            if outcome:
+                delivered += 1
+                failures_in_a_row = 0
+            else:
+                failures_in_a_row += 1
+    finally:
+        _reset(mail)
+    return delivered
+
+
+def deliver_pending(*, now: datetime, limit: int = 500) -> int:
+    """Deliver, oldest first, the Events the task path has not delivered: written at
+    least ``OUTBOX_RETRY_AFTER_SECONDS`` ago (doubling per failed attempt) and not given
+    up on. Runs inline in the sweep; reads through the ``event_undelivered`` index."""
+    retry_after = timedelta(seconds=settings.SUPPORTDESK["OUTBOX_RETRY_AFTER_SECONDS"])
+    due = reduce(
+        or_,
+        (
+            Q(delivery_attempts=attempts, created_at__lte=now - retry_after * 2**attempts)
+            for attempts in range(MAX_ATTEMPTS)
+        ),
+    )
+    ids = list(
+        Event.objects.undelivered()
+        .filter(created_at__lte=now - retry_after)
+        .filter(due)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return deliver_events(ids, now=now) if ids else 0
+
+
+def _deliver_one(
+    event: Event, emails: list[EmailMultiAlternatives], *, now: datetime, mail: BaseEmailBackend
+) -> bool | None:
+    """Claim, send, mark: True when delivered, False when sending failed, None when the
+    Event was not (or no longer) ours to deliver."""
+    try:
+        with transaction.atomic():
+            claim = Event.objects.undelivered().filter(pk=event.pk)
+            if connection.features.has_select_for_update_skip_locked:
+                claim = claim.select_for_update(skip_locked=True)
+            if not list(claim.values_list("pk", flat=True)):
+                return None
+            mail.open()  # one connection for the whole batch (a no-op once open)
+            for email in emails:
+                email.send()
+            Event.objects.filter(pk=event.pk).update(delivered_at=now)
+    except Exception:
+        _failed(event, "could not be sent")
+        _reset(mail)
+        return False
+    return True
+
+
+def _reset(mail: BaseEmailBackend) -> None:
+    """Drop a connection a failure may have broken; the next send opens a new one."""
+    try:
+        mail.close()
+    except Exception:
+        logger.debug("closing the mail connection failed", exc_info=True)
+
+
+def _failed(event: Event, what: str) -> None:
+    attempts = event.delivery_attempts + 1
+    log = logger.error if attempts >= MAX_ATTEMPTS else logger.warning
+    log(
+        "e-mails of event %s (%s) %s (attempt %d of %d)%s",
+        event.pk,
+        event.kind,
+        what,
+        attempts,
+        MAX_ATTEMPTS,
+        "; giving up" if attempts >= MAX_ATTEMPTS else "",
+        exc_info=True,
+    )
+    try:
+        Event.objects.undelivered().filter(pk=event.pk).update(
+            delivery_attempts=F("delivery_attempts") + 1
+        )
+    except DatabaseError:
+        logger.warning("could not count the failed attempt of event %s", event.pk, exc_info=True)
+
+
+def _email(notification: Notification, mail: BaseEmailBackend) -> EmailMultiAlternatives:
+    """Render one notification (subject, text and HTML) in its reader's language."""
+    name = f"emails/{notification.template}"
+    context = notification.context
+    with translation.override(notification.language):
+        subject = " ".join(render_to_string(f"{name}_subject.txt", context).split())
+        text = render_to_string(f"{name}.txt", context)
+        html = render_to_string(f"{name}.html", context)
+    email = EmailMultiAlternatives(
+        subject=f"[{context['reference']}] {subject}",
+        body=text,
+        to=notification.to,
+        headers=_HEADERS,
+        connection=mail,
+    )
+    email.attach_alternative(html, "text/html")
+    return email
