@@ -48,7 +48,7 @@ demo: migrate
 # Web, Celery worker and beat together (Procfile); Ctrl-C stops all three.
 .PHONY: run
 run: demo
-	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) $(VENV)/bin/honcho --procfile Procfile --port $(PORT) start
+	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) $(VENV)/bin/honcho start --procfile Procfile --env /dev/null --port $(PORT)
 
 .PHONY: test
 test: install

@@ -40,7 +40,7 @@ from tenants.models import (
     User,
 )
 from tickets.actors import Actor
-from tickets.models import Channel, ContactMethod, Ticket
+from tickets.models import Channel, ContactMethod, Event, Ticket
 from tickets.services import (
     TicketDraft,
     ticket_agent_reply,
@@ -1196,6 +1196,11 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for spec in sorted(DEMO_TICKETS[tenant.slug], key=lambda t: -t.ago):
                     self._ticket(organization, members, staff, spec)
+                # The demo's invented history has already "happened": it sends no e-mail.
+                # Only what the workers do from now on (escalations, downgrades) does.
+                Event.objects.filter(organization=organization, delivered_at__isnull=True).update(
+                    delivered_at=self.now
+                )
 
         self._print_summary(tenants)
 
