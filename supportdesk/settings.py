@@ -256,7 +256,25 @@ SUPPORTDESK = {
     "OUTBOX_TASKS": env_bool("OUTBOX_TASKS", True),
     # An Event not delivered this long after it was written is retried by the sweep.
     "OUTBOX_RETRY_AFTER_SECONDS": env_int("OUTBOX_RETRY_AFTER_SECONDS", 60, minimum=1),
+    # Caller verification by PIN (POL-PIN-1..3; POLICY.md PIN defaults).
+    "PIN_CODE_LENGTH": env_int("PIN_CODE_LENGTH", 8, minimum=6),
+    "PIN_VALID_MINUTES": env_int("PIN_VALID_MINUTES", 10, minimum=1),
+    "PIN_MAX_WRONG_PER_CODE": env_int("PIN_MAX_WRONG_PER_CODE", 5, minimum=1),
+    "PIN_MAX_CODES_PER_HOUR": env_int("PIN_MAX_CODES_PER_HOUR", 3, minimum=1),
+    "PIN_MAX_CODES_PER_DAY": env_int("PIN_MAX_CODES_PER_DAY", 10, minimum=1),
+    "PIN_LOCK_AFTER_FAILURES": env_int("PIN_LOCK_AFTER_FAILURES", 100, minimum=1),
+    "PIN_CALL_MAX_MINUTES": env_int("PIN_CALL_MAX_MINUTES", 60, minimum=1),
 }
+
+# --- Caller verification delivery ------------------------------------------------------
+# HMAC key of stored PIN hashes; empty means derived from SECRET_KEY.
+PIN_PEPPER = env_secret("PIN_PEPPER", "") or ""
+_SMS_CONSOLE = "verification.delivery.ConsoleSmsBackend"
+SMS_BACKEND = env_str("SMS_BACKEND", _SMS_CONSOLE) or _SMS_CONSOLE
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "") or ""
+SMS_HTTP_TOKEN = env_secret("SMS_HTTP_TOKEN", "") or ""
+SMS_HTTP_TIMEOUT = env_float("SMS_HTTP_TIMEOUT", 10.0, minimum=1.0)
+SMS_SENDER = env_str("SMS_SENDER", "supportdesk") or ""
 
 # --- Celery: at-least-once delivery (DESIGN.md "Workers") -------------------------------
 # With REDIS_URL, Redis is the broker; without it, kombu's filesystem transport under the

@@ -1,0 +1,142 @@
+"""Fixtures for caller verification: registered contacts past and inside their cool-off,
+the SMS outbox, a second agent, more admins, and helpers that learn a sent code the way
+the caller would (from the message), since the code is stored nowhere."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from tenants.models import Membership, RegisteredEmail, RegisteredPhone, Role, User
+from tests.conftest import World
+from tests.factories import AgentFactory, MembershipFactory
+from verification import delivery
+from verification.messages import KIND_HEADER
+from verification.models import Call, PinChallenge
+from verification.services import call_start
+
+# Numbers in the world: Alpha Corp is in Poland (the factories' default country).
+REGISTERED_PHONE = "+48600100123"
+COOLING_PHONE = "+48600100999"
+UNREGISTERED_CALLER = "+48 512 345 678"
+OTHER_ORG_PHONE = "+48601200300"
+
+CODE_IN_TEXT = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+
+
+@dataclass
+class Contacts:
+    email: RegisteredEmail  # past its cool-off
+    phone: RegisteredPhone  # past its cool-off
+    cooling_email: RegisteredEmail  # registered an hour ago: still in its 48-hour cool-off
+    cooling_phone: RegisteredPhone
+    other_org_email: RegisteredEmail  # org_b's contact, usable
+
+
+@dataclass
+class People:
+    agent2: User
+    admin_a2: Membership  # a second global admin of org_a
+    billing_a: Membership  # an admin of org_a who is not a global admin
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings: pytest.FixtureRequest) -> Iterator[list[delivery.SmsMessage]]:
+    settings.SMS_BACKEND = "verification.delivery.OutboxSmsBackend"
+    settings.SMS_SENDER = "supportdesk"
+    delivery.outbox.clear()
+    yield delivery.outbox
+    delivery.outbox.clear()
+
+
+@pytest.fixture
+def contacts(world: World) -> Contacts:
+    now = timezone.now()
+    past = {"created_at": now - timedelta(days=30), "active_from": now - timedelta(days=28)}
+    return Contacts(
+        email=RegisteredEmail.objects.create(
+            organization=world.org_a, email=world.admin_a.user.email, label="IT", **past
+        ),
+        phone=RegisteredPhone.objects.create(
+            organization=world.org_a, number=REGISTERED_PHONE, label="Front desk", **past
+        ),
+        cooling_email=RegisteredEmail.objects.create(
+            organization=world.org_a,
+            email="new.contact@alpha.test",
+            created_at=now - timedelta(hours=1),
+            active_from=now + timedelta(hours=47),
+        ),
+        cooling_phone=RegisteredPhone.objects.create(
+            organization=world.org_a,
+            number=COOLING_PHONE,
+            created_at=now - timedelta(hours=1),
+            active_from=now + timedelta(hours=47),
+        ),
+        other_org_email=RegisteredEmail.objects.create(
+            organization=world.org_b, email=world.admin_b.user.email, **past
+        ),
+    )
+
+
+@pytest.fixture
+def people(world: World) -> People:
+    return People(
+        agent2=AgentFactory(email="agent2@provider.test"),
+        admin_a2=MembershipFactory(organization=world.org_a, role=Role.GLOBAL_ADMIN),
+        billing_a=MembershipFactory(organization=world.org_a, role=Role.BILLING_ADMIN),
+    )
+
+
+@pytest.fixture
+def call(world: World, contacts: Contacts) -> Call:
+    """An unverified call to org_a from an unregistered number, taken by the agent."""
+    return call_start(
+        agent=world.agent,
+        organization=world.org_a,
+        caller_number=UNREGISTERED_CALLER,
+        now=timezone.now(),
+    )
+
+
+def code_messages() -> list[mail.EmailMessage]:
+    return [m for m in mail.outbox if m.extra_headers.get(KIND_HEADER) == "verification-code"]
+
+
+def last_code(sms: list[delivery.SmsMessage] | None = None) -> str:
+    """The code of the newest message carrying one: what the caller reads out."""
+    if sms:
+        return CODE_IN_TEXT.findall(sms[-1].body)[0]
+    messages = code_messages()
+    assert messages, "no code was sent"
+    return CODE_IN_TEXT.findall(messages[-1].body)[0]
+
+
+def wrong(code: str) -> str:
+    """A different well-formed code."""
+    return f"{(int(code) + 1) % 10**8:08d}"
+
+
+def emulate_elapsed(challenge: PinChallenge, *, seconds_left: float) -> None:
+    """Move a code's clock: the database clock cannot be moved, so the code's own times
+    are moved back instead, by an UPDATE on the database's ``Now()``, to where they
+    would be ``valid_for - seconds_left`` after sending."""
+    valid = challenge.expires_at - challenge.created_at
+    PinChallenge.objects.filter(pk=challenge.pk).update(
+        created_at=Now() - (valid - timedelta(seconds=seconds_left)),
+        expires_at=Now() + timedelta(seconds=seconds_left),
+    )
+
+
+def age_codes(organization_id: int, *, by: timedelta) -> None:
+    """Move every code of the organization ``by`` into the past (rate-limit windows)."""
+    for challenge in PinChallenge.objects.filter(organization_id=organization_id):
+        PinChallenge.objects.filter(pk=challenge.pk).update(
+            created_at=challenge.created_at - by, expires_at=challenge.expires_at - by
+        )

@@ -1,0 +1,154 @@
+"""The texts verification sends: the code (e-mail or SMS) and the notices to the
+organization's global admins. Rendering only; ``verification.services`` decides when.
+
+The code is passed in, rendered into the message and handed to the backend; nothing
+here stores or logs it. Every text is rendered in its reader's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+
+from tenants.models import Membership, Organization, Role, User
+
+# RFC 3834: tells mail servers and out-of-office responders not to auto-reply.
+HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+# Which verification message this is, for mail filters (and tests), in any language.
+KIND_HEADER = "X-Supportdesk-Message"
+
+
+class Notice:
+    """What a notice to the global admins is about (``emails/pin_notice*``)."""
+
+    SENT = "sent"
+    USED = "used"
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeText:
+    """Who asked for the code, for the message that carries it."""
+
+    organization: Organization
+    agent: User
+    valid_minutes: int
+
+
+def language(code: str | None) -> str:
+    available = {language for language, _name in settings.LANGUAGES}
+    return code if code in available else settings.LANGUAGE_CODE
+
+
+def contact_language(
+    organization: Organization, *, email: str | None = None, phone: Any = None
+) -> str:
+    """The language of the member behind a registered contact; else of the organization's
+    first global admin; else the site's default (English)."""
+    members = Membership.objects.filter(organization=organization, user__is_active=True)
+    if email:
+        match = members.filter(user__email__iexact=email).values_list("user__language", flat=True)
+        if found := match.first():
+            return language(found)
+    if phone:
+        match = members.filter(user__phone=phone).values_list("user__language", flat=True)
+        if found := match.first():
+            return language(found)
+    first_admin = (
+        members.filter(role=Role.GLOBAL_ADMIN)
+        .order_by("created_at", "pk")
+        .values_list("user__language", flat=True)
+        .first()
+    )
+    return language(first_admin)
+
+
+def _code_context(text: CodeText, code: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "organization": text.organization.name,
+        "agent": text.agent.get_full_name(),
+        "valid_minutes": text.valid_minutes,
+    }
+
+
+def code_email(*, text: CodeText, code: str, to: str, lang: str) -> EmailMultiAlternatives:
+    context = _code_context(text, code)
+    with translation.override(lang):
+        subject = " ".join(render_to_string("emails/pin_code_subject.txt", context).split())
+        body = render_to_string("emails/pin_code.txt", context)
+        html = render_to_string("emails/pin_code.html", context)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        to=[to],
+        headers={**HEADERS, KIND_HEADER: "verification-code"},
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def code_sms(*, text: CodeText, code: str, lang: str) -> str:
+    with translation.override(lang):
+        return " ".join(render_to_string("emails/pin_sms.txt", _code_context(text, code)).split())
+
+
+def global_admins(organization: Organization) -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__organization=organization,
+            memberships__role=Role.GLOBAL_ADMIN,
+        )
+        .distinct()
+        .order_by("email")
+    )
+
+
+def _when(moment: datetime, organization: Organization) -> str:
+    local = timezone.localtime(moment, organization.zone)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({organization.zone.key})"
+
+
+def notice_emails(
+    *,
+    notice: str,
+    organization: Organization,
+    staff: User,
+    at: datetime,
+    channel: str = "",
+    caller_number: str = "",
+    failures: int = 0,
+) -> list[EmailMultiAlternatives]:
+    """One e-mail per global admin of the organization, each in the admin's language."""
+    emails = []
+    for admin in global_admins(organization):
+        with translation.override(language(admin.language)):
+            context = {
+                "notice": notice,
+                "organization": organization.name,
+                "staff": staff.get_full_name(),
+                "when": _when(at, organization),
+                "channel": channel,
+                "caller_number": caller_number,
+                "failures": failures,
+            }
+            subject = " ".join(render_to_string("emails/pin_notice_subject.txt", context).split())
+            body = render_to_string("emails/pin_notice.txt", context)
+            html = render_to_string("emails/pin_notice.html", context)
+        email = EmailMultiAlternatives(
+            subject=subject,
+            body=body,
+            to=[admin.email],
+            headers={**HEADERS, KIND_HEADER: f"verification-{notice}"},
+        )
+        email.attach_alternative(html, "text/html")
+        emails.append(email)
+    return emails
