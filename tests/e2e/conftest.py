@@ -1,0 +1,91 @@
+"""Browser tier: Playwright driving Debian's Chromium against pytest-django's live server.
+
+Chromium comes from the system (``apt-get install chromium``), never from
+``playwright install``; the flags keep it off the network. Locally the tier skips with a
+reason when Chromium is missing; in CI (``SUPPORTDESK_CI=1``) it fails instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.factories import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests
+# make between browser steps are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _policy_data(transactional_db: None) -> None:
+    """Re-seed what the data migrations seed (calendars, SLA targets, services).
+
+    Transactional tests empty the database afterwards, and ``serialized_rollback``
+    cannot put it back here: Playwright's sync API runs the test in a greenlet, where
+    Django sees a different connection object than the one holding the serialized copy.
+    The seeds are idempotent, so running them again is exact."""
+    from django.apps import apps
+
+    for module in (
+        "severity.migrations.0002_seed_policy",
+        "helpcenter.migrations.0002_seed_services",
+    ):
+        importlib.import_module(module).seed(apps, None)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("SUPPORTDESK_CI") == "1":
+        pytest.fail(f"browser tests must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: object, live_server: object) -> Iterator[object]:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        base_url=live_server.url,  # type: ignore[attr-defined]
+        locale="en-GB",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: object, email: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")  # type: ignore[attr-defined]
+    page.get_by_label("E-mail").fill(email)  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
