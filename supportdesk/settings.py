@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_countries",
     "phonenumber_field",
     "django_htmx",
+    "rest_framework",
     "tenants",
     "severity",
     "tickets",
@@ -133,6 +134,15 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "supportdesk.api_errors.exception_handler",
+}
 
 # --- Cache --------------------------------------------------------------------------------
 REDIS_URL = env_secret("REDIS_URL")

@@ -22,6 +22,7 @@ PUBLIC = "public"  # reachable without an organization: sign-in, language, landi
 TENANT = "tenant"  # /portal/<org>/…: scoped by membership
 DESK = "desk"  # provider staff only
 ADMIN = "admin"  # Django admin, staff only
+API = "api"  # /api/v1/…: JSON; the agent endpoints refuse customers
 
 # Named routes outside a namespace that decides their class.
 CLASSIFIED: dict[str, str] = {
@@ -35,7 +36,7 @@ CLASSIFIED: dict[str, str] = {
     "password_reset_complete": PUBLIC,
     "set_language": PUBLIC,
 }
-NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "admin": ADMIN}
+NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "admin": ADMIN, "api": API}
 
 
 @dataclass(frozen=True)
@@ -185,3 +186,33 @@ def test_admin_site_is_for_staff_only(world: World, client: Client) -> None:
     assert response["Location"].startswith("/admin/login/")
     client.force_login(world.supervisor)
     assert client.get("/admin/").status_code == 200
+
+
+def test_agent_api_refuses_customers_and_other_agents_calls(world: World, client: Client) -> None:
+    from django.utils import timezone
+
+    from tests.factories import AgentFactory
+    from verification.services import call_start
+
+    own = call_start(
+        agent=world.agent, organization=world.org_a, caller_number="+48 600 100 200",
+        now=timezone.now(),
+    )  # fmt: skip
+    other_agent = AgentFactory()
+    api = [r for r in routes() if classify(r) == API]
+    assert api
+    values = {"call_id": own.pk}
+    for who, expected in ((world.admin_a.user, 403), (None, 403), (other_agent, 404)):
+        client.logout()
+        if who is not None:
+            client.force_login(who)
+        for route in api:
+            url = _url(route, values)
+            if not route.params:
+                continue  # starting a call names no id
+            for method in (client.get, client.post):
+                response = method(url)
+                assert response.status_code in (expected, 405), (who, url, response.status_code)
+                assert response["Content-Type"].startswith("application/json"), url
+    client.force_login(world.agent)
+    assert client.get(_url(next(r for r in api if r.params), values)).status_code == 200
