@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/<slug:org>/", include("tickets.portal_urls")),
+    path("desk/calls/", include("verification.desk_urls")),
     path("desk/", include("tickets.desk_urls")),
     path("api/v1/", include(("verification.api_urls", "api"))),
     path("admin/", admin.site.urls),

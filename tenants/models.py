@@ -294,7 +294,64 @@ class RegisteredEmail(RegisteredContact):
         return self.email
 
 
+class ContactAction(models.TextChoices):
+    PHONE_ADDED = "phone_added", _("phone number added")
+    EMAIL_ADDED = "email_added", _("e-mail address added")
+    PHONE_REMOVED = "phone_removed", _("phone number removed")
+    EMAIL_REMOVED = "email_removed", _("e-mail address removed")
+    REFUSED = "refused", _("change refused")
+
+
+class ContactChange(models.Model):
+    """One change of the registered contacts, or one refused attempt, for the audit trail.
+
+    Written only by ``tenants.services``. Values are kept masked: the trail is read by
+    support staff, who see contacts masked everywhere. Wrong passwords are counted here
+    (``reason="wrong_password"``) to slow down password guessing.
+    """
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="contact_changes",
+        verbose_name=_("organization"),
+    )
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    # Who acted, as they were called then; kept if the user is later deleted.
+    actor_label = models.CharField(_("changed by"), max_length=200, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=ContactAction.choices)
+    # Why a change was refused: "forbidden", "wrong_password" or "throttled".
+    reason = models.CharField(_("reason"), max_length=32, blank=True)
+    masked_value = models.CharField(_("contact (masked)"), max_length=200, blank=True)
+    # Who was told, filled in after the notices were sent.
+    outcome = models.TextField(_("outcome"), blank=True)
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("registered contact change")
+        verbose_name_plural = _("registered contact changes")
+        ordering = ("created_at", "pk")
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="contact_change_org_time"),
+            models.Index(
+                fields=["actor", "reason", "created_at"], name="contact_change_actor_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.organization}"
+
+
 __all__ = [
+    "ContactAction",
+    "ContactChange",
     "Contract",
     "Membership",
     "Organization",

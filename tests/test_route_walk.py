@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -17,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.conftest import World
 from tickets.models import Ticket
+from verification.models import Call
 
 PUBLIC = "public"  # reachable without an organization: sign-in, language, landing
 TENANT = "tenant"  # /portal/<org>/…: scoped by membership
@@ -36,7 +38,7 @@ CLASSIFIED: dict[str, str] = {
     "password_reset_complete": PUBLIC,
     "set_language": PUBLIC,
 }
-NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "admin": ADMIN, "api": API}
+NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "calls": DESK, "admin": ADMIN, "api": API}
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,14 @@ def tickets(world: World) -> tuple[Ticket, Ticket]:
 
 
 def _values_for(world: World, ticket: Ticket, org_slug: str) -> dict[str, object]:
-    return {"org": org_slug, "number": ticket.pk}
+    """Ids owned by the ticket's organization, in the URL of ``org_slug``."""
+    from tenants.models import RegisteredPhone
+
+    phone, _ = RegisteredPhone.objects.get_or_create(
+        organization=ticket.organization,
+        number="+48600100123" if ticket.organization == world.org_a else "+48601200300",
+    )
+    return {"org": org_slug, "number": ticket.pk, "kind": "phone", "contact": phone.pk}
 
 
 def test_tenant_routes_answer_404_with_another_tenants_ids(
@@ -153,27 +162,53 @@ def test_plain_user_gets_the_ask_your_admin_page(
         assert ticket_a.title.encode() not in response.content
 
 
+@pytest.fixture
+def agent_call(world: World) -> Call:
+    """A verified (registered-number) call of the agent, so every calls page answers 200."""
+    from django.utils import timezone
+
+    from tenants.models import RegisteredPhone
+    from verification.services import call_start
+
+    now = timezone.now()
+    RegisteredPhone.objects.create(
+        organization=world.org_a, number="+48600100123", active_from=now - timedelta(days=3)
+    )
+    return call_start(
+        agent=world.agent, organization=world.org_a, caller_number="+48600100123", now=now
+    )
+
+
 def test_desk_routes_do_not_exist_for_customers(
-    world: World, tickets: tuple[Ticket, Ticket], client: Client
+    world: World, tickets: tuple[Ticket, Ticket], client: Client, agent_call: Call
 ) -> None:
     ticket_a, _ = tickets
     desk = [r for r in routes() if classify(r) == DESK]
     assert desk
+    values = {**_values_for(world, ticket_a, world.org_a.slug), "call": agent_call.pk}
     client.force_login(world.admin_a.user)
     for route in desk:
-        url = _url(route, _values_for(world, ticket_a, world.org_a.slug))
+        url = _url(route, values)
         assert client.get(url).status_code == 404, url
     client.force_login(world.agent)
     for route in desk:
-        url = _url(route, _values_for(world, ticket_a, world.org_a.slug))
+        url = _url(route, values)
         assert client.get(url).status_code == 200, url
+    # Another agent's call is not theirs to see.
+    from tests.factories import AgentFactory
+
+    client.force_login(AgentFactory())
+    for route in desk:
+        if "call" in route.params:
+            assert client.get(_url(route, values)).status_code == 404, route.pattern
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) -> None:
     for route in routes():
         if classify(route) not in (TENANT, DESK):
             continue
-        url = _url(route, {"org": world.org_a.slug, "number": 1})
+        values = {"org": world.org_a.slug, "number": 1, "kind": "phone", "contact": 1, "call": 1}
+        url = _url(route, values)
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/accounts/login/"), url

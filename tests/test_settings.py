@@ -16,7 +16,8 @@ SECRET = "x" * 20 + "production-secret-key-for-the-deploy-check-0123456789"
 
 
 def _manage(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    unwanted = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in unwanted}
     clean.update(environ)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

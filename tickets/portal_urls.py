@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from tickets import portal_views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", portal_views.home, name="home"),
     path("requests/", portal_views.request_list, name="request_list"),
     path("requests/<str:number>/", portal_views.request_detail, name="request_detail"),
+    path("contacts/", include("tenants.portal_urls")),
 ]

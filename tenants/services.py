@@ -1,0 +1,582 @@
+"""Registered contacts (POL-PIN-1, POL-PIN-3): the use cases. The only writers of
+``RegisteredPhone``, ``RegisteredEmail`` and ``ContactChange`` outside the Django admin.
+
+Managing the account's verification contacts is a global-admin task (POL-WHO-2). Every
+change needs the admin's password again, is recorded as a ``ContactChange`` (values
+masked), and, once committed, is told by e-mail to every e-mail contact registered
+*before* the change and to every global admin: if an attacker took over an admin
+session, the real owners learn of it while the new contact is still in its 48-hour
+cool-off and cannot receive codes (POLICY.md PIN defaults).
+
+A refused attempt is recorded and committed before ``ContactError`` is raised, so wrong
+passwords count even though nothing changes: after :data:`PASSWORD_MAX_WRONG` wrong
+passwords within :data:`PASSWORD_WINDOW`, the user's contact changes are refused for
+:data:`PASSWORD_LOCKOUT`. Callers must not run these services inside a transaction they
+roll back on ``ContactError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+from tenants.models import (
+    CONTACT_COOL_OFF,
+    ContactAction,
+    ContactChange,
+    Membership,
+    Organization,
+    RegisteredEmail,
+    RegisteredPhone,
+    Role,
+    User,
+)
+from verification.messages import HEADERS, KIND_HEADER, contact_language
+from verification.pins import mask_email, mask_phone
+
+logger = logging.getLogger(__name__)
+
+# Wrong passwords: this many within the window refuse further changes for the lockout.
+PASSWORD_MAX_WRONG = 5
+PASSWORD_WINDOW = timedelta(minutes=15)
+PASSWORD_LOCKOUT = timedelta(minutes=15)
+
+LABEL_MAX_LENGTH = 100
+# An input longer than this is not a phone number; parsing it would only cost time.
+PHONE_INPUT_MAX_LENGTH = 64
+
+# Error messages are module constants so tests and views can reuse them.
+ERR_NOT_GLOBAL_ADMIN = _(
+    "Only a global admin of the organization can change its registered contacts. "
+    "Ask one of your global admins."
+)
+ERR_WRONG_PASSWORD = _("That is not your password. Nothing was changed.")
+ERR_TOO_MANY_PASSWORDS = _(
+    "Too many wrong passwords. For your security, contact changes are refused for "
+    "%(minutes)d more minutes. Nothing was changed."
+)
+ERR_INVALID_PHONE = _(
+    "This is not a valid phone number. Type it with the country code, for example +48 600 100 200."
+)
+ERR_INVALID_EMAIL = _("This is not a valid e-mail address.")
+ERR_DUPLICATE_PHONE = _("This phone number is already registered for the organization.")
+ERR_DUPLICATE_EMAIL = _("This e-mail address is already registered for the organization.")
+ERR_LABEL_TOO_LONG = _("Keep the label under %(max)d characters.")
+ERR_CONTACT_GONE = _("This contact is no longer registered.")
+
+
+class ContactKind(models.TextChoices):
+    """The two kinds of registered contact; also the ``kind`` part of the portal URLs."""
+
+    PHONE = "phone", _("phone number")
+    EMAIL = "email", _("e-mail address")
+
+
+class ContactError(Exception):
+    """A refused change; ``message`` is shown to the admin, ``field`` names the form field
+    it belongs to (None for the whole form), ``code`` is for programs."""
+
+    def __init__(self, message: Any, *, code: str = "invalid", field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+        self.code = code
+        self.field = field
+
+
+type Contact = RegisteredPhone | RegisteredEmail
+
+
+# --- Pure rules ----------------------------------------------------------------------------
+
+
+def may_manage_contacts(membership: Membership) -> bool:
+    """POL-WHO-2 default: only global admins manage the verification contacts."""
+    return membership.role == Role.GLOBAL_ADMIN and membership.user.is_active
+
+
+def password_lock_ends(
+    failures: Sequence[datetime],
+    *,
+    limit: int = PASSWORD_MAX_WRONG,
+    window: timedelta = PASSWORD_WINDOW,
+    lockout: timedelta = PASSWORD_LOCKOUT,
+) -> datetime | None:
+    """When the lock earned by these wrong-password times (oldest first) ends, or None.
+
+    A lock starts at the wrong password that makes ``limit`` of them within ``window``
+    and lasts ``lockout``. Pure: the caller compares the result with its ``now``.
+    """
+    ends = None
+    for index in range(limit - 1, len(failures)):
+        if failures[index] - failures[index - limit + 1] <= window:
+            ends = failures[index] + lockout
+    return ends
+
+
+def masked(contact: Contact) -> str:
+    if isinstance(contact, RegisteredPhone):
+        return mask_phone(contact.number)
+    return mask_email(contact.email)
+
+
+def contact_kind(contact: Contact) -> ContactKind:
+    return ContactKind.PHONE if isinstance(contact, RegisteredPhone) else ContactKind.EMAIL
+
+
+def is_usable(contact: Contact, now: datetime) -> bool:
+    """Past its cool-off: support may send it codes (and match its number) at ``now``."""
+    return contact.active_from <= now
+
+
+# --- Reads ---------------------------------------------------------------------------------
+
+
+def contact_model(kind: str) -> type[RegisteredPhone] | type[RegisteredEmail] | None:
+    if kind == ContactKind.PHONE:
+        return RegisteredPhone
+    if kind == ContactKind.EMAIL:
+        return RegisteredEmail
+    return None
+
+
+def contact_pk(value: object) -> int | None:
+    """``value`` as a primary key, or None: a huge number would overflow the database's
+    integer before it could simply match nothing."""
+    try:
+        pk = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def usable_contacts_count(organization: Organization, now: datetime) -> int:
+    return (
+        RegisteredPhone.objects.filter(organization=organization).usable_at(now).count()
+        + RegisteredEmail.objects.filter(organization=organization).usable_at(now).count()
+    )
+
+
+# --- Audit and refusals --------------------------------------------------------------------
+
+
+def _actor_label(user: User) -> str:
+    return user.email
+
+
+def _record(
+    *,
+    organization: Organization,
+    actor: User,
+    action: ContactAction,
+    now: datetime,
+    masked_value: str = "",
+    reason: str = "",
+) -> ContactChange:
+    # Ids and reasons only in the log: never a contact, never a password.
+    logger.log(
+        logging.WARNING if action == ContactAction.REFUSED else logging.INFO,
+        "registered contacts %s organization=%s actor=%s reason=%s",
+        action.value,
+        organization.pk,
+        actor.pk,
+        reason or "-",
+    )
+    return ContactChange.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_label=_actor_label(actor),
+        action=action,
+        reason=reason,
+        masked_value=masked_value,
+        created_at=now,
+    )
+
+
+def require_contact_manager(
+    *, organization: Organization, actor_membership: Membership, now: datetime
+) -> None:
+    """Refuse (recorded) unless the actor is an active global admin of ``organization``."""
+    if actor_membership.organization_id != organization.pk:
+        # A membership of another organization: a programming error, never a user's.
+        raise ContactError(ERR_NOT_GLOBAL_ADMIN, code="forbidden")
+    if not may_manage_contacts(actor_membership):
+        _record(
+            organization=organization,
+            actor=actor_membership.user,
+            action=ContactAction.REFUSED,
+            reason="forbidden",
+            now=now,
+        )
+        raise ContactError(ERR_NOT_GLOBAL_ADMIN, code="forbidden")
+
+
+def _lock_ends(user: User, now: datetime) -> datetime | None:
+    failures = list(
+        ContactChange.objects.filter(
+            actor=user,
+            reason="wrong_password",
+            created_at__gt=now - PASSWORD_WINDOW - PASSWORD_LOCKOUT,
+            created_at__lte=now,
+        )
+        .order_by("created_at", "pk")
+        .values_list("created_at", flat=True)
+    )
+    ends = password_lock_ends(failures)
+    return ends if ends is not None and ends > now else None
+
+
+def _throttled(ends: datetime, now: datetime) -> ContactError:
+    minutes = max(1, math.ceil((ends - now).total_seconds() / 60))
+    return ContactError(
+        ERR_TOO_MANY_PASSWORDS % {"minutes": minutes}, code="throttled", field="password"
+    )
+
+
+def _confirm_password(
+    *, organization: Organization, user: User, password: str, now: datetime
+) -> None:
+    """Check the re-entered password, counting wrong ones; refusals are committed."""
+    refusal: ContactError | None = None
+    with transaction.atomic():
+        # Serialise one user's attempts, so parallel guesses cannot all slip under the limit.
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        ends = _lock_ends(user, now)
+        if ends is not None:
+            _record(
+                organization=organization,
+                actor=user,
+                action=ContactAction.REFUSED,
+                reason="throttled",
+                now=now,
+            )
+            refusal = _throttled(ends, now)
+        elif not user.check_password(password or ""):
+            _record(
+                organization=organization,
+                actor=user,
+                action=ContactAction.REFUSED,
+                reason="wrong_password",
+                now=now,
+            )
+            ends = _lock_ends(user, now)
+            refusal = (
+                _throttled(ends, now)
+                if ends is not None
+                else ContactError(ERR_WRONG_PASSWORD, code="wrong_password", field="password")
+            )
+    if refusal is not None:
+        raise refusal
+
+
+# --- Input ---------------------------------------------------------------------------------
+
+
+def _clean_label(label: str | None) -> str:
+    label = " ".join((label or "").split())
+    if len(label) > LABEL_MAX_LENGTH:
+        raise ContactError(
+            ERR_LABEL_TOO_LONG % {"max": LABEL_MAX_LENGTH}, code="invalid", field="label"
+        )
+    return label
+
+
+def parse_phone(number: str | None, organization: Organization) -> PhoneNumber:
+    """The number in E.164, read with the organization's country as the default region."""
+    text = (number or "").strip()
+    if not text or len(text) > PHONE_INPUT_MAX_LENGTH or "\x00" in text:
+        raise ContactError(ERR_INVALID_PHONE, code="invalid_number", field="number")
+    parsed = to_python(text, region=organization.country.code or None)
+    if not isinstance(parsed, PhoneNumber) or not parsed.is_valid():
+        raise ContactError(ERR_INVALID_PHONE, code="invalid_number", field="number")
+    return parsed
+
+
+def clean_email(email: str | None) -> str:
+    """The address, trimmed and lower-cased (as user accounts store theirs)."""
+    text = (email or "").strip().lower()
+    try:
+        validate_email(text)
+    except ValidationError:
+        raise ContactError(ERR_INVALID_EMAIL, code="invalid_email", field="email") from None
+    return text
+
+
+# --- Notices -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """What the notice of one change says; every value is already masked."""
+
+    change_id: int
+    organization: Organization
+    action: ContactAction
+    masked_value: str
+    actor: str
+    at: datetime
+    active_from: datetime | None
+    recipients: tuple[str, ...]
+
+
+def _who(user: User) -> str:
+    """The actor as the notice names them: a name and a masked address, since the
+    readers include outside addresses registered in the profile."""
+    if user.full_name:
+        return f"{user.full_name} ({mask_email(user.email)})"
+    return mask_email(user.email)
+
+
+def _when(moment: datetime, organization: Organization) -> str:
+    local = timezone.localtime(moment, organization.zone)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({organization.zone.key})"
+
+
+def _recipients_before_change(organization: Organization) -> tuple[str, ...]:
+    """Every e-mail contact registered now (before the change, in cool-off or not) and
+    every active global admin; each address once."""
+    addresses = list(
+        RegisteredEmail.objects.filter(organization=organization)
+        .order_by("created_at", "pk")
+        .values_list("email", flat=True)
+    )
+    addresses += list(
+        User.objects.filter(
+            is_active=True,
+            memberships__organization=organization,
+            memberships__role=Role.GLOBAL_ADMIN,
+        )
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+    seen: dict[str, str] = {}
+    for address in addresses:
+        seen.setdefault(address.lower(), address)
+    return tuple(seen.values())
+
+
+def notice_email(notice: _Notice, *, to: str, lang: str) -> EmailMultiAlternatives:
+    """The notice of one change for one reader, in the reader's language."""
+    with translation.override(lang):
+        context = {
+            "organization": notice.organization.name,
+            "action": notice.action.value,
+            "value": notice.masked_value,
+            "actor": notice.actor,
+            "when": _when(notice.at, notice.organization),
+            "active_from": (
+                _when(notice.active_from, notice.organization) if notice.active_from else ""
+            ),
+        }
+        subject = " ".join(render_to_string("emails/contacts_changed_subject.txt", context).split())
+        body = render_to_string("emails/contacts_changed.txt", context)
+        html = render_to_string("emails/contacts_changed.html", context)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        to=[to],
+        headers={**HEADERS, KIND_HEADER: "contacts-changed"},
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def _send_notices(notice: _Notice) -> None:
+    """Runs after commit: one e-mail per reader (no reader sees another's address). A
+    mail failure is logged and noted in the audit trail, never raised: the change is
+    already committed."""
+    try:
+        emails = [
+            notice_email(
+                notice, to=address, lang=contact_language(notice.organization, email=address)
+            )
+            for address in notice.recipients
+        ]
+        if emails:
+            with get_connection() as connection:
+                connection.send_messages(emails)
+        # The audit trail is written in English, whatever language the request has.
+        outcome = f"{len(emails)} reader(s) told by e-mail."
+    except Exception:
+        logger.warning(
+            "registered contacts notice %s could not be sent", notice.change_id, exc_info=True
+        )
+        outcome = "Notices NOT sent: the mail server refused them."
+    ContactChange.objects.filter(pk=notice.change_id).update(outcome=outcome)
+
+
+def _notify_after_commit(
+    *,
+    change: ContactChange,
+    organization: Organization,
+    actor: User,
+    recipients: tuple[str, ...],
+    active_from: datetime | None = None,
+) -> None:
+    notice = _Notice(
+        change_id=change.pk,
+        organization=organization,
+        action=ContactAction(change.action),
+        masked_value=change.masked_value,
+        actor=_who(actor),
+        at=change.created_at,
+        active_from=active_from,
+        recipients=recipients,
+    )
+    transaction.on_commit(lambda: _send_notices(notice), robust=True)
+
+
+# --- Use cases -----------------------------------------------------------------------------
+
+
+def contact_phone_add(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    number: str,
+    label: str,
+    password: str,
+    now: datetime,
+) -> RegisteredPhone:
+    """Register a phone number; it receives codes (and verifies calls from it) only after
+    the 48-hour cool-off."""
+    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+    parsed = parse_phone(number, organization)
+    label = _clean_label(label)
+    if RegisteredPhone.objects.filter(organization=organization, number=parsed).exists():
+        raise ContactError(ERR_DUPLICATE_PHONE, code="duplicate", field="number")
+    actor = actor_membership.user
+    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    with transaction.atomic():
+        recipients = _recipients_before_change(organization)
+        try:
+            with transaction.atomic():
+                phone = RegisteredPhone.objects.create(
+                    organization=organization,
+                    number=parsed,
+                    label=label,
+                    created_at=now,
+                    active_from=now + CONTACT_COOL_OFF,
+                )
+        except IntegrityError:  # registered at the same moment by someone else
+            raise ContactError(ERR_DUPLICATE_PHONE, code="duplicate", field="number") from None
+        change = _record(
+            organization=organization,
+            actor=actor,
+            action=ContactAction.PHONE_ADDED,
+            masked_value=mask_phone(parsed),
+            now=now,
+        )
+        _notify_after_commit(
+            change=change,
+            organization=organization,
+            actor=actor,
+            recipients=recipients,
+            active_from=phone.active_from,
+        )
+    return phone
+
+
+def contact_email_add(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    email: str,
+    label: str,
+    password: str,
+    now: datetime,
+) -> RegisteredEmail:
+    """Register an e-mail address; it receives codes only after the 48-hour cool-off."""
+    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+    address = clean_email(email)
+    label = _clean_label(label)
+    if RegisteredEmail.objects.filter(organization=organization, email__iexact=address).exists():
+        raise ContactError(ERR_DUPLICATE_EMAIL, code="duplicate", field="email")
+    actor = actor_membership.user
+    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    with transaction.atomic():
+        recipients = _recipients_before_change(organization)
+        try:
+            with transaction.atomic():
+                registered = RegisteredEmail.objects.create(
+                    organization=organization,
+                    email=address,
+                    label=label,
+                    created_at=now,
+                    active_from=now + CONTACT_COOL_OFF,
+                )
+        except IntegrityError:
+            raise ContactError(ERR_DUPLICATE_EMAIL, code="duplicate", field="email") from None
+        change = _record(
+            organization=organization,
+            actor=actor,
+            action=ContactAction.EMAIL_ADDED,
+            masked_value=mask_email(address),
+            now=now,
+        )
+        _notify_after_commit(
+            change=change,
+            organization=organization,
+            actor=actor,
+            recipients=recipients,
+            active_from=registered.active_from,
+        )
+    return registered
+
+
+def contact_remove(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    kind: str,
+    contact_id: int | str,
+    password: str,
+    now: datetime,
+) -> str:
+    """Remove a registered contact at once; return its masked value. Removing the last
+    usable contact is allowed (the portal warns first): callers from unregistered numbers
+    then cannot be verified until a new contact is past its cool-off."""
+    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+    model = contact_model(kind)
+    pk = contact_pk(contact_id)
+    if model is None or pk is None:
+        raise ContactError(ERR_CONTACT_GONE, code="not_found")
+    if not model.objects.filter(organization=organization, pk=pk).exists():
+        raise ContactError(ERR_CONTACT_GONE, code="not_found")
+    actor = actor_membership.user
+    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    with transaction.atomic():
+        contact = model.objects.select_for_update().filter(organization=organization, pk=pk).first()
+        if contact is None:  # removed meanwhile by another admin
+            raise ContactError(ERR_CONTACT_GONE, code="not_found")
+        # The removed address is among the readers: it existed before the change.
+        recipients = _recipients_before_change(organization)
+        value = masked(contact)
+        contact.delete()
+        change = _record(
+            organization=organization,
+            actor=actor,
+            action=(
+                ContactAction.PHONE_REMOVED
+                if model is RegisteredPhone
+                else ContactAction.EMAIL_REMOVED
+            ),
+            masked_value=value,
+            now=now,
+        )
+        _notify_after_commit(
+            change=change, organization=organization, actor=actor, recipients=recipients
+        )
+    return value
