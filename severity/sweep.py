@@ -16,11 +16,13 @@ ticket's clocks, so they go through the per-ticket service.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 from django.conf import settings
@@ -83,12 +85,17 @@ def sweep(
     started = time.monotonic()
     batch_size = batch_size or settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
     result = SweepResult()
+    seen: set[int] = set()
     while True:
         with transaction.atomic():
             ids = _claim(now=now, limit=batch_size)
-            if ids:
-                _act(ids, now=now, worker=worker, result=result)
-        if len(ids) < batch_size:
+            fresh = [pk for pk in ids if pk not in seen]
+            if fresh:
+                _act(fresh, now=now, worker=worker, result=result)
+        seen.update(ids)
+        # A full batch means more may be due; a batch of tickets this sweep already
+        # handled means their next step did not move (a bug elsewhere): stop, don't spin.
+        if len(ids) < batch_size or not fresh:
             break
     deliver_pending(now=now)
     result.duration_ms = int((time.monotonic() - started) * 1000)
@@ -194,8 +201,8 @@ def _act(ids: list[int], *, now: datetime, worker: str, result: SweepResult) -> 
             final_level[row["pk"]] = top
 
     taken = _insert_steps(steps, now=now, worker=worker)
-    events = _write_events([s for s in steps if _key(s) in taken], now=now, worker=worker)
-    result.event_ids.extend(event.pk for event in events)
+    event_ids = _write_events([s for s in steps if _key(s) in taken], now=now, worker=worker)
+    result.event_ids.extend(event_ids)
     taken_tickets = {s.ticket_id for s in steps if _key(s) in taken}
     result.warnings += sum(1 for s in steps if s.kind == ActionKind.WARNING and _key(s) in taken)
     result.escalations += sum(
@@ -238,10 +245,11 @@ def _act(ids: list[int], *, now: datetime, worker: str, result: SweepResult) -> 
             result.skipped += 1
 
     _schedule_next(level_one + warned, now=now)
-    if result.event_ids:
+    if event_ids:
         from tickets.outbox import queue_delivery
 
-        queue_delivery(list(result.event_ids))
+        # This batch's Events only: the batches before queued theirs on their own commit.
+        queue_delivery(event_ids)
 
 
 def _plan(row: dict[str, Any], now: datetime) -> list[_Step]:
@@ -282,7 +290,7 @@ def _plan(row: dict[str, Any], now: datetime) -> list[_Step]:
 
 
 def _key(step: _Step) -> tuple[int, str, int, datetime]:
-    return (step.ticket_id, step.kind, step.level, step.lapse_at)
+    return (step.ticket_id, str(step.kind), step.level, step.lapse_at)
 
 
 def _insert_steps(steps: list[_Step], *, now: datetime, worker: str) -> set[tuple[Any, ...]]:
@@ -290,6 +298,19 @@ def _insert_steps(steps: list[_Step], *, now: datetime, worker: str) -> set[tupl
     keys actually inserted by this call."""
     if not steps:
         return set()
+    if connection.vendor == "postgresql":
+        # One statement: the steps another sweeper took are simply not returned.
+        inserted = _insert_rows(
+            SlaAction,
+            [
+                {"ticket_id": s.ticket_id, "kind": str(s.kind), "level": s.level,
+                 "lapse_at": s.lapse_at, "acted_at": now, "worker": worker}
+                for s in steps
+            ],
+            conflict=("ticket_id", "kind", "level", "lapse_at"),
+            returning=("ticket_id", "kind", "level", "lapse_at"),
+        )  # fmt: skip
+        return {tuple(row) for row in inserted}
     rows = [
         SlaAction(
             ticket_id=s.ticket_id, kind=s.kind, level=s.level, lapse_at=s.lapse_at, acted_at=now,
@@ -315,36 +336,85 @@ def _insert_steps(steps: list[_Step], *, now: datetime, worker: str) -> set[tupl
         return taken
 
 
-def _write_events(steps: Iterable[_Step], *, now: datetime, worker: str) -> list[Any]:
+def _insert_rows(
+    model: Any,
+    rows: list[dict[str, Any]],
+    *,
+    returning: tuple[str, ...],
+    conflict: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: insert ``rows`` (column → value) with one ``INSERT … SELECT … FROM
+    json_populate_recordset(…)``, ``ON CONFLICT (conflict) DO NOTHING`` when given;
+    returns the ``returning`` columns of the rows inserted.
+
+    A column a row leaves out gets its field's default, as ``bulk_create`` would give
+    it (or the database's own, for a ``db_default``). The rows travel as one JSON text
+    parameter: no model instances and nothing for the server to parse per value,
+    several times faster than ``bulk_create``."""
+    quote = connection.ops.quote_name
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column in rows[0] or not (f.primary_key or f.has_db_default())
+    ]
+    payload = [
+        {f.column: row[f.column] if f.column in row else f.get_default() for f in fields}
+        for row in rows
+    ]
+    columns = ", ".join(quote(f.column) for f in fields)
+    selected = ", ".join(f"r.{quote(f.column)}" for f in fields)
+    table = quote(model._meta.db_table)
+    # Identifiers only (from the model, quoted); every value is the one JSON parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {selected} "  # noqa: S608
+        f"FROM json_populate_recordset(NULL::{table}, %s) AS r"
+    )
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(payload, default=_json_value)])
+        return list(cursor.fetchall())
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time_of_day):
+        return value.isoformat()  # keeps the microseconds (DjangoJSONEncoder drops them)
+    return str(value)
+
+
+def _write_events(steps: Iterable[_Step], *, now: datetime, worker: str) -> list[int]:
+    """Write one Event per step taken; returns their ids (for delivery)."""
     from tickets.models import ActorKind, Event, EventKind
 
-    events = [
-        Event(
-            organization_id=s.organization_id,
-            ticket_id=s.ticket_id,
-            kind=EventKind.WARNED if s.kind == ActionKind.WARNING else EventKind.ESCALATED,
-            actor_kind=ActorKind.SYSTEM,
-            actor_label=worker,
-            before={"escalation_level": s.before_level},
-            after={
+    values = [
+        {
+            "organization_id": s.organization_id,
+            "ticket_id": s.ticket_id,
+            "kind": EventKind.WARNED if s.kind == ActionKind.WARNING else EventKind.ESCALATED,
+            "actor_kind": ActorKind.SYSTEM,
+            "actor_label": worker,
+            "before": {"escalation_level": s.before_level},
+            "after": {
                 "escalation_level": max(s.level, s.before_level),
                 "level": s.level,
                 "lapse_at": s.lapse_at.isoformat(),
             },
-            reason=s.reason,
-            created_at=now,
-        )
+            "reason": s.reason,
+            "created_at": now,
+        }
         for s in steps
     ]
-    if not events:
+    if not values:
         return []
+    if connection.vendor == "postgresql":
+        return [pk for (pk,) in _insert_rows(Event, values, returning=("id",))]
+    events = [Event(**row) for row in values]
     if connection.features.can_return_rows_from_bulk_insert:
-        return Event.objects.bulk_create(events)
-    created = []
+        return [event.pk for event in Event.objects.bulk_create(events)]
     for event in events:  # SQLite before RETURNING support: ids are needed for delivery
         event.save(force_insert=True)
-        created.append(event)
-    return created
+    return [event.pk for event in events]
 
 
 def _recompute_next_action(ticket_ids: set[int]) -> None:

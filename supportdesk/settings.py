@@ -299,6 +299,9 @@ if REDIS_URL:
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
         "max_retries": 1,
+        # Retry a failed publish at once instead of after kombu's default 2 s wait: with
+        # Redis down, a web request must not stall (the sweep acts later anyway).
+        "interval_start": 0,
     }
 else:
     _BROKER_DIR = DATA_DIR / "broker"

@@ -73,3 +73,15 @@ def world(db: None) -> World:
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     # Production hashing costs ~0.5 s per password by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_tasks_published(settings: pytest.FixtureRequest) -> None:
+    """Services publish deadline and delivery tasks after commit; tests that do not say
+    otherwise must not write them into a developer's broker. Tests that check
+    publishing, and the worker tier, switch them back on."""
+    settings.SUPPORTDESK = {
+        **settings.SUPPORTDESK,
+        "DEADLINE_TASKS": False,
+        "OUTBOX_TASKS": False,
+    }

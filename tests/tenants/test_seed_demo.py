@@ -64,8 +64,15 @@ def seeded(django_db_setup, django_db_blocker):
     Seeding runs every ticket through the services (about a second), so it happens once
     for the module, committed, and is removed at the end; each test still runs in its
     own rolled-back transaction."""
-    # The base fixture's fast hashing is function-scoped, so not active yet here.
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+    # The base fixtures (fast hashing, no task publishing) are function-scoped, so not
+    # active yet here.
+    from django.conf import settings
+
+    quiet = {**settings.SUPPORTDESK, "DEADLINE_TASKS": False, "OUTBOX_TASKS": False}
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHERS, SUPPORTDESK=quiet),
+    ):
         outputs = seed(), seed()
     yield outputs
     with django_db_blocker.unblock():

@@ -42,6 +42,8 @@ def _config(settings: Any) -> None:
         **settings.SUPPORTDESK,
         "DUTY_MANAGER_EMAIL": DUTY,
         "DEADLINE_TASKS": False,
+        # Publishing is switched on here; each test that publishes patches apply_async.
+        "OUTBOX_TASKS": True,
         "OUTBOX_RETRY_AFTER_SECONDS": 60,
     }
 
