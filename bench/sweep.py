@@ -231,11 +231,28 @@ def vacuum(table: str) -> None:
         cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def measure_sweep(organization: Any, count: int, batch: int) -> float:
+def _one_sweeper(index: int, now_iso: str) -> dict[str, int]:
+    """A sweeper process (forked): its own connection, the same due rows as the others."""
+    from django.db import connections
+
+    from severity.sweep import sweep
+
+    connections.close_all()  # never share the parent's socket
+    result = sweep(now=datetime.fromisoformat(now_iso), worker=f"bench-{index}", heartbeat=False)
+    connections.close_all()
+    return result.as_dict()
+
+
+def measure_sweep(organization: Any, count: int, batch: int, sweepers: int) -> float:
+    """Escalations per second of ``sweepers`` concurrent sweeps (as the sweep task fans out
+    to the worker's processes on a backlog); SKIP LOCKED partitions the rows between them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from django.db import connections
     from django.utils import timezone
 
     from severity.models import ActionKind, SlaAction
-    from severity.sweep import sweep
 
     now = timezone.now()
     started = time.perf_counter()
@@ -244,13 +261,16 @@ def measure_sweep(organization: Any, count: int, batch: int) -> float:
     vacuum("tickets_ticket")
 
     now = timezone.now()
+    connections.close_all()
     started = time.perf_counter()
-    result = sweep(now=now, worker="bench", heartbeat=False)
+    with ProcessPoolExecutor(sweepers, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(pool.map(_one_sweeper, range(sweepers), [now.isoformat()] * sweepers))
     seconds = time.perf_counter() - started
+    escalations = sum(r["escalations"] for r in results)
     steps = SlaAction.objects.filter(kind=ActionKind.ESCALATION, level=1).count()
-    log(f"sweep: {result.as_dict()} in {seconds:.2f} s; {steps} level-1 steps")
-    if steps != count or result.escalations != count:
-        raise SystemExit(f"the sweep took {steps} level-1 steps for {count} due tickets")
+    log(f"{sweepers} sweepers: {results} in {seconds:.2f} s; {steps} level-1 steps")
+    if steps != count or escalations != count:
+        raise SystemExit(f"the sweeps took {steps} level-1 steps for {count} due tickets")
     return count / seconds
 
 
@@ -362,6 +382,12 @@ def main() -> None:
     parser.add_argument("--delay-tickets", type=int, default=300)
     parser.add_argument("--spread", type=float, default=30.0, help="seconds the deadlines span")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the sweep into FILE")
+    parser.add_argument(
+        "--sweepers",
+        type=int,
+        default=2,
+        help="concurrent sweeps (the sweep task fans out to this many on a backlog)",
+    )
     args = parser.parse_args()
 
     source = os.environ.get("DATABASE_URL")
@@ -402,11 +428,11 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.enable()
-            escalations_per_s = measure_sweep(organization, args.tickets, args.batch)
+            escalations_per_s = measure_sweep(organization, args.tickets, args.batch, 1)
             profiler.disable()
             profiler.dump_stats(args.profile)
         else:
-            escalations_per_s = measure_sweep(organization, args.tickets, args.batch)
+            escalations_per_s = measure_sweep(organization, args.tickets, args.batch, args.sweepers)
         floor_rows_per_s = measure_floor(args.tickets)
         delays = measure_delays(
             organization, redis, processes, tickets=args.delay_tickets, spread=args.spread
@@ -420,6 +446,7 @@ def main() -> None:
             {
                 "benchmark": "sweep",
                 "tickets": args.tickets,
+                "sweepers": 1 if args.profile else args.sweepers,
                 "escalations_per_s": round(escalations_per_s),
                 "floor_rows_per_s": round(floor_rows_per_s),
                 "delay_p50_s": round(statistics.median(delays), 3),

@@ -213,8 +213,9 @@ class SlaAction(models.Model):
     once: a second worker, a re-delivered task or a concurrent beat that reaches the
     same lapse of the same deadline fails to insert and does nothing."""
 
+    # The unique constraint below leads with ticket: it is the index for lookups too.
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_actions"
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_actions", db_index=False
     )
     kind = models.CharField(_("kind"), max_length=16, choices=ActionKind.choices)
     level = models.PositiveSmallIntegerField(_("level"), default=0)

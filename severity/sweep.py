@@ -88,14 +88,14 @@ def sweep(
     seen: set[int] = set()
     while True:
         with transaction.atomic():
-            ids = _claim(now=now, limit=batch_size)
-            fresh = [pk for pk in ids if pk not in seen]
+            rows = _claim(now=now, limit=batch_size)
+            fresh = [row for row in rows if row["pk"] not in seen]
             if fresh:
                 _act(fresh, now=now, worker=worker, result=result)
-        seen.update(ids)
+        seen.update(row["pk"] for row in rows)
         # A full batch means more may be due; a batch of tickets this sweep already
         # handled means their next step did not move (a bug elsewhere): stop, don't spin.
-        if len(ids) < batch_size or not fresh:
+        if len(rows) < batch_size or not fresh:
             break
     deliver_pending(now=now)
     result.duration_ms = int((time.monotonic() - started) * 1000)
@@ -113,13 +113,26 @@ def sweep(
     return result
 
 
+def helpers_wanted(*, now: datetime) -> int:
+    """How many extra sweeps to start beside this one: on a backlog of at least two
+    batches, ``SWEEP_PARALLELISM - 1`` (SKIP LOCKED splits the rows between them)."""
+    from tickets.models import Ticket
+
+    parallelism = settings.SUPPORTDESK["SWEEP_PARALLELISM"]
+    if parallelism <= 1 or not connection.features.has_select_for_update_skip_locked:
+        return 0
+    backlog = 2 * settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
+    due = Ticket.objects.filter(status__in=ACTIVE, next_action_at__lte=now).values("pk")
+    return parallelism - 1 if due[:backlog].count() >= backlog else 0
+
+
 def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: str) -> SweepResult:
     """The deadline task's path: the same steps for one ticket, if it has not moved on."""
     from tickets.models import Ticket
 
     result = SweepResult()
     with transaction.atomic():
-        ids = list(
+        rows = list(
             Ticket.objects.filter(
                 pk=ticket_id,
                 clock_version=clock_version,
@@ -127,20 +140,21 @@ def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: 
                 next_action_at__lte=now,
             )
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
+            .values(*_FIELDS)
         )
-        if ids:
-            _act(ids, now=now, worker=worker, result=result)
+        if rows:
+            _act(rows, now=now, worker=worker, result=result)
     return result
 
 
-def _claim(*, now: datetime, limit: int) -> list[int]:
+def _claim(*, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Lock and read the next batch of due tickets in one statement."""
     from tickets.models import Ticket
 
     query = (
         Ticket.objects.filter(status__in=ACTIVE, next_action_at__lte=now)
         .order_by("next_action_at")
-        .values_list("pk", flat=True)
+        .values(*_FIELDS)
     )
     if connection.features.has_select_for_update_skip_locked:
         query = query.select_for_update(skip_locked=True)
@@ -172,10 +186,10 @@ class _Step:
     reason: str
 
 
-def _act(ids: list[int], *, now: datetime, worker: str, result: SweepResult) -> None:
+def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: SweepResult) -> None:
+    """Take the due steps of the claimed (locked) rows."""
     from tickets.models import Ticket
 
-    rows = list(Ticket.objects.filter(pk__in=ids).values(*_FIELDS))
     result.claimed += len(rows)
     steps: list[_Step] = []
     final_level: dict[int, int] = {}

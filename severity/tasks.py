@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from severity import sweep as sweeping
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(name="severity.tasks.sweep")
-def sweep() -> dict[str, int]:
-    """Beat runs this every SWEEP_INTERVAL_SECONDS; running it twice at once is harmless."""
-    return sweeping.sweep(now=timezone.now(), worker="sweep").as_dict()
+def sweep(helper: bool = False) -> dict[str, int]:
+    """Beat runs this every SWEEP_INTERVAL_SECONDS; running it twice at once is harmless.
+
+    On a backlog (after an outage, say) the sweep asks other worker processes to help:
+    each extra sweep claims different rows with SKIP LOCKED."""
+    now = timezone.now()
+    if not helper:
+        for _ in range(sweeping.helpers_wanted(now=now)):
+            try:
+                sweep.apply_async(
+                    kwargs={"helper": True},
+                    expires=settings.SUPPORTDESK["SWEEP_INTERVAL_SECONDS"],
+                    retry=False,
+                )
+            except Exception:  # the broker is down: this sweep still does all the work
+                logger.warning("could not start a helper sweep", exc_info=True)
+                break
+    return sweeping.sweep(
+        now=now, worker="sweep-helper" if helper else "sweep", heartbeat=not helper
+    ).as_dict()
 
 
 @shared_task(name="severity.tasks.act_on_ticket")

@@ -258,6 +258,8 @@ SUPPORTDESK = {
     "DUTY_MANAGER_EMAIL": env_str("DUTY_MANAGER_EMAIL", "duty-manager@supportdesk.localhost"),
     "SWEEP_INTERVAL_SECONDS": env_float("SWEEP_INTERVAL_SECONDS", 30.0, minimum=0.5),
     "SWEEP_BATCH_SIZE": env_int("SWEEP_BATCH_SIZE", 1000, minimum=1),
+    # Concurrent sweeps on a backlog (PostgreSQL): about one per worker process.
+    "SWEEP_PARALLELISM": env_int("SWEEP_PARALLELISM", 2, minimum=1),
     # A deadline task per ticket for precise timing; the sweep is the safety net.
     "DEADLINE_TASKS": env_bool("DEADLINE_TASKS", True),
     # Only deadlines this close get a task (well inside the broker's visibility timeout).

@@ -99,8 +99,11 @@ class Ticket(models.Model):
     gap rather than a duplicate, which is what a support reference needs.
     """
 
+    # No index of its own: (organization, status) and (organization, created) lead with it,
+    # and every index on this hot table costs each sweep UPDATE.
     organization = models.ForeignKey(
         Organization,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="tickets",
         verbose_name=_("organization"),
@@ -322,8 +325,14 @@ class Event(models.Model):
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (ticket, created_at) below, which also serves lookups by ticket alone.
     ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        Ticket,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
     actor_kind = models.CharField(_("actor kind"), max_length=8, choices=ActorKind.choices)

@@ -7,7 +7,6 @@ reason when Chromium is missing; in CI (``SUPPORTDESK_CI=1``) it fails instead.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -33,30 +32,15 @@ CHROMIUM_FLAGS = [
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(autouse=True)
-def _policy_data(transactional_db: None) -> None:
-    """Re-seed what the data migrations seed (calendars, SLA targets, services).
-
-    Transactional tests empty the database afterwards, and ``serialized_rollback``
-    cannot put it back here: Playwright's sync API runs the test in a greenlet, where
-    Django sees a different connection object than the one holding the serialized copy.
-    The seeds are idempotent, so running them again is exact."""
-    from django.apps import apps
-
-    for module in (
-        "severity.migrations.0002_seed_policy",
-        "helpcenter.migrations.0002_seed_services",
-    ):
-        importlib.import_module(module).seed(apps, None)
-
-
 def _unavailable(reason: str) -> None:
     if os.environ.get("SUPPORTDESK_CI") == "1":
         pytest.fail(f"browser tests must run in CI: {reason}")
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's greenlets change which connection object Django hands the
+# test code, so the browser must not outlive the modules that need it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

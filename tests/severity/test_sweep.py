@@ -306,3 +306,22 @@ def test_deadline_task_publish_failure_does_not_fail_the_request(
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         ticket = world.file(now=timezone.now() - 50 * M, **A_READY)
     assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+def test_a_backlog_asks_for_helper_sweeps(world: World, settings: object) -> None:
+    from django.db import connection
+
+    settings.SUPPORTDESK = {  # type: ignore[attr-defined]
+        **settings.SUPPORTDESK,  # type: ignore[attr-defined]
+        "SWEEP_BATCH_SIZE": 2,
+        "SWEEP_PARALLELISM": 3,
+    }
+    for i in range(3):
+        a_ticket(world, T0 + i * S)
+    assert sweeping.helpers_wanted(now=T0 + 30 * M) == 0  # nothing due yet
+    if not connection.features.has_select_for_update_skip_locked:
+        assert sweeping.helpers_wanted(now=T0 + 10 * H) == 0  # SQLite: one writer anyway
+        return
+    assert sweeping.helpers_wanted(now=T0 + 10 * H) == 0  # 3 due < two batches of 2
+    a_ticket(world, T0 + 4 * S)
+    assert sweeping.helpers_wanted(now=T0 + 10 * H) == 2

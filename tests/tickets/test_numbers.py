@@ -12,7 +12,7 @@ from tickets.models import Ticket
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_numbers_are_unique_under_concurrent_filing(world: World) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL; SQLite serialises every write")

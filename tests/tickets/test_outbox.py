@@ -509,7 +509,7 @@ def test_one_failing_event_does_not_hold_back_the_others(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_event_another_worker_is_sending_is_skipped_not_waited_for(
     world: World, mailoutbox: list[mail.EmailMessage]
 ) -> None:

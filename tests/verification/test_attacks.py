@@ -51,10 +51,7 @@ ON_POSTGRESQL = "postgresql" in settings.DATABASES["default"]["ENGINE"]
     reason="concurrent writers need PostgreSQL; SQLite serialises every write transaction, "
     "so the race cannot happen there (run with DATABASE_URL=postgres://…)",
 )
-# serialized_rollback: the flush after this test must leave the migrated data (content
-# types) to be restored, not re-created, or later serialized_rollback tests (the workers
-# tier) fail on duplicate content types.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_correct_submissions_verify_exactly_once(
     world: World, contacts: Contacts
 ) -> None:

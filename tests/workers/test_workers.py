@@ -30,7 +30,7 @@ from tickets.models import Event, EventKind, Status, Ticket
 
 pytestmark = [
     pytest.mark.workers,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 S = timedelta(seconds=1)
