@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from datetime import time as time_of_day
 from typing import Any
 
@@ -258,7 +258,17 @@ def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: Swee
         else:
             result.skipped += 1
 
-    _schedule_next(level_one + warned, now=now)
+    by_pk = {row["pk"]: row for row in rows}
+    # The rows' next step after this one, known without reading them back: level 1 waits
+    # for the second escalation, a warning for the deadline. Each UPDATE bumped the version.
+    _schedule_next(
+        [
+            (pk, by_pk[pk]["clock_version"] + 1, by_pk[pk]["second_escalation_at"])
+            for pk in level_one
+        ]
+        + [(pk, by_pk[pk]["clock_version"] + 1, by_pk[pk]["response_due_at"]) for pk in warned],
+        now=now,
+    )
     if event_ids:
         from tickets.outbox import queue_delivery
 
@@ -443,15 +453,9 @@ def _recompute_next_action(ticket_ids: set[int]) -> None:
             )
 
 
-def _schedule_next(ticket_ids: list[int], *, now: datetime) -> None:
+def _schedule_next(upcoming: list[tuple[int, int, datetime | None]], *, now: datetime) -> None:
     """Deadline tasks for the next step of tickets that just moved one step."""
-    from tickets.models import Ticket
-
-    if not ticket_ids or not settings.SUPPORTDESK["DEADLINE_TASKS"]:
+    if not upcoming or not settings.SUPPORTDESK["DEADLINE_TASKS"]:
         return
-    horizon = now + timedelta(seconds=settings.SUPPORTDESK["DEADLINE_TASK_HORIZON_SECONDS"])
-    soon = Ticket.objects.filter(
-        pk__in=ticket_ids, next_action_at__isnull=False, next_action_at__lte=horizon
-    ).values_list("pk", "clock_version", "next_action_at")
-    for pk, version, at in soon:
-        schedule_deadline(pk, version, at, now=now)
+    for pk, version, at in upcoming:
+        schedule_deadline(pk, version, at, now=now)  # it skips far or missing deadlines

@@ -928,3 +928,62 @@ def test_html_parts_escape_names(world: World, contacts: Contacts, call: Call) -
         assert "<script>" not in html
         assert "&lt;script&gt;" in html
     assert "Alpha <script>x</script>" in code_messages()[0].subject  # plain text stays plain
+
+
+def _every_value_in_redis(url: str) -> list[bytes]:
+    """Every key and value of the Redis database in use (cache, broker), with Celery
+    message bodies base64-decoded, so a code hidden in a task argument is found too."""
+    import base64
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(url)
+    values: list[bytes] = []
+    for key in client.scan_iter(count=1000):
+        values.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            items = [client.get(key) or b""]
+        elif kind == b"list":
+            items = client.lrange(key, 0, -1)
+        elif kind == b"hash":
+            items = list(client.hgetall(key).values())
+        elif kind == b"set":
+            items = list(client.smembers(key))
+        elif kind == b"zset":
+            items = client.zrange(key, 0, -1)
+        else:
+            items = []
+        for item in items:
+            values.append(item)
+            try:
+                body = json.loads(item).get("body", "")
+                values.append(base64.b64decode(body))
+            except (ValueError, AttributeError, TypeError):
+                pass
+    return values
+
+
+def test_the_code_never_reaches_redis(
+    world: World, contacts: Contacts, call: Call, settings: pytest.FixtureRequest
+) -> None:
+    import os
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if os.environ.get("SUPPORTDESK_CI") == "1":
+            pytest.fail("CI must check Redis: REDIS_URL is not set")
+        pytest.skip("no REDIS_URL: nothing to scan (CI runs this with Redis)")
+    # Publishing on: a code that leaked into a task argument would land in Redis.
+    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "OUTBOX_TASKS": True}
+    from django.core.cache import cache
+
+    cache.set("supportdesk-test-probe", "present", 30)
+    send_email_code(call, contacts)
+    code = last_code()
+    code_check(call=call, agent=world.agent, entry=code)
+    values = _every_value_in_redis(url)
+    assert b"present" in b"".join(values)  # the scan does see what the app writes
+    assert not [v for v in values if code.encode() in v]
+    cache.delete("supportdesk-test-probe")
