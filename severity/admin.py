@@ -13,7 +13,9 @@ from severity.models import (
     CalendarExtraDay,
     CalendarHoliday,
     CalendarWindow,
+    SlaAction,
     SlaTarget,
+    WorkerHeartbeat,
 )
 
 
@@ -73,3 +75,32 @@ class SlaTargetAdmin(admin.ModelAdmin):
     list_select_related = ("calendar",)
     search_fields = ("=severity", "=category", "calendar__name")
     readonly_fields = ("updated_at",)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the workers only; the admin shows them and changes nothing."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(SlaAction)
+class SlaActionAdmin(_ReadOnlyAdmin):
+    list_display = ("ticket", "kind", "level", "lapse_at", "acted_at", "worker")
+    list_filter = ("kind", "level", "worker")
+    search_fields = ("=ticket__id", "worker")
+    date_hierarchy = "acted_at"
+    raw_id_fields = ("ticket",)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(_ReadOnlyAdmin):
+    list_display = ("name", "last_run_at", "last_duration_ms", "acted")
+    list_filter = ("name",)
+    search_fields = ("name",)

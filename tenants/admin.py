@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import (
+    ContactChange,
     Membership,
     Organization,
     Partner,
@@ -207,3 +208,22 @@ class RegisteredEmailAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     search_fields = ("email", "label", "organization__name")
     autocomplete_fields = ("organization",)
+
+
+@admin.register(ContactChange)
+class ContactChangeAdmin(admin.ModelAdmin):
+    """The audit trail of registered-contact changes: read-only."""
+
+    list_display = ("created_at", "organization", "action", "masked_value", "actor_label", "reason")
+    list_filter = ("action", "reason", "organization")
+    search_fields = ("organization__name", "actor_label", "masked_value")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
