@@ -193,7 +193,8 @@ def test_desk_routes_do_not_exist_for_customers(
     client.force_login(world.agent)
     for route in desk:
         url = _url(route, values)
-        assert client.get(url).status_code == 200, url
+        # 405: a POST-only action (changing severity) answers GET with "method not allowed".
+        assert client.get(url).status_code in (200, 405), url
     # Another agent's call is not theirs to see.
     from tests.factories import AgentFactory
 
