@@ -90,3 +90,14 @@ def test_the_ticket_page_queries_stay_bounded(
     client.force_login(world.agent)
     with django_assert_max_num_queries(14):  # type: ignore[operator]
         client.get(reverse("desk:ticket", kwargs={"number": ticket.pk}))
+
+
+def test_working_time_reads_like_an_sla() -> None:
+    from tickets.templatetags.sla import working_time
+
+    assert working_time(timedelta(hours=15)) == "15 h"
+    assert working_time(timedelta(hours=1, minutes=18, seconds=4.4)) == "1 h 18 min"
+    assert working_time(timedelta(minutes=42, seconds=59)) == "42 min"
+    assert working_time(timedelta(seconds=20)) == "under a minute"
+    assert working_time(None) == "—"
+    assert working_time(-timedelta(hours=2, minutes=5)) == "2 h 5 min overdue"
