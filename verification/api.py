@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from tenants.models import Organization
 from verification import services
+from verification.access import call_for_agent
 from verification.models import Call, ChannelKind
 from verification.selectors import channel_choices
 
@@ -82,16 +83,6 @@ def _error(error: services.VerificationError, http_status: int = 400) -> Respons
     return Response({"code": error.code, "message": error.message}, status=http_status)
 
 
-def _own_call(request: Request, call_id: int) -> Call:
-    """The requesting agent's own call, or 404 (another agent's call is not theirs to see)."""
-    call = (
-        Call.objects.select_related("organization").filter(pk=call_id, agent=request.user).first()
-    )
-    if call is None:
-        raise Http404
-    return call
-
-
 class CallStartView(APIView):
     permission_classes = (IsAuthenticated, IsAgent)
 
@@ -117,14 +108,14 @@ class CallDetailView(APIView):
     permission_classes = (IsAuthenticated, IsAgent)
 
     def get(self, request: Request, call_id: int) -> Response:
-        return Response(_call_out(_own_call(request, call_id)))
+        return Response(_call_out(call_for_agent(request.user, call_id)))
 
 
 class CodeSendView(APIView):
     permission_classes = (IsAuthenticated, IsAgent)
 
     def post(self, request: Request, call_id: int) -> Response:
-        call = _own_call(request, call_id)
+        call = call_for_agent(request.user, call_id)
         data = CodeSendIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -150,7 +141,7 @@ class CodeCheckView(APIView):
     permission_classes = (IsAuthenticated, IsAgent)
 
     def post(self, request: Request, call_id: int) -> Response:
-        call = _own_call(request, call_id)
+        call = call_for_agent(request.user, call_id)
         data = CodeCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -166,7 +157,7 @@ class CallEndView(APIView):
     permission_classes = (IsAuthenticated, IsAgent)
 
     def post(self, request: Request, call_id: int) -> Response:
-        call = _own_call(request, call_id)
+        call = call_for_agent(request.user, call_id)
         try:
             call = services.call_end(call=call, agent=request.user)
         except services.VerificationError as error:

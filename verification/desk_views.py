@@ -15,7 +15,7 @@ from datetime import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, Q, Value, When
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from tickets.actors import Actor
 from tickets.models import Channel, Language, Ticket
 from tickets.services import TicketDraft, TicketError, ticket_create
 from verification import pins
+from verification.access import call_for_agent
 from verification.forms import CallStartForm, CheckCodeForm, PhoneIntakeForm, SendCodeForm
 from verification.messages import contact_language
 from verification.models import Call, PinChallenge, VerifiedBy
@@ -43,18 +44,6 @@ from verification.services import (
 )
 
 RECENT_CALLS = 10
-
-
-def call_for_agent(agent: User, call_id: int) -> Call:
-    """The agent's own call, or 404: another agent's call does not exist for them."""
-    call = (
-        Call.objects.select_related("organization", "organization__partner")
-        .filter(pk=call_id, agent=agent)
-        .first()
-    )
-    if call is None:
-        raise Http404
-    return call
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:
