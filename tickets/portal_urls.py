@@ -9,4 +9,6 @@ urlpatterns = [
     path("requests/", portal_views.request_list, name="request_list"),
     path("requests/<str:number>/", portal_views.request_detail, name="request_detail"),
     path("contacts/", include("tenants.portal_urls")),
+    path("settings/", include("tenants.settings_urls")),
+    path("", include("helpcenter.portal_urls")),
 ]
