@@ -16,7 +16,7 @@ Method:
     with ``bulk_create``; second escalation an hour ahead, so exactly one step each) are
     swept in-process by ``severity.sweep.sweep`` with the production batch size and the
     production side effects (delivery tasks published to a private Redis nobody consumes).
-    N / wall seconds; exactly N level-1 ``SlaAction`` rows are checked afterwards.
+    N / wall seconds; exactly N level-1 escalation Events are checked afterwards.
 (b) ``floor_rows_per_s``: the same N rows reset to level 0, then ONE set-based
     ``UPDATE … SET escalation_level = 1 WHERE next_action_at <= now AND escalation_level
     = 0``: what the database alone can do, the floor the sweep is compared with.
@@ -24,7 +24,7 @@ Method:
     = 30, DEADLINE_TASKS=1) on a private redis-server; ``--delay-tickets`` A tickets are
     filed through ``ticket_create`` with ``now`` chosen so their response deadlines fall
     evenly over the next ``--spread`` seconds; the deadline tasks are published on commit
-    as in production. Delay = ``SlaAction.acted_at - lapse_at`` of each level-1 step.
+    as in production. Delay = ``Event.created_at - step_lapse_at`` of each level-1 step.
     Tickets are filed up to an hour in the past, so the in-process deadline-task horizon
     (measured from the service's ``now``) is raised to two hours for this phase.
 
@@ -252,7 +252,7 @@ def measure_sweep(organization: Any, count: int, batch: int, sweepers: int) -> f
     from django.db import connections
     from django.utils import timezone
 
-    from severity.models import ActionKind, SlaAction
+    from tickets.models import Event
 
     now = timezone.now()
     started = time.perf_counter()
@@ -267,7 +267,7 @@ def measure_sweep(organization: Any, count: int, batch: int, sweepers: int) -> f
         results = list(pool.map(_one_sweeper, range(sweepers), [now.isoformat()] * sweepers))
     seconds = time.perf_counter() - started
     escalations = sum(r["escalations"] for r in results)
-    steps = SlaAction.objects.filter(kind=ActionKind.ESCALATION, level=1).count()
+    steps = Event.objects.escalations(1).count()
     log(f"{sweepers} sweepers: {results} in {seconds:.2f} s; {steps} level-1 steps")
     if steps != count or escalations != count:
         raise SystemExit(f"the sweeps took {steps} level-1 steps for {count} due tickets")
@@ -306,8 +306,8 @@ def measure_delays(
     from django.db import connection
     from django.utils import timezone
 
-    from severity.models import ActionKind, SlaAction
     from tickets.actors import Actor
+    from tickets.models import Event
     from tickets.services import TicketDraft, ticket_create
 
     with connection.cursor() as cursor:
@@ -353,7 +353,7 @@ def measure_delays(
         late += timezone.now() > due
     log(f"{tickets} tickets filed, {late} after their own deadline")
 
-    escalations = SlaAction.objects.filter(kind=ActionKind.ESCALATION, level=1)
+    escalations = Event.objects.escalations(1)
     deadline = time.monotonic() + spread + 90
     while escalations.count() < tickets:
         if time.monotonic() > deadline:
@@ -361,7 +361,7 @@ def measure_delays(
                 f"only {escalations.count()} of {tickets} escalated:\n{processes.tails()}"
             )
         time.sleep(0.5)
-    rows = list(escalations.values_list("acted_at", "lapse_at", "worker"))
+    rows = list(escalations.values_list("created_at", "step_lapse_at", "actor_label"))
     by_worker: dict[str, int] = {}
     for _acted, _lapse, worker in rows:
         by_worker[worker] = by_worker.get(worker, 0) + 1

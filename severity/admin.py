@@ -13,7 +13,6 @@ from severity.models import (
     CalendarExtraDay,
     CalendarHoliday,
     CalendarWindow,
-    SlaAction,
     SlaTarget,
     WorkerHeartbeat,
 )
@@ -88,15 +87,6 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-
-@admin.register(SlaAction)
-class SlaActionAdmin(_ReadOnlyAdmin):
-    list_display = ("ticket", "kind", "level", "lapse_at", "acted_at", "worker")
-    list_filter = ("kind", "level", "worker")
-    search_fields = ("=ticket__id", "worker")
-    date_hierarchy = "acted_at"
-    raw_id_fields = ("ticket",)
 
 
 @admin.register(WorkerHeartbeat)

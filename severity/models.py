@@ -199,46 +199,6 @@ class SlaTarget(models.Model):
         return f"{self.severity} / {self.get_category_display()}"
 
 
-class ActionKind(models.TextChoices):
-    WARNING = "warning", _("Deadline warning")
-    ESCALATION = "escalation", _("Escalation")
-    DOWNGRADE = "downgrade", _("Severity lowered")
-    REMINDER = "reminder", _("Customer reminded")
-
-
-class SlaAction(models.Model):
-    """One step the workers took on a ticket's clock.
-
-    The unique constraint on (ticket, kind, level, lapse) is what makes a step happen
-    once: a second worker, a re-delivered task or a concurrent beat that reaches the
-    same lapse of the same deadline fails to insert and does nothing."""
-
-    # The unique constraint below leads with ticket: it is the index for lookups too.
-    ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_actions", db_index=False
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=ActionKind.choices)
-    level = models.PositiveSmallIntegerField(_("level"), default=0)
-    lapse_at = models.DateTimeField(_("deadline that lapsed"))
-    acted_at = models.DateTimeField(_("acted"))
-    # How late the step was taken, for the delay figures (acted_at - lapse_at).
-    worker = models.CharField(_("worker"), max_length=64, blank=True)
-
-    class Meta:
-        verbose_name = _("SLA action")
-        verbose_name_plural = _("SLA actions")
-        ordering = ("-acted_at",)
-        constraints = [
-            models.UniqueConstraint(
-                fields=["ticket", "kind", "level", "lapse_at"], name="sla_action_once"
-            )
-        ]
-        indexes = [models.Index(fields=["kind", "acted_at"], name="sla_action_kind_time")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.level} on {self.ticket_id}"
-
-
 class WorkerHeartbeat(models.Model):
     """When a periodic job last finished: the health check and the desk banner read it."""
 
@@ -261,7 +221,6 @@ def target_for(severity: str, category: str) -> SlaTarget:
 
 __all__ = [
     "Calendar",
-    "SlaAction",
     "SlaTarget",
     "WorkerHeartbeat",
     "business_calendar",

@@ -4,13 +4,13 @@ The database is the source of truth. A sweep selects everything whose
 ``next_action_at`` has passed — not a time window — so a missed tick, a dead worker
 or a broker outage only delays an action. Work is claimed in batches with
 ``SELECT … FOR UPDATE SKIP LOCKED`` (where the database has it; SQLite serialises
-writers instead), and each step is inserted into ``SlaAction`` under a unique
-constraint on (ticket, kind, level, lapse), so two sweepers, a re-delivered task and a
-deadline task racing the sweep can never take the same step twice.
+writers instead), and each step's Event is inserted under a unique constraint on
+(ticket, kind, level, lapse), so two sweepers, a re-delivered task and a deadline task
+racing the sweep can never take the same step twice.
 
-Escalations and warnings are applied set-based: one INSERT of the steps, one INSERT of
-the Events and one UPDATE per kind of outcome for the whole batch — never a save() per
-ticket. Cooperation lapses (downgrades and reminders) are rarer and recompute a
+Escalations and warnings are applied set-based: one INSERT of the Events (the steps not
+yet taken come back) and one UPDATE per kind of outcome for the whole batch — never a
+save() per ticket. Cooperation lapses (downgrades and reminders) are rarer and recompute a
 ticket's clocks, so they go through the per-ticket service.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as time_of_day
@@ -30,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_noop
 
-from severity.models import ActionKind, SlaAction, WorkerHeartbeat
+from severity.models import WorkerHeartbeat
 from severity.scheduling import schedule_deadline
 
 logger = logging.getLogger(__name__)
@@ -47,6 +46,11 @@ REASON_LEVEL_1_UPDATE = gettext_noop(
     "No agent update within the update cadence of a Severity A request (POL-SLA-1)."
 )
 REASON_LEVEL_2 = gettext_noop("Twice the response target has passed; the duty manager is told.")
+
+# tickets.models.EventKind values of the two steps taken here (plain strings: this module
+# is imported by the tickets app's services, so it cannot import its models at load time).
+WARNED = "warned"
+ESCALATED = "escalated"
 
 
 @dataclass
@@ -214,14 +218,11 @@ def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: Swee
         else:
             final_level[row["pk"]] = top
 
-    taken = _insert_steps(steps, now=now, worker=worker)
-    event_ids = _write_events([s for s in steps if _key(s) in taken], now=now, worker=worker)
+    taken, event_ids = _write_steps(steps, now=now, worker=worker)
     result.event_ids.extend(event_ids)
     taken_tickets = {s.ticket_id for s in steps if _key(s) in taken}
-    result.warnings += sum(1 for s in steps if s.kind == ActionKind.WARNING and _key(s) in taken)
-    result.escalations += sum(
-        1 for s in steps if s.kind == ActionKind.ESCALATION and _key(s) in taken
-    )
+    result.warnings += sum(1 for s in steps if s.kind == WARNED and _key(s) in taken)
+    result.escalations += sum(1 for s in steps if s.kind == ESCALATED and _key(s) in taken)
 
     level_two = [pk for pk, level in final_level.items() if level == 2 and pk in taken_tickets]
     level_one = [pk for pk, level in final_level.items() if level == 1 and pk in taken_tickets]
@@ -251,9 +252,9 @@ def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: Swee
         from tickets.services import ticket_cooperation_lapse
 
         outcome = ticket_cooperation_lapse(ticket_id=ticket_id, now=now, worker=worker)
-        if outcome == ActionKind.DOWNGRADE:
+        if outcome == "downgraded":
             result.downgrades += 1
-        elif outcome == ActionKind.REMINDER:
+        elif outcome == "reminded":
             result.reminders += 1
         else:
             result.skipped += 1
@@ -292,13 +293,11 @@ def _plan(row: dict[str, Any], now: datetime) -> list[_Step]:
     steps: list[_Step] = []
     if level < 1 and due <= now:
         reason = REASON_LEVEL_1_UPDATE if update else REASON_LEVEL_1
-        steps.append(
-            _Step(kind=ActionKind.ESCALATION, level=1, lapse_at=due, reason=reason, **common)
-        )
+        steps.append(_Step(kind=ESCALATED, level=1, lapse_at=due, reason=reason, **common))
     if level < 2 and second is not None and second <= now:
         steps.append(
             _Step(
-                kind=ActionKind.ESCALATION,
+                kind=ESCALATED,
                 level=2,
                 lapse_at=second,
                 reason=REASON_LEVEL_2,
@@ -307,9 +306,7 @@ def _plan(row: dict[str, Any], now: datetime) -> list[_Step]:
         )
     warning = row["response_warning_at"]
     if not steps and warning is not None and warning <= now and due > now:
-        steps.append(
-            _Step(kind=ActionKind.WARNING, level=0, lapse_at=due, reason=REASON_WARNING, **common)
-        )
+        steps.append(_Step(kind=WARNED, level=0, lapse_at=due, reason=REASON_WARNING, **common))
     return steps
 
 
@@ -317,47 +314,68 @@ def _key(step: _Step) -> tuple[int, str, int, datetime]:
     return (step.ticket_id, str(step.kind), step.level, step.lapse_at)
 
 
-def _insert_steps(steps: list[_Step], *, now: datetime, worker: str) -> set[tuple[Any, ...]]:
-    """Insert the steps; the unique constraint refuses any already taken. Returns the
-    keys actually inserted by this call."""
+def _write_steps(
+    steps: list[_Step], *, now: datetime, worker: str
+) -> tuple[set[tuple[Any, ...]], list[int]]:
+    """Write one Event per step; the unique constraint on (ticket, kind, level, lapse)
+    refuses any step already taken. Returns the keys of the steps this call took and the
+    ids of their Events (for delivery)."""
+    from tickets.models import ActorKind, Event
+
     if not steps:
-        return set()
+        return set(), []
+    values = [
+        {
+            "organization_id": s.organization_id,
+            "ticket_id": s.ticket_id,
+            "kind": s.kind,
+            "actor_kind": ActorKind.SYSTEM,
+            "actor_label": worker,
+            "before": {"escalation_level": s.before_level},
+            "after": {
+                "escalation_level": max(s.level, s.before_level),
+                "level": s.level,
+                "lapse_at": s.lapse_at.isoformat(),
+            },
+            "reason": s.reason,
+            "step_level": s.level,
+            "step_lapse_at": s.lapse_at,
+            "created_at": now,
+        }
+        for s in steps
+    ]
     if connection.vendor == "postgresql":
         # One statement: the steps another sweeper took are simply not returned.
         inserted = _insert_rows(
-            SlaAction,
-            [
-                {"ticket_id": s.ticket_id, "kind": str(s.kind), "level": s.level,
-                 "lapse_at": s.lapse_at, "acted_at": now, "worker": worker}
-                for s in steps
-            ],
-            conflict=("ticket_id", "kind", "level", "lapse_at"),
-            returning=("ticket_id", "kind", "level", "lapse_at"),
-        )  # fmt: skip
-        return {tuple(row) for row in inserted}
-    rows = [
-        SlaAction(
-            ticket_id=s.ticket_id, kind=s.kind, level=s.level, lapse_at=s.lapse_at, acted_at=now,
-            worker=worker,
+            Event,
+            values,
+            conflict=STEP_KEY,
+            conflict_where="step_lapse_at IS NOT NULL",
+            returning=("id", *STEP_KEY),
         )
-        for s in steps
-    ]  # fmt: skip
+        return {tuple(row[1:]) for row in inserted}, [row[0] for row in inserted]
+    events = [Event(**row) for row in values]
     try:
         with transaction.atomic():
-            SlaAction.objects.bulk_create(rows)
-        return {_key(s) for s in steps}
+            Event.objects.bulk_create(events)
+        return {_key(s) for s in steps}, [event.pk for event in events]
     except IntegrityError:
         # Someone took some of these steps already: insert one by one, keep the new ones.
         taken: set[tuple[Any, ...]] = set()
-        for step, row in zip(steps, rows, strict=True):
-            row.pk = None
+        ids: list[int] = []
+        for step, event in zip(steps, events, strict=True):
+            event.pk = None
             try:
                 with transaction.atomic():
-                    row.save(force_insert=True)
+                    event.save(force_insert=True)
             except IntegrityError:
                 continue
             taken.add(_key(step))
-        return taken
+            ids.append(event.pk)
+        return taken, ids
+
+
+STEP_KEY = ("ticket_id", "kind", "step_level", "step_lapse_at")
 
 
 def _insert_rows(
@@ -366,6 +384,7 @@ def _insert_rows(
     *,
     returning: tuple[str, ...],
     conflict: tuple[str, ...] = (),
+    conflict_where: str = "",
 ) -> list[tuple[Any, ...]]:
     """PostgreSQL: insert ``rows`` (column → value) with one ``INSERT … SELECT … FROM
     json_populate_recordset(…)``, ``ON CONFLICT (conflict) DO NOTHING`` when given;
@@ -394,7 +413,9 @@ def _insert_rows(
         f"FROM json_populate_recordset(NULL::{table}, %s) AS r"
     )
     if conflict:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+        # A partial unique index is inferred only when its predicate is repeated.
+        where = f" WHERE {conflict_where}" if conflict_where else ""
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}){where} DO NOTHING"
     sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(payload, default=_json_value)])
@@ -405,40 +426,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date | time_of_day):
         return value.isoformat()  # keeps the microseconds (DjangoJSONEncoder drops them)
     return str(value)
-
-
-def _write_events(steps: Iterable[_Step], *, now: datetime, worker: str) -> list[int]:
-    """Write one Event per step taken; returns their ids (for delivery)."""
-    from tickets.models import ActorKind, Event, EventKind
-
-    values = [
-        {
-            "organization_id": s.organization_id,
-            "ticket_id": s.ticket_id,
-            "kind": EventKind.WARNED if s.kind == ActionKind.WARNING else EventKind.ESCALATED,
-            "actor_kind": ActorKind.SYSTEM,
-            "actor_label": worker,
-            "before": {"escalation_level": s.before_level},
-            "after": {
-                "escalation_level": max(s.level, s.before_level),
-                "level": s.level,
-                "lapse_at": s.lapse_at.isoformat(),
-            },
-            "reason": s.reason,
-            "created_at": now,
-        }
-        for s in steps
-    ]
-    if not values:
-        return []
-    if connection.vendor == "postgresql":
-        return [pk for (pk,) in _insert_rows(Event, values, returning=("id",))]
-    events = [Event(**row) for row in values]
-    if connection.features.can_return_rows_from_bulk_insert:
-        return [event.pk for event in Event.objects.bulk_create(events)]
-    for event in events:  # SQLite before RETURNING support: ids are needed for delivery
-        event.save(force_insert=True)
-    return [event.pk for event in events]
 
 
 def _recompute_next_action(ticket_ids: set[int]) -> None:

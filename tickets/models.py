@@ -318,6 +318,14 @@ class EventQuerySet(models.QuerySet["Event"]):
     def undelivered(self) -> EventQuerySet:
         return self.filter(delivered_at__isnull=True)
 
+    def sla_steps(self) -> EventQuerySet:
+        """The steps the workers took on SLA clocks (warnings, escalations, downgrades,
+        reminders), each at most once per lapse."""
+        return self.filter(step_lapse_at__isnull=False)
+
+    def escalations(self, level: int) -> EventQuerySet:
+        return self.sla_steps().filter(kind=EventKind.ESCALATED, step_level=level)
+
 
 class Event(models.Model):
     """One change, as the audit trail and the outbox of notifications.
@@ -357,6 +365,13 @@ class Event(models.Model):
     before = models.JSONField(_("before"), default=dict, blank=True)
     after = models.JSONField(_("after"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # An SLA step the workers took (warning, escalation, downgrade, reminder): the level and
+    # the deadline that lapsed. With the ticket and kind they are unique (the constraint
+    # below), which is what makes a step happen once: a second worker, a re-delivered task
+    # or a concurrent beat reaching the same lapse fails to insert its Event and does
+    # nothing. The guard is the audit row itself, so a step costs one INSERT, not two.
+    step_level = models.PositiveSmallIntegerField(_("SLA step level"), null=True, blank=True)
+    step_lapse_at = models.DateTimeField(_("deadline that lapsed"), null=True, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     # Outbox: notifications and webhooks for this event have all been handed over.
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
@@ -375,6 +390,13 @@ class Event(models.Model):
                 condition=Q(delivered_at__isnull=True),
             ),
             models.Index(fields=["ticket", "created_at"], name="event_ticket_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "kind", "step_level", "step_lapse_at"],
+                condition=Q(step_lapse_at__isnull=False),
+                name="event_sla_step_once",
+            )
         ]
 
     def __str__(self) -> str:

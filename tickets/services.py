@@ -76,7 +76,11 @@ def _record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
+    step: tuple[int, datetime] | None = None,
 ) -> Event:
+    """Write the Event of a change; ``step`` is (level, lapse) of an SLA step, which the
+    Event's unique constraint makes happen once."""
+    step_level, step_lapse_at = step if step is not None else (None, None)
     event = Event.objects.create(
         organization_id=ticket.organization_id,
         ticket=ticket,
@@ -87,6 +91,8 @@ def _record(
         before=before or {},
         after=after or {},
         reason=reason,
+        step_level=step_level,
+        step_lapse_at=step_lapse_at,
         created_at=now,
     )
     queue_delivery([event.pk])  # after commit; a rollback drops it with the Event
@@ -539,11 +545,10 @@ def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> s
     """The customer did not answer within the cooperation window: lower the severity one
     step (A→B→C) and tell them why; at C, remind them only (POL-SEV-7 default).
 
-    Runs in its own savepoint under the ticket's row lock; the step is recorded in
-    ``SlaAction`` first, so a second worker reaching the same lapse does nothing.
-    Returns the kind of step taken, or None when there was nothing (any more) to do."""
-    from severity.models import ActionKind, SlaAction
-
+    Runs under the ticket's row lock; the step's Event is inserted first, in a savepoint,
+    under the unique constraint on (ticket, kind, level, lapse), so a second worker
+    reaching the same lapse does nothing. Returns the kind of Event written (``downgraded``
+    or ``reminded``), or None when there was nothing (any more) to do."""
     actor = Actor.system(worker)
     with transaction.atomic():
         ticket = (
@@ -557,40 +562,39 @@ def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> s
         lapse = ticket.customer_due_at
         if lapse is None or lapse > now:
             return None
-        lower = sev.Severity(ticket.severity).lower()
-        kind = ActionKind.DOWNGRADE if lower is not None else ActionKind.REMINDER
+        before = ticket.severity
+        lower = sev.Severity(before).lower()
         try:
             with transaction.atomic():
-                SlaAction.objects.create(
-                    ticket=ticket, kind=kind, level=0, lapse_at=lapse, acted_at=now, worker=worker
-                )
+                if lower is None:
+                    event = _record(
+                        ticket,
+                        actor=actor,
+                        kind=EventKind.REMINDED,
+                        now=now,
+                        after={"lapse_at": lapse.isoformat()},
+                        reason=REASON_REMINDER,
+                        step=(0, lapse),
+                    )
+                else:
+                    event = _record(
+                        ticket,
+                        actor=actor,
+                        kind=EventKind.DOWNGRADED,
+                        now=now,
+                        before={"severity": before},
+                        after={"severity": lower.value, "lapse_at": lapse.isoformat()},
+                        reason=REASON_DOWNGRADE % {"before": before, "after": lower.value},
+                        step=(0, lapse),
+                    )
         except IntegrityError:
             return None
-        if lower is None:
-            _record(
-                ticket,
-                actor=actor,
-                kind=EventKind.REMINDED,
-                now=now,
-                after={"lapse_at": lapse.isoformat()},
-                reason=REASON_REMINDER,
-            )
-        else:
-            before = ticket.severity
+        if lower is not None:
             ticket.severity = lower.value
             ticket.updated_at = now
             ticket.save(update_fields=["severity", "updated_at"])
-            _record(
-                ticket,
-                actor=actor,
-                kind=EventKind.DOWNGRADED,
-                now=now,
-                before={"severity": before},
-                after={"severity": lower.value, "lapse_at": lapse.isoformat()},
-                reason=REASON_DOWNGRADE % {"before": before, "after": lower.value},
-            )
         refresh_clocks(ticket, now=now)
-    return kind
+    return str(event.kind)
 
 
 def _undo_a_downgrade_the_reply_beat(ticket: Ticket, *, actor: Actor, now: datetime) -> None:

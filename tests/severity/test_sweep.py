@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from severity import sweep as sweeping
-from severity.models import ActionKind, SlaAction, WorkerHeartbeat
+from severity.models import WorkerHeartbeat
 from tests.conftest import T0, World
 from tickets import services
 from tickets.actors import Actor
@@ -43,9 +43,10 @@ def a_ticket(world: World, at: datetime = T0) -> Ticket:
 
 def steps(ticket: Ticket) -> list[tuple[str, int]]:
     return list(
-        SlaAction.objects.filter(ticket=ticket)
-        .order_by("lapse_at", "level")
-        .values_list("kind", "level")
+        Event.objects.sla_steps()
+        .filter(ticket=ticket)
+        .order_by("step_lapse_at", "step_level")
+        .values_list("kind", "step_level")
     )
 
 
@@ -64,7 +65,7 @@ def test_new_ticket_schedules_its_warning_first(world: World) -> None:
 def test_nothing_happens_before_the_first_step(world: World) -> None:
     a_ticket(world)
     assert run(T0 + 44 * M).acted == 0
-    assert not SlaAction.objects.exists()
+    assert not Event.objects.sla_steps().exists()
 
 
 def test_warning_then_escalations_each_once(world: World) -> None:
@@ -85,7 +86,7 @@ def test_warning_then_escalations_each_once(world: World) -> None:
     assert run(T0 + 2 * H + S).escalations == 1
     ticket.refresh_from_db()
     assert (ticket.escalation_level, ticket.next_action_at) == (2, None)
-    assert steps(ticket) == [("warning", 0), ("escalation", 1), ("escalation", 2)]
+    assert steps(ticket) == [("warned", 0), ("escalated", 1), ("escalated", 2)]
     events = ticket.events.filter(kind__in=[EventKind.WARNED, EventKind.ESCALATED])
     assert [(e.kind, e.after["level"], e.actor_label) for e in events] == [
         ("warned", 0, "test"),
@@ -99,20 +100,26 @@ def test_a_missed_stretch_catches_up_without_a_stale_warning(world: World) -> No
     ticket = a_ticket(world)
     result = run(T0 + 10 * H)  # the workers were down all along
     assert (result.warnings, result.escalations) == (0, 2)
-    assert steps(ticket) == [("escalation", 1), ("escalation", 2)]
+    assert steps(ticket) == [("escalated", 1), ("escalated", 2)]
 
 
 def test_the_unique_step_cannot_be_taken_twice(world: World) -> None:
     ticket = a_ticket(world)
     # Another worker took level 1 a moment ago but had not moved the ticket yet.
-    SlaAction.objects.create(
-        ticket=ticket, kind=ActionKind.ESCALATION, level=1, lapse_at=T0 + H, acted_at=T0 + H
+    Event.objects.create(
+        organization=ticket.organization,
+        ticket=ticket,
+        kind=EventKind.ESCALATED,
+        actor_kind="system",
+        actor_label="other",
+        step_level=1,
+        step_lapse_at=T0 + H,
+        created_at=T0 + H,
     )
     result = run(T0 + 61 * M)
     assert result.escalations == 0
     assert result.skipped == 1
-    assert not ticket.events.filter(kind=EventKind.ESCALATED).exists()
-    assert SlaAction.objects.filter(ticket=ticket).count() == 1
+    assert list(ticket.events.escalations(1).values_list("actor_label", flat=True)) == ["other"]
 
 
 def test_sev_a_update_cadence_escalates_and_an_update_resets(world: World) -> None:
@@ -128,7 +135,7 @@ def test_sev_a_update_cadence_escalates_and_an_update_resets(world: World) -> No
     ticket.refresh_from_db()
     assert (ticket.escalation_level, ticket.response_due_at) == (0, T0 + 140 * M)
     assert run(T0 + 141 * M).escalations == 1  # a new lapse of the new deadline
-    assert SlaAction.objects.filter(ticket=ticket, kind="escalation", level=1).count() == 2
+    assert ticket.events.escalations(1).count() == 2
 
 
 def test_cooperation_lapse_lowers_a_to_b_to_c_then_reminds(world: World) -> None:
@@ -159,7 +166,7 @@ def test_cooperation_lapse_lowers_a_to_b_to_c_then_reminds(world: World) -> None
     assert ticket.events.filter(kind=EventKind.REMINDED).count() == 1
     assert ticket.customer_due_at > c_lapse  # the next window counts from the reminder
     assert run(c_lapse + S).acted == 0
-    assert [k for k, _ in steps(ticket)] == ["downgrade", "downgrade", "reminder"]
+    assert [k for k, _ in steps(ticket)] == ["downgraded", "downgraded", "reminded"]
 
 
 def test_a_reply_committed_before_the_lapse_wins(world: World) -> None:
@@ -227,7 +234,7 @@ def test_the_deadline_task_acts_only_for_its_version(world: World) -> None:
         ticket_id=ticket.pk, clock_version=ticket.clock_version, now=T0 + H, worker="deadline"
     )
     assert fresh.escalations == 1
-    assert SlaAction.objects.get(ticket=ticket, level=1).worker == "deadline"
+    assert ticket.events.escalations(1).get().actor_label == "deadline"
 
 
 def test_sweep_records_its_heartbeat(world: World) -> None:
@@ -242,7 +249,7 @@ def test_batches_cover_everything_due(world: World) -> None:
     tickets = [a_ticket(world, T0 + i * S) for i in range(7)]
     result = sweeping.sweep(now=T0 + 10 * H, worker="test", batch_size=3)
     assert result.escalations == 14
-    assert all(t.sla_actions.count() == 2 for t in tickets)
+    assert all(t.events.sla_steps().count() == 2 for t in tickets)
 
 
 def test_sweep_queries_do_not_grow_with_due_tickets(

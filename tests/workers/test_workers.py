@@ -20,7 +20,6 @@ from django.db.models import Count
 from django.utils import timezone
 
 from severity import sweep as sweeping
-from severity.models import ActionKind, SlaAction
 from supportdesk.celery import app
 from tests.conftest import World
 from tests.workers.conftest import Cluster, PrivateRedis, due_tickets, wait_until
@@ -49,13 +48,14 @@ A_READY = {
 
 
 def level_one_steps() -> int:
-    return SlaAction.objects.filter(kind=ActionKind.ESCALATION, level=1).count()
+    return Event.objects.escalations(1).count()
 
 
 def assert_each_escalated_once(ticket_ids: list[int], *, context: str = "") -> None:
     """Exactly one level-1 step and one ESCALATED Event per ticket, and nothing more."""
     steps = dict(
-        SlaAction.objects.filter(kind=ActionKind.ESCALATION, level=1, ticket_id__in=ticket_ids)
+        Event.objects.escalations(1)
+        .filter(ticket_id__in=ticket_ids)
         .values_list("ticket_id")
         .annotate(n=Count("id"))
         .values_list("ticket_id", "n")
@@ -107,9 +107,9 @@ def test_due_ticket_is_escalated_within_5_seconds_of_its_deadline(
     assert timedelta(0) <= delay <= 5 * S, delay
     # Both steps were taken by deadline tasks: the one the test process published on
     # commit (the warning, already due) and the one the worker published after it.
-    assert dict(SlaAction.objects.filter(ticket=ticket).values_list("kind", "worker")) == {
-        ActionKind.WARNING: "deadline",
-        ActionKind.ESCALATION: "deadline",
+    assert dict(ticket.events.sla_steps().values_list("kind", "actor_label")) == {
+        EventKind.WARNED: "deadline",
+        EventKind.ESCALATED: "deadline",
     }
 
 
@@ -159,7 +159,10 @@ def test_two_workers_and_two_beats_make_no_duplicates(world: World, cluster: Clu
     )
     assert_each_escalated_once(ticket_ids, context="two workers, two beats")
     by_worker = dict(
-        SlaAction.objects.values_list("worker").annotate(n=Count("id")).values_list("worker", "n")
+        Event.objects.sla_steps()
+        .values_list("actor_label")
+        .annotate(n=Count("id"))
+        .values_list("actor_label", "n")
     )
     print(f"steps by worker label: {by_worker}")
 
@@ -191,7 +194,7 @@ def test_redis_down_creation_succeeds_and_lapses_are_acted_on_after(
     assert took < HANG_GUARD_SECONDS, f"creating 5 tickets with Redis down took {took:.1f} s"
     new_ids = [t.pk for t in created]
     assert Ticket.objects.filter(pk__in=new_ids, severity="A").count() == 5
-    assert not SlaAction.objects.filter(ticket_id__in=new_ids).exists()  # no task got through
+    assert not Event.objects.sla_steps().filter(ticket_id__in=new_ids).exists()  # no task ran
 
     private_redis.start()
     # Events whose delivery task could not be published are the sweep's to deliver, once
@@ -202,22 +205,17 @@ def test_redis_down_creation_succeeds_and_lapses_are_acted_on_after(
     # A warning whose deadline has passed by then is skipped (catching up never sends a
     # stale warning); the escalation itself must happen.
     wait_until(
-        lambda: (
-            SlaAction.objects.filter(
-                ticket_id__in=new_ids, kind=ActionKind.ESCALATION, level=1
-            ).count()
-            == len(new_ids)
-        ),
+        lambda: Event.objects.escalations(1).filter(ticket_id__in=new_ids).count() == len(new_ids),
         timeout=60,
         what="the lapses missed while Redis was down",
         logs=cluster.logs,
     )
     assert_each_escalated_once(already_due + new_ids, context="after the Redis outage")
     for ticket in Ticket.objects.filter(pk__in=new_ids):
-        step = SlaAction.objects.get(ticket=ticket, kind=ActionKind.ESCALATION, level=1)
-        assert step.acted_at >= ticket.response_due_at
-        warning = SlaAction.objects.filter(ticket=ticket, kind=ActionKind.WARNING).first()
-        assert warning is None or warning.acted_at < ticket.response_due_at
+        step = ticket.events.escalations(1).get()
+        assert step.created_at >= ticket.response_due_at
+        warning = ticket.events.sla_steps().filter(kind=EventKind.WARNED).first()
+        assert warning is None or warning.created_at < ticket.response_due_at
     undelivered = Event.objects.filter(ticket_id__in=already_due + new_ids).undelivered()
     wait_until(
         lambda: not undelivered.exists(),
