@@ -24,4 +24,5 @@ RUN DJANGO_ENV=development python manage.py collectstatic --no-input \
 USER supportdesk
 EXPOSE 8000
 # Health checks are per service in docker-compose.yml: web, worker and beat share this image.
-CMD ["gunicorn", "supportdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# gunicorn.conf.py (bind, workers, metrics directory) is read from the working directory.
+CMD ["gunicorn", "supportdesk.wsgi:application"]

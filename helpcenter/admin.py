@@ -1,10 +1,27 @@
-"""Django admin for the help centre."""
+"""Django admin for the help centre: supervisors manage services, incidents, articles
+and phone lines here (DESIGN.md "Who uses it")."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from helpcenter.models import Service
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import BaseFormSet, ModelForm
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpcenter.models import (
+    Article,
+    ArticleImpression,
+    HelpSearch,
+    Incident,
+    IncidentUpdate,
+    Service,
+    SupportLine,
+)
+from helpcenter.services import IncidentError, article_save, incident_post_update
 
 
 @admin.register(Service)
@@ -14,3 +31,155 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+
+class IncidentUpdateInline(admin.TabularInline):
+    """The incident's public timeline. Posted updates are not edited afterwards (readers
+    may already have acted on them); a new update is posted through the service so that
+    it moves the incident to its status."""
+
+    model = IncidentUpdate
+    extra = 1
+    fields = ("status", "body", "body_pl", "posted_at", "author")
+    readonly_fields = ("posted_at", "author")
+    ordering = ("-posted_at", "-pk")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("title", "service", "status", "impact", "started_at", "resolved_at")
+    list_filter = ("status", "impact", "service")
+    search_fields = ("title", "title_pl", "summary")
+    date_hierarchy = "started_at"
+    inlines = (IncidentUpdateInline,)
+    fieldsets = (
+        (None, {"fields": ("service", "impact", "started_at", "status", "resolved_at")}),
+        (_("English"), {"fields": ("title", "summary")}),
+        (_("Polish"), {"fields": ("title_pl", "summary_pl")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None) -> Any:
+        # After creation the status only moves by posting an update (the timeline says why).
+        if obj is None:
+            return ("resolved_at",)
+        return ("status", "resolved_at")
+
+    def save_model(
+        self, request: HttpRequest, obj: Incident, form: ModelForm, change: bool
+    ) -> None:
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseFormSet, change: bool
+    ) -> None:
+        if formset.model is not IncidentUpdate:
+            super().save_formset(request, form, formset, change)
+            return
+        updates = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        for update in updates:
+            if update.pk is not None:
+                continue
+            try:
+                incident_post_update(
+                    incident=form.instance,
+                    author=request.user,  # type: ignore[arg-type]
+                    status=update.status,
+                    body=update.body,
+                    body_pl=update.body_pl,
+                    now=timezone.now(),
+                )
+            except IncidentError as error:
+                messages.error(request, str(error))
+        form.instance.refresh_from_db()
+
+
+@admin.register(IncidentUpdate)
+class IncidentUpdateAdmin(admin.ModelAdmin):
+    """Read-only list across incidents; updates are posted from their incident's page."""
+
+    list_display = ("incident", "status", "posted_at", "author")
+    list_filter = ("status", "incident__service")
+    search_fields = ("body", "body_pl", "incident__title")
+    list_select_related = ("incident", "author")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ("title", "language", "is_published", "updated_at", "author")
+    list_filter = ("language", "is_published", "services")
+    search_fields = ("title", "slug", "body")
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("services",)
+    readonly_fields = ("author", "created_at", "updated_at")
+    fields = (
+        "title",
+        "slug",
+        "language",
+        "services",
+        "is_published",
+        "body",
+        "author",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("publish", "unpublish")
+
+    def save_model(self, request: HttpRequest, obj: Article, form: ModelForm, change: bool) -> None:
+        article_save(article=obj, author=request.user, now=timezone.now())  # type: ignore[arg-type]
+
+    @admin.action(description=_("Publish the selected articles"))
+    def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        queryset.update(is_published=True)
+
+    @admin.action(description=_("Unpublish the selected articles"))
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        queryset.update(is_published=False)
+
+
+@admin.register(SupportLine)
+class SupportLineAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "country", "kind", "number", "label", "position", "is_active")
+    list_editable = ("position", "is_active")
+    list_filter = ("kind", "is_active", "country")
+    search_fields = ("number", "label", "country")
+
+
+class ImpressionInline(admin.TabularInline):
+    model = ArticleImpression
+    extra = 0
+    fields = ("article", "position", "shown_at", "opened_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(HelpSearch)
+class HelpSearchAdmin(admin.ModelAdmin):
+    """The deflection record is evidence for reports: view only."""
+
+    list_display = ("query", "organization", "user", "language", "result_count", "searched_at")
+    list_filter = ("language", "source", ("request", admin.EmptyFieldListFilter))
+    search_fields = ("query", "organization__name", "user__email")
+    list_select_related = ("organization", "user")
+    date_hierarchy = "searched_at"
+    inlines = (ImpressionInline,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -78,6 +78,35 @@ def next_action_at(ticket: Ticket) -> datetime | None:
     return min(pending) if pending else None
 
 
+def opening_clocks(ticket: Ticket) -> Clocks:
+    """Set the deadlines of a new ticket before its row is inserted.
+
+    What ``refresh_clocks`` would compute right after the insert — the history of a new
+    ticket is its opening alone — without reading its Events back or updating the row a
+    second time: two statements fewer on every create (bench/api.py). The caller
+    schedules the deadline task once the row has its id."""
+    target = target_for(ticket.severity, ticket.category)
+    clocks = compute_clocks(
+        history=[StatusChange(ticket.created_at, "new")],
+        target=_plain(target),
+        calendar=ticket_calendar(ticket, target),
+        first_response_at=None,
+        last_agent_update_at=None,
+    )
+    ticket.response_due_at = clocks.response_due_at
+    ticket.response_warning_at = (
+        clocks.warning_at
+        if clocks.warning_at is not None and clocks.response_due_at is not None
+        else None
+    )
+    ticket.second_escalation_at = clocks.second_escalation_at
+    ticket.escalation_level = 0
+    ticket.customer_due_at = clocks.customer_due_at
+    ticket.next_action_at = next_action_at(ticket)
+    ticket.clock_version += 1
+    return clocks
+
+
 def refresh_clocks(ticket: Ticket, *, now: datetime) -> Clocks:
     """Recompute and store the ticket's deadlines and the workers' next step.
 

@@ -38,7 +38,10 @@ def _publish(ticket_id: int, clock_version: int, at: datetime) -> None:
         act_on_ticket.apply_async(
             args=(ticket_id, clock_version), eta=at, retry=False, ignore_result=True
         )
-    except Exception:  # the broker is down: the sweep will act instead
+    except Exception as error:  # the broker is down: the sweep will act instead
+        # No traceback: in an outage this happens on every write; the cause is the broker.
         logger.warning(
-            "deadline task for ticket %s not queued; the sweep will act", ticket_id, exc_info=True
+            "deadline task for ticket %s not queued (%s); the sweep will act",
+            ticket_id,
+            error.__class__.__name__,
         )

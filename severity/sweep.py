@@ -31,6 +31,7 @@ from django.utils.translation import gettext_noop
 
 from severity.models import WorkerHeartbeat
 from severity.scheduling import schedule_deadline
+from supportdesk import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ def sweep(
         )
     if result.acted:
         logger.info("sweep acted", extra={"sweep": result.as_dict()})
+    metrics.count_sla_steps(
+        warnings=result.warnings,
+        escalations=result.escalations,
+        downgrades=result.downgrades,
+        reminders=result.reminders,
+    )
     return result
 
 
@@ -148,6 +155,12 @@ def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: 
         )
         if rows:
             _act(rows, now=now, worker=worker, result=result)
+    metrics.count_sla_steps(
+        warnings=result.warnings,
+        escalations=result.escalations,
+        downgrades=result.downgrades,
+        reminders=result.reminders,
+    )
     return result
 
 

@@ -8,11 +8,14 @@ start without the secrets it needs. Every variable is listed in ``.env.example``
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.env import (
@@ -61,15 +64,25 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_htmx",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tenants",
     "severity",
     "tickets",
     "verification",
     "helpcenter",
+    "webhooks",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Request id, organization and ticket on every log line; request latency metrics.
+    "supportdesk.observability.RequestContextMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A lost database connection answers 503 + Retry-After, never a 500.
+    "supportdesk.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -79,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as its documentation asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -95,6 +110,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.navigation",
@@ -130,18 +146,63 @@ else:
                     "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"
                 ),
             },
-            "TEST": {"NAME": DATA_DIR / "test.sqlite3"},
+            # One file per test run: two runs at once (two terminals, an editor's test
+            # runner) must not share, or delete, each other's database.
+            "TEST": {"NAME": DATA_DIR / f"test-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Organization API keys and agent tokens (Authorization: Bearer …), then the
+        # browser's session with CSRF enforced.
+        "tenants.api_keys.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["supportdesk.api_errors.LimitedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.api_keys.CredentialRateThrottle"],
+    # One bucket per API key, agent token or signed-in user.
+    "DEFAULT_THROTTLE_RATES": {"credential": env_str("API_THROTTLE_RATE", "600/min")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "supportdesk.api_errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "supportdesk API",
+    "DESCRIPTION": (
+        "Service requests of one organization, for its API keys; the desk and telephony "
+        "endpoints, for support agents' tokens. Errors are JSON "
+        '`{"code", "message", "fields"}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "SeverityEnum": "severity.choices.Severity",
+        "CategoryEnum": "severity.choices.Category",
+        "ImpactEnum": "severity.choices.Impact",
+        "ScopeEnum": "severity.choices.Scope",
+        "ContactMethodEnum": "tickets.models.ContactMethod",
+        "LanguageEnum": "tickets.models.Language",
+        "WebhookEventTypeEnum": "webhooks.models.WebhookEventType",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "MessageKindEnum": "tickets.models.MessageKind",
+        "EventKindEnum": "tickets.models.EventKind",
+        "AuthorRoleEnum": "tickets.models.AuthorRole",
+        "TicketChannelEnum": "tickets.models.Channel",
+        "ChannelKindEnum": "verification.models.ChannelKind",
+        "DeskReplyKindEnum": "tickets.serializers.DeskReplyKind",
+        "CallStatusEnum": "verification.api.CALL_STATUSES",
+    },
 }
 
 # --- Cache --------------------------------------------------------------------------------
@@ -149,7 +210,8 @@ REDIS_URL = env_secret("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down: a miss, not an error (throttling fails open; see the module).
+            "BACKEND": "supportdesk.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "supportdesk",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -237,6 +299,20 @@ def _email_from_url(url: str) -> dict[str, object]:
 globals().update(_email_from_url(env_secret("EMAIL_URL", "console://") or "console://"))
 
 # --- Security -----------------------------------------------------------------------------
+# A strict Content Security Policy on every page: scripts and styles from our own static
+# files only (an inline script needs the request's nonce), nothing framed, no plugins.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -276,6 +352,26 @@ SUPPORTDESK = {
     "PIN_MAX_CODES_PER_DAY": env_int("PIN_MAX_CODES_PER_DAY", 10, minimum=1),
     "PIN_LOCK_AFTER_FAILURES": env_int("PIN_LOCK_AFTER_FAILURES", 100, minimum=1),
     "PIN_CALL_MAX_MINUTES": env_int("PIN_CALL_MAX_MINUTES", 60, minimum=1),
+    # Customer attachments on requests and replies: size per file and files per upload.
+    "ATTACHMENT_MAX_BYTES": env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+    "ATTACHMENT_MAX_FILES": env_int("ATTACHMENT_MAX_FILES", 5, minimum=1),
+    # A resolved request may be reopened by its customer for this many days; after that
+    # they file a new one.
+    "REOPEN_WINDOW_DAYS": env_int("REOPEN_WINDOW_DAYS", 14, minimum=0),
+    # REST API: a POST with an Idempotency-Key is answered from its first response this long.
+    "IDEMPOTENCY_TTL_HOURS": env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+    # Outbound webhooks: timeout per attempt, attempts before giving up, first retry delay
+    # (doubling each time: 30 s, 1 min, 2 min … about 1 h for the 8th by default).
+    "WEBHOOK_TIMEOUT_SECONDS": env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=1.0),
+    "WEBHOOK_MAX_ATTEMPTS": env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+    "WEBHOOK_RETRY_BASE_SECONDS": env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1),
+    # Private, loopback and link-local webhook targets: refused in production (the workers
+    # must not be pointed into the provider's own network); allowed for development/tests.
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env_bool(
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not PRODUCTION
+    ),
+    # Benchmarks only: mounts the bare validate+INSERT floor view under /api/v1/bench/.
+    "API_BENCH_FLOOR": env_bool("API_BENCH_FLOOR", default=False),
 }
 
 # --- Caller verification delivery ------------------------------------------------------
@@ -346,14 +442,69 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep queued while no worker ran is stale by the next one: let it expire.
         "options": {"expires": SUPPORTDESK["SWEEP_INTERVAL_SECONDS"]},
     },
+    # Webhook retries whose backoff has passed, and deliveries whose task was lost.
+    "webhooks-send-due": {
+        "task": "webhooks.tasks.send_due",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
+    # Idempotency-Key records older than IDEMPOTENCY_TTL_HOURS.
+    "idempotency-purge": {
+        "task": "tenants.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
+# Every record carries the request id, organization and ticket (supportdesk.observability);
+# production writes one JSON object per line for the log shipper.
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "supportdesk.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "supportdesk.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # One line per request; WARNING hides them where they are noise (the test suite).
+        "supportdesk.request": {
+            "level": env_choice("ACCESS_LOG_LEVEL", "INFO", ("INFO", "WARNING"))
+        },
+    },
 }
+
+# --- Metrics ------------------------------------------------------------------------------
+# /metrics answers a bearer token, the listed addresses, or a signed-in staff user; anyone
+# else gets a 404.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "") or ""
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+
+# --- Sign-in brute-force protection (django-axes) ------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one account from one address, that pair is
+# locked for AXES_COOLOFF_MINUTES; a correct password does not unlock it early.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_CALLABLE = "supportdesk.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
+AXES_VERBOSE = False
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]

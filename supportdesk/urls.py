@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from supportdesk import health, views
+from supportdesk import health, metrics, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -33,6 +34,6 @@ urlpatterns = [
     path("portal/<slug:org>/", include("tickets.portal_urls")),
     path("desk/calls/", include("verification.desk_urls")),
     path("desk/", include("tickets.desk_urls")),
-    path("api/v1/", include(("verification.api_urls", "api"))),
+    path("api/v1/", include("supportdesk.api_urls")),
     path("admin/", admin.site.urls),
 ]

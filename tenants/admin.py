@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from tenants.models import (
     ContactChange,
     Membership,
+    MembershipChange,
     Organization,
     Partner,
     RegisteredEmail,
@@ -227,3 +228,27 @@ class ContactChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(MembershipChange)
+class MembershipChangeAdmin(admin.ModelAdmin):
+    """The audit trail of member and role changes made in the portal: read-only."""
+
+    list_display = ("created_at", "organization", "action", "member_label", "role_before",
+                    "role_after", "actor_label")  # fmt: skip
+    list_filter = ("action", "organization")
+    search_fields = ("organization__name", "actor_label", "member_label")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# API keys and agent tokens have their own admin module.
+from tenants import credentials_admin  # noqa: E402, F401

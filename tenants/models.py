@@ -349,11 +349,64 @@ class ContactChange(models.Model):
         return f"{self.get_action_display()} · {self.organization}"
 
 
+class MembershipAction(models.TextChoices):
+    ROLE_CHANGED = "role_changed", _("role changed")
+    REMOVED = "removed", _("member removed")
+
+
+class MembershipChange(models.Model):
+    """One change of who belongs to an organization and with which role, for the audit
+    trail (POL-WHO-2: the roles decide who may talk to support). Written only by
+    ``tenants.services``; names are kept as they were, so the trail outlives the people."""
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="membership_changes",
+        verbose_name=_("organization"),
+    )
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    actor_label = models.CharField(_("changed by"), max_length=200, blank=True)
+    member = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("member"),
+    )
+    member_label = models.CharField(_("member"), max_length=200)
+    action = models.CharField(_("action"), max_length=16, choices=MembershipAction.choices)
+    role_before = models.CharField(_("role before"), max_length=32, choices=Role.choices)
+    role_after = models.CharField(_("role after"), max_length=32, choices=Role.choices, blank=True)
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("membership change")
+        verbose_name_plural = _("membership changes")
+        ordering = ("created_at", "pk")
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="membership_change_org_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.member_label} · {self.organization}"
+
+
 __all__ = [
     "ContactAction",
     "ContactChange",
     "Contract",
     "Membership",
+    "MembershipAction",
+    "MembershipChange",
     "Organization",
     "Partner",
     "RegisteredEmail",
@@ -362,3 +415,8 @@ __all__ = [
     "StaffRole",
     "User",
 ]
+
+# Machine credentials live in their own module; imported here to register the models.
+from tenants.credentials import AgentToken, ApiKey, IdempotencyRecord  # noqa: E402
+
+__all__ += ["AgentToken", "ApiKey", "IdempotencyRecord"]

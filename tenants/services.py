@@ -38,6 +38,8 @@ from tenants.models import (
     ContactAction,
     ContactChange,
     Membership,
+    MembershipAction,
+    MembershipChange,
     Organization,
     RegisteredEmail,
     RegisteredPhone,
@@ -580,3 +582,148 @@ def contact_remove(
             change=change, organization=organization, actor=actor, recipients=recipients
         )
     return value
+
+
+# --- Members and roles (organization settings) ---------------------------------------------
+# POL-WHO-2 default: the roles decide who may talk to support about what, so changing them
+# is a global-admin task, audited like the registered contacts.
+
+ERR_NOT_GLOBAL_ADMIN_MEMBERS = _(
+    "Only a global admin of the organization can change its members and their roles. "
+    "Ask one of your global admins."
+)
+ERR_LAST_GLOBAL_ADMIN = _(
+    "Your organization needs at least one global admin, and you are the last one. "
+    "Make another member a global admin first."
+)
+ERR_MEMBER_GONE = _("This person is no longer a member of the organization.")
+ERR_SAME_ROLE = _("The member already has this role.")
+ERR_UNKNOWN_ROLE = _("Choose one of the roles in the list.")
+
+
+class MembershipError(Exception):
+    """A refused change of members; ``message`` is shown next to ``field`` (or the form)."""
+
+    def __init__(self, message: Any, *, code: str = "invalid", field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+        self.code = code
+        self.field = field
+
+
+def may_manage_members(membership: Membership) -> bool:
+    return membership.role == Role.GLOBAL_ADMIN and membership.user.is_active
+
+
+def _member_for_change(
+    organization: Organization, actor_membership: Membership, member_id: int
+) -> Membership:
+    """The member under a row lock, after checking the actor may change members."""
+    if actor_membership.organization_id != organization.pk or not may_manage_members(
+        actor_membership
+    ):
+        raise MembershipError(ERR_NOT_GLOBAL_ADMIN_MEMBERS, code="forbidden")
+    member = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(organization=organization, pk=member_id)
+        .first()
+    )
+    if member is None:
+        raise MembershipError(ERR_MEMBER_GONE, code="not_found")
+    return member
+
+
+def _require_another_global_admin(organization: Organization, member: Membership) -> None:
+    """At least one active global admin must remain once ``member`` stops being one.
+
+    The other global admins' rows are locked, so two admins demoting each other at the
+    same moment cannot both succeed and leave nobody."""
+    if member.role != Role.GLOBAL_ADMIN:
+        return
+    others = list(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Role.GLOBAL_ADMIN, user__is_active=True)
+        .exclude(pk=member.pk)
+        .values_list("pk", flat=True)
+    )
+    if not others:
+        raise MembershipError(ERR_LAST_GLOBAL_ADMIN, code="last_global_admin", field="role")
+
+
+def _record_membership(
+    *,
+    organization: Organization,
+    actor: User,
+    member: Membership,
+    action: MembershipAction,
+    role_after: str,
+    now: datetime,
+) -> MembershipChange:
+    logger.info(
+        "membership %s organization=%s actor=%s member=%s",
+        action.value,
+        organization.pk,
+        actor.pk,
+        member.user_id,
+    )
+    return MembershipChange.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_label=_actor_label(actor),
+        member=member.user,
+        member_label=member.user.email,
+        action=action,
+        role_before=member.role,
+        role_after=role_after,
+        created_at=now,
+    )
+
+
+@transaction.atomic
+def membership_change_role(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    member_id: int,
+    role: str,
+    now: datetime,
+) -> Membership:
+    """Give a member another role; never leaves the organization without a global admin."""
+    if role not in Role.values:
+        raise MembershipError(ERR_UNKNOWN_ROLE, field="role")
+    member = _member_for_change(organization, actor_membership, member_id)
+    if member.role == role:
+        raise MembershipError(ERR_SAME_ROLE, code="unchanged", field="role")
+    if role != Role.GLOBAL_ADMIN:
+        _require_another_global_admin(organization, member)
+    _record_membership(
+        organization=organization,
+        actor=actor_membership.user,
+        member=member,
+        action=MembershipAction.ROLE_CHANGED,
+        role_after=role,
+        now=now,
+    )
+    member.role = role
+    member.save(update_fields=["role"])
+    return member
+
+
+@transaction.atomic
+def membership_remove(
+    *, organization: Organization, actor_membership: Membership, member_id: int, now: datetime
+) -> None:
+    """Remove a member from the organization (their account stays); never the last
+    global admin."""
+    member = _member_for_change(organization, actor_membership, member_id)
+    _require_another_global_admin(organization, member)
+    _record_membership(
+        organization=organization,
+        actor=actor_membership.user,
+        member=member,
+        action=MembershipAction.REMOVED,
+        role_after="",
+        now=now,
+    )
+    member.delete()

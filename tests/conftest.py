@@ -87,7 +87,11 @@ def _no_tasks_published(settings: pytest.FixtureRequest) -> None:
     }
 
 
-SEEDS = ("severity.migrations.0002_seed_policy", "helpcenter.migrations.0002_seed_services")
+SEEDS = (
+    "severity.migrations.0002_seed_policy",
+    "helpcenter.migrations.0002_seed_services",
+    "helpcenter.migrations.0005_seed_support_lines",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ API = "api"  # /api/v1/…: JSON; the agent endpoints refuse customers
 CLASSIFIED: dict[str, str] = {
     "home": PUBLIC,
     "healthz": PUBLIC,
+    "metrics": PUBLIC,
     "login": PUBLIC,
     "logout": PUBLIC,
     "password_reset": PUBLIC,
@@ -38,6 +39,8 @@ CLASSIFIED: dict[str, str] = {
     "password_reset_complete": PUBLIC,
     "set_language": PUBLIC,
 }
+# Desk routes for supervisors only (tenants.access.supervisor_view): agents get 404.
+SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv"}
 NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "calls": DESK, "admin": ADMIN, "api": API}
 
 
@@ -111,7 +114,8 @@ def _tenant_routes() -> list[Route]:
 
 
 @pytest.fixture
-def tickets(world: World) -> tuple[Ticket, Ticket]:
+def tickets(world: World, settings: object, tmp_path: object) -> tuple[Ticket, Ticket]:
+    settings.MEDIA_ROOT = str(tmp_path)  # type: ignore[attr-defined]
     return world.file(world.admin_a), world.file(world.admin_b)
 
 
@@ -123,7 +127,75 @@ def _values_for(world: World, ticket: Ticket, org_slug: str) -> dict[str, object
         organization=ticket.organization,
         number="+48600100123" if ticket.organization == world.org_a else "+48601200300",
     )
-    return {"org": org_slug, "number": ticket.pk, "kind": "phone", "contact": phone.pk}
+    return {
+        "org": org_slug,
+        "number": ticket.pk,
+        "kind": "phone",
+        "contact": phone.pk,
+        **_self_help_ids(),
+        **_portal_ids(world, ticket),
+        **_integration_ids(ticket),
+    }
+
+
+def _integration_ids(ticket: Ticket) -> dict[str, object]:
+    """An API key, a webhook endpoint and one of its deliveries of the ticket's organization."""
+    from django.utils import timezone
+
+    from tenants.api_keys import api_key_create
+    from tenants.credentials import ApiKey
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import deliveries_for_events, endpoint_create
+
+    organization, now = ticket.organization, timezone.now()
+    key = ApiKey.objects.filter(organization=organization).first() or api_key_create(
+        organization=organization, name="walk", role="global_admin", created_by=None, now=now
+    ).credential
+    endpoint = WebhookEndpoint.objects.filter(organization=organization).first()
+    if endpoint is None:
+        endpoint = endpoint_create(
+            organization=organization, url="http://127.0.0.1:9/walk",
+            event_types=["ticket.created"], description="", created_by=None, now=now,
+        ).endpoint  # fmt: skip
+        deliveries_for_events(list(ticket.events.all()), now=now)
+    delivery = endpoint.deliveries.first()
+    assert delivery is not None
+    return {"key": key.pk, "endpoint": endpoint.pk, "delivery": delivery.pk}
+
+
+def _portal_ids(world: World, ticket: Ticket) -> dict[str, object]:
+    """An attachment of the ticket, and a member of its organization (for A: the plain
+    user, whom A's global admin may manage)."""
+    from django.core.files.base import ContentFile
+
+    from tickets.models import Attachment
+
+    attachment = Attachment.objects.filter(ticket=ticket).first()
+    if attachment is None:
+        attachment = Attachment(
+            organization=ticket.organization,
+            ticket=ticket,
+            original_name="trace.txt",
+            content_type="text/plain; charset=utf-8",
+            size=5,
+        )
+        attachment.file.save("trace.txt", ContentFile(b"trace"), save=True)
+    member = world.user_a if ticket.organization == world.org_a else world.admin_b
+    return {"attachment": attachment.pk, "member": member.pk}
+
+
+def _self_help_ids() -> dict[str, object]:
+    """Incidents and help articles belong to no tenant: every member reads the same ones
+    (POL-SELF-3), so only another tenant's slug makes these routes 404."""
+    from helpcenter.models import Article, Incident, Service
+
+    incident, _ = Incident.objects.get_or_create(
+        title="Mail delays", defaults={"service": Service.objects.first()}
+    )
+    article, _ = Article.objects.get_or_create(
+        slug="reset-a-password", defaults={"title": "Reset a password", "is_published": True}
+    )
+    return {"incident": incident.pk, "article": article.slug}
 
 
 def test_tenant_routes_answer_404_with_another_tenants_ids(
@@ -185,7 +257,15 @@ def test_desk_routes_do_not_exist_for_customers(
     ticket_a, _ = tickets
     desk = [r for r in routes() if classify(r) == DESK]
     assert desk
-    values = {**_values_for(world, ticket_a, world.org_a.slug), "call": agent_call.pk}
+    from tickets.models import SavedView
+
+    view = SavedView.objects.create(user=world.agent, name="Mine", query="assignee=me")
+    values = {
+        **_values_for(world, ticket_a, world.org_a.slug),
+        "call": agent_call.pk,
+        "view": view.pk,
+        "report": "severity",
+    }
     client.force_login(world.admin_a.user)
     for route in desk:
         url = _url(route, values)
@@ -194,7 +274,12 @@ def test_desk_routes_do_not_exist_for_customers(
     for route in desk:
         url = _url(route, values)
         # 405: a POST-only action (changing severity) answers GET with "method not allowed".
-        assert client.get(url).status_code in (200, 405), url
+        expected = (404,) if route.name in SUPERVISOR_ONLY else (200, 405)
+        assert client.get(url).status_code in expected, url
+    client.force_login(world.supervisor)
+    for route in desk:
+        if route.name in SUPERVISOR_ONLY:
+            assert client.get(_url(route, values)).status_code == 200, route.pattern
     # Another agent's call is not theirs to see.
     from tests.factories import AgentFactory
 
@@ -208,7 +293,22 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) ->
     for route in routes():
         if classify(route) not in (TENANT, DESK):
             continue
-        values = {"org": world.org_a.slug, "number": 1, "kind": "phone", "contact": 1, "call": 1}
+        values = {
+            "org": world.org_a.slug,
+            "number": 1,
+            "kind": "phone",
+            "contact": 1,
+            "call": 1,
+            "incident": 1,
+            "article": "x",
+            "attachment": 1,
+            "member": 1,
+            "view": 1,
+            "report": "severity",
+            "key": 1,
+            "endpoint": 1,
+            "delivery": 1,
+        }
         url = _url(route, values)
         response = client.get(url)
         assert response.status_code == 302, url
@@ -235,10 +335,13 @@ def test_agent_api_refuses_customers_and_other_agents_calls(world: World, client
         now=timezone.now(),
     )  # fmt: skip
     other_agent = AgentFactory()
-    api = [r for r in routes() if classify(r) == API]
+    # The telephony routes; the rest of the API has its own cross-tenant probe over the
+    # OpenAPI schema (tests/api/test_cross_tenant.py). To customers the agent endpoints do
+    # not exist (404, like the desk); without credentials the answer is 401.
+    api = [r for r in routes() if classify(r) == API and r.name.startswith("api:call-")]
     assert api
     values = {"call_id": own.pk}
-    for who, expected in ((world.admin_a.user, 403), (None, 403), (other_agent, 404)):
+    for who, expected in ((world.admin_a.user, 404), (None, 401), (other_agent, 404)):
         client.logout()
         if who is not None:
             client.force_login(who)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from tenants.models import Organization, User
-from tickets.models import Ticket
+from tickets.models import Attachment, Ticket
 
 
 def ticket_for_organization(organization: Organization, reference: str | int) -> Ticket:
@@ -33,3 +33,25 @@ def ticket_for_desk(user: User, reference: str | int) -> Ticket:
     if ticket is None:
         raise Http404
     return ticket
+
+
+def attachment_for_organization(
+    organization: Organization, reference: str | int, attachment_id: int
+) -> Attachment:
+    """An attachment the organization's customer may download, or 404: another tenant's,
+    another request's, or one on an internal note."""
+    from django.db.models import Q
+
+    from tickets.models import MessageKind
+
+    ticket = ticket_for_organization(organization, reference)
+    if not 0 < attachment_id < 2**63:  # a huge id would overflow the column, not miss
+        raise Http404
+    attachment = (
+        Attachment.objects.filter(organization=organization, ticket=ticket, pk=attachment_id)
+        .filter(Q(message__isnull=True) | Q(message__kind=MessageKind.REPLY))
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    return attachment

@@ -13,7 +13,15 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Event, Message, Ticket, parse_reference
+from tickets.models import (
+    Attachment,
+    Event,
+    Macro,
+    Message,
+    Rating,
+    Ticket,
+    parse_reference,
+)
 
 
 class ViewOnlyMixin:
@@ -127,6 +135,26 @@ class TicketAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return results, may_have_duplicates
 
 
+@admin.register(Attachment)
+class AttachmentAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    list_display = ("original_name", "ticket", "content_type", "size", "uploaded_by", "created_at")
+    list_filter = ("content_type",)
+    list_select_related = ("ticket", "uploaded_by")
+    search_fields = ("original_name", "ticket__title")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Rating)
+class RatingAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """The customers' satisfaction ratings (POL-ROLE-2), for supervisors' reports."""
+
+    list_display = ("ticket", "score", "rated_by", "created_at")
+    list_filter = ("score",)
+    list_select_related = ("ticket", "rated_by")
+    search_fields = ("comment", "ticket__title")
+    date_hierarchy = "created_at"
+
+
 @admin.register(Message)
 class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ("ticket", "kind", "author_role", "author", "created_at")
@@ -165,3 +193,13 @@ class EventAdmin(ViewOnlyMixin, admin.ModelAdmin):
         if number is not None:
             results |= queryset.filter(ticket_id=number)
         return results, may_have_duplicates
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Canned replies are plain content, not ticket state: supervisors edit them here."""
+
+    list_display = ("name", "language", "is_active", "position", "updated_at")
+    list_editable = ("is_active", "position")
+    list_filter = ("language", "is_active")
+    search_fields = ("name", "body")

@@ -6,6 +6,18 @@ app_name = "desk"
 
 urlpatterns = [
     path("", desk_views.home, name="home"),
+    path("queue/rows/", desk_views.queue_rows, name="queue_rows"),
+    path("queue/assign/", desk_views.bulk_assign, name="bulk_assign"),
+    path("views/", desk_views.saved_view_create, name="saved_view_create"),
+    path("views/<int:view>/delete/", desk_views.saved_view_delete, name="saved_view_delete"),
     path("tickets/<str:number>/", desk_views.ticket_detail, name="ticket"),
     path("tickets/<str:number>/severity/", desk_views.ticket_severity, name="ticket_severity"),
+    path("tickets/<str:number>/reply/", desk_views.ticket_reply, name="ticket_reply"),
+    path("tickets/<str:number>/note/", desk_views.ticket_note, name="ticket_note"),
+    path("tickets/<str:number>/escalate/", desk_views.ticket_escalate, name="ticket_escalate"),
+    path("tickets/<str:number>/resolve/", desk_views.ticket_resolve, name="ticket_resolve"),
+    path("tickets/<str:number>/reopen/", desk_views.ticket_reopen, name="ticket_reopen"),
+    path("tickets/<str:number>/assign/", desk_views.ticket_assign, name="ticket_assign"),
+    path("reports/", desk_views.reports, name="reports"),
+    path("reports/<slug:report>.csv", desk_views.reports_csv, name="reports_csv"),
 ]

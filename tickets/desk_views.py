@@ -1,39 +1,341 @@
-"""The agent desk (``/desk/…``): provider staff only."""
+"""The agent desk (``/desk/…``): provider staff only (issue 7).
+
+Views are thin: the access helpers find the ticket (404 for anyone else), a form parses
+the input, a service writes, and the page is rendered again with the errors next to the
+fields or the agent is sent back where they came from.
+"""
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
 from django.contrib import messages
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from severity.clocks import explain
-from severity.health import sweep_status
-from tenants.access import desk_view
+from helpcenter.selectors import deflection_stats
+from severity.clocks import Explanation, current_clocks, explain
+from severity.sla import RUNNING, ledger
+from tenants.access import desk_view, supervisor_view
+from tenants.models import User
+from tickets import desk_forms, selectors, services
 from tickets.access import ticket_for_desk
 from tickets.actors import Actor
 from tickets.forms import SeverityChangeForm
-from tickets.models import Ticket
-from tickets.services import TicketError, ticket_change_severity
+from tickets.models import Macro, SavedView, Status, Ticket
+from tickets.services import TicketError
+
+# --- The queue -----------------------------------------------------------------------------
+
+
+def _filter_form(request: HttpRequest) -> tuple[desk_forms.QueueFilterForm, list[User]]:
+    organizations, products, agents = desk_forms.queue_filter_choices()
+    form = desk_forms.QueueFilterForm(
+        request.GET, organizations=organizations, products=products, agents=agents
+    )
+    return form, agents
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+def _queue_context(request: HttpRequest, form: desk_forms.QueueFilterForm) -> dict[str, Any]:
+    now = timezone.now()
+    page = selectors.queue_page(
+        form.filters(),
+        user=request.user,  # type: ignore[arg-type]
+        now=now,
+        page=_page_number(request),
+    )
+    return {"filter_form": form, "query": form.query_string(), "page": page, "now": now}
 
 
 @desk_view
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    active = Ticket.objects.active()
-    queue = active.select_related("organization", "product", "assignee").order_by(
-        "-escalation_level", "response_due_at", "created_at"
-    )[:50]
-    counts = dict(
-        active.values_list("severity").annotate(n=Count("*")).values_list("severity", "n")
+    """Every active ticket across tenants, most urgent first (issue 7)."""
+    form, agents = _filter_form(request)
+    context = _queue_context(request, form)
+    context["agents"] = agents
+    context["saved_views"] = list(SavedView.objects.filter(user=request.user))
+    context["saved_view_form"] = desk_forms.SavedViewForm(initial={"query": context["query"]})
+    return render(request, "desk/home.html", context)
+
+
+@desk_view
+@require_GET
+def queue_rows(request: HttpRequest) -> HttpResponse:
+    """The live part of the queue (counts, rows, pager), polled by htmx with the same
+    filters, so new and changed tickets appear without a reload."""
+    form = desk_forms.QueueFilterForm(request.GET)
+    context = _queue_context(request, form)
+    context["user"] = request.user
+    # Rendered without the request's context processors: the fragment shows nothing of
+    # the page around it, so the navigation's query would be wasted on every poll.
+    return HttpResponse(render_to_string("desk/_queue.html", context))
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Back to the page the form was posted from, if it is one of ours."""
+    target = request.POST.get("next", "")
+    # A control character would make the Location header invalid (a 500), not a redirect.
+    if (
+        target
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return HttpResponseRedirect(target)
+    return redirect(fallback)
+
+
+@desk_view
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    form = desk_forms.SavedViewForm(request.POST)
+    # Whatever was posted, only the filters the queue understands are kept, re-encoded.
+    query = desk_forms.QueueFilterForm(QueryDict(request.POST.get("query", ""))).query_string()
+    if form.is_valid():
+        try:
+            view = services.saved_view_create(
+                user=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                query=query,
+            )
+        except TicketError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+            return redirect(f"{reverse('desk:home')}?{view.query}")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect(f"{reverse('desk:home')}?{query}")
+
+
+@desk_view
+@require_POST
+def saved_view_delete(request: HttpRequest, view: int) -> HttpResponse:
+    if not services.saved_view_delete(user=request.user, view_id=view):  # type: ignore[arg-type]
+        raise Http404
+    messages.success(request, _("The saved view was removed."))
+    return redirect("desk:home")
+
+
+@desk_view
+@require_POST
+def bulk_assign(request: HttpRequest) -> HttpResponse:
+    """Assign the checked tickets, all or none (``tickets_bulk_assign``)."""
+    form = desk_forms.BulkAssignForm(request.POST, agents=list(User.objects.agents()))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back(request, "desk:home")
+    numbers = form.cleaned_data["tickets"]
+    tickets = list(Ticket.objects.filter(pk__in=numbers).order_by("pk"))
+    if len(tickets) != len(numbers):
+        messages.error(request, _("Some of the selected requests do not exist."))
+        return _back(request, "desk:home")
+    assignee = form.chosen_agent()
+    try:
+        services.tickets_bulk_assign(
+            tickets=tickets,
+            actor=Actor.for_user(request.user),  # type: ignore[arg-type]
+            assignee=assignee,
+            now=timezone.now(),
+        )
+    except TicketError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(count)d requests assigned to %(name)s.")
+            % {
+                "count": len(tickets),
+                "name": assignee.get_full_name() if assignee else _("nobody"),
+            },
+        )
+    return _back(request, "desk:home")
+
+
+# --- The ticket workspace ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BarSegment:
+    kind: str
+    start: datetime
+    end: datetime
+    x: float  # 0..1000 user units of the SVG's viewBox
+    width: float
+    projected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerBar:
+    segments: list[BarSegment]
+    now_x: float | None
+    start: datetime
+    end: datetime
+    summary: list[tuple[str, timedelta]]
+
+
+BAR_WIDTH = 1000.0
+# A segment narrower than this is still drawn, so a short pause is visible on the bar.
+MIN_SEGMENT_WIDTH = 3.0
+
+
+def _ledger_bar(ticket: Ticket, explanation: Explanation, now: datetime) -> LedgerBar | None:
+    """The SLA ledger as a horizontal bar: what happened since the clock started, and,
+    while the clock runs, how the calendar carries it to the deadline (projected)."""
+    segments = [(s.kind, s.start, s.end, False) for s in explanation.segments]
+    due = explanation.due_at
+    if due is not None and due > now and ticket.status in (Status.NEW, Status.OPEN):
+        _clocks, _target, calendar, history = current_clocks(ticket)
+        start = max(now, explanation.clock_from)
+        segments += [
+            (s.kind, s.start, s.end, True)
+            for s in ledger(history=history, calendar=calendar, clock_from=start, until=due)
+        ]
+    if not segments:
+        return None
+    begin, finish = segments[0][1], segments[-1][2]
+    span = (finish - begin).total_seconds()
+    if span <= 0:
+        return None
+    drawn: list[BarSegment] = []
+    totals: dict[str, timedelta] = {}
+    for kind, start, end, projected in segments:
+        x = BAR_WIDTH * (start - begin).total_seconds() / span
+        width = max(MIN_SEGMENT_WIDTH, BAR_WIDTH * (end - start).total_seconds() / span)
+        drawn.append(BarSegment(kind, start, end, round(x, 2), round(width, 2), projected))
+        if not projected:
+            totals[kind] = totals.get(kind, timedelta(0)) + (end - start)
+    now_x = BAR_WIDTH * (now - begin).total_seconds() / span if begin < now < finish else None
+    order = [RUNNING, "paused", "out_of_hours", "holiday", "met", "stopped"]
+    summary = sorted(totals.items(), key=lambda item: order.index(item[0]))
+    return LedgerBar(drawn, round(now_x, 2) if now_x is not None else None, begin, finish, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedContact:
+    kind: str
+    value: str
+    label: str
+    usable: bool
+    active_from: datetime
+
+
+def _registered_contacts(ticket: Ticket, now: datetime) -> list[MaskedContact]:
+    """The organization's registered contacts, masked as everywhere on the desk
+    (POL-PIN-1): an agent reaches the full values only through a verified call."""
+    from verification.pins import mask_email, mask_phone
+
+    organization = ticket.organization
+    contacts = [
+        MaskedContact("phone", mask_phone(c.number), c.label, c.active_from <= now, c.active_from)
+        for c in organization.registered_phones.order_by("number")
+    ]
+    contacts += [
+        MaskedContact("email", mask_email(c.email), c.label, c.active_from <= now, c.active_from)
+        for c in organization.registered_emails.order_by("email")
+    ]
+    return contacts
+
+
+def _macros(ticket: Ticket) -> list[tuple[str, list[Macro]]]:
+    """Canned replies, the ticket's language first."""
+    groups: dict[str, list[Macro]] = {}
+    for macro in Macro.objects.usable():
+        groups.setdefault(macro.get_language_display(), []).append(macro)
+    own = ticket.get_language_display()
+    return sorted(groups.items(), key=lambda item: (item[0] != own, item[0]))
+
+
+FORM_CLASSES: dict[str, type[forms.Form]] = {
+    "reply_form": desk_forms.ReplyForm,
+    "note_form": desk_forms.NoteForm,
+    "escalate_form": desk_forms.EscalateForm,
+    "resolve_form": desk_forms.ResolveForm,
+    "reopen_form": desk_forms.ReopenForm,
+}
+PREFIXES = {
+    "reply_form": "reply",
+    "note_form": "note",
+    "escalate_form": "escalate",
+    "resolve_form": "resolve",
+    "reopen_form": "reopen",
+}
+
+
+def _render_ticket(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    bound: dict[str, forms.Form] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    explanation = explain(ticket, now=now)
+    context: dict[str, Any] = {
+        name: cls(prefix=PREFIXES[name]) for name, cls in FORM_CLASSES.items()
+    }
+    context["form"] = SeverityChangeForm(initial={"severity": ticket.severity})
+    context.update(bound or {})
+    # A refused action whose form the page no longer shows (reopening an open request,
+    # resolving a closed one) still says why, at the top.
+    shown = {
+        "reply_form": ticket.is_active,
+        "note_form": ticket.status != Status.CLOSED,
+        "escalate_form": ticket.is_active,
+        "resolve_form": ticket.is_active,
+        "reopen_form": ticket.status == Status.RESOLVED,
+        "form": ticket.is_active,
+    }
+    context["hidden_errors"] = [
+        error
+        for name, form in (bound or {}).items()
+        if not shown.get(name, True)
+        for errors in form.errors.values()
+        for error in errors
+    ]
+    agents = list(User.objects.agents().order_by("full_name", "email"))
+    context["assign_form"] = desk_forms.AssignForm(
+        agents=agents, initial={"assignee": ticket.assignee_id}
     )
-    return render(
-        request,
-        "desk/home.html",
-        {"queue": queue, "counts": counts, "sweep": sweep_status(now=timezone.now())},
+    context.update(
+        {
+            "ticket": ticket,
+            "ledger": explanation,
+            "bar": _ledger_bar(ticket, explanation, now),
+            "now": now,
+            "conversation": ticket.messages.select_related("author"),
+            "timeline": ticket.events.select_related("actor_user").order_by("created_at", "pk"),
+            "contacts": _registered_contacts(ticket, now),
+            "macros": _macros(ticket),
+            "can_escalate": ticket.is_active
+            and ticket.escalation_level < services.MAX_ESCALATION_LEVEL,
+        }
     )
+    return render(request, "desk/ticket.html", context, status=status)
 
 
 @desk_view
@@ -41,47 +343,341 @@ def home(request: HttpRequest) -> HttpResponse:
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     """The request as support sees it, with the SLA ledger: why the deadline is where it is."""
     ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
-    return _render_ticket(
-        request, ticket, SeverityChangeForm(initial={"severity": ticket.severity})
-    )
+    return _render_ticket(request, ticket)
+
+
+def _ticket_action(
+    request: HttpRequest,
+    number: str,
+    *,
+    form_name: str,
+    form: forms.Form,
+    act: Callable[[Ticket, Actor, dict[str, Any]], str],
+) -> HttpResponse:
+    """Validate, call the service, and either go back to the ticket with a message or show
+    the page again with the error next to the field."""
+    ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
+    if form.is_valid():
+        try:
+            done = act(ticket, Actor.for_user(request.user), form.cleaned_data)  # type: ignore[arg-type]
+        except TicketError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, done)
+            return redirect("desk:ticket", number=ticket.pk)
+    ticket.refresh_from_db()
+    return _render_ticket(request, ticket, bound={form_name: form}, status=400)
 
 
 @desk_view
 @require_POST
 def ticket_severity(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
-    form = SeverityChangeForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket_change_severity(
-                ticket=ticket,
-                actor=Actor.for_user(request.user),  # type: ignore[arg-type]
-                severity=form.cleaned_data["severity"],
-                reason=form.cleaned_data["reason"],
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(request, _("Severity changed; the deadlines are recomputed."))
-            return redirect("desk:ticket", number=ticket.pk)
-    return _render_ticket(request, ticket, form, status=400)
+    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
+        services.ticket_change_severity(
+            ticket=ticket,
+            actor=actor,
+            severity=data["severity"],
+            reason=data["reason"],
+            now=timezone.now(),
+        )
+        return _("Severity changed; the deadlines are recomputed.")
 
-
-def _render_ticket(
-    request: HttpRequest, ticket: Ticket, form: SeverityChangeForm, *, status: int = 200
-) -> HttpResponse:
-    now = timezone.now()
-    return render(
-        request,
-        "desk/ticket.html",
-        {
-            "ticket": ticket,
-            "form": form,
-            "ledger": explain(ticket, now=now),
-            "now": now,
-            "conversation": ticket.messages.select_related("author"),
-            "timeline": ticket.events.select_related("actor_user").order_by("created_at", "pk"),
-        },
-        status=status,
+    return _ticket_action(
+        request, number, form_name="form", form=SeverityChangeForm(request.POST), act=act
     )
+
+
+@desk_view
+@require_POST
+def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+    """A public reply, or a question that makes the request wait on the customer (the
+    cooperation clock starts, POL-SEV-7)."""
+
+    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
+        if data["action"] == desk_forms.ReplyForm.ACTION_REQUEST_INFORMATION:
+            services.ticket_request_information(
+                ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
+            )
+            return _("Sent. The request now waits on the customer; the response clock is paused.")
+        services.ticket_agent_reply(
+            ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
+        )
+        return _("Your reply was sent to the customer.")
+
+    form = desk_forms.ReplyForm(request.POST, prefix="reply")
+    return _ticket_action(request, number, form_name="reply_form", form=form, act=act)
+
+
+@desk_view
+@require_POST
+def ticket_note(request: HttpRequest, number: str) -> HttpResponse:
+    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
+        services.ticket_internal_note(
+            ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
+        )
+        return _("Internal note added.")
+
+    form = desk_forms.NoteForm(request.POST, prefix="note")
+    return _ticket_action(request, number, form_name="note_form", form=form, act=act)
+
+
+@desk_view
+@require_POST
+def ticket_escalate(request: HttpRequest, number: str) -> HttpResponse:
+    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
+        ticket = services.ticket_escalate(
+            ticket=ticket, actor=actor, reason=data["reason"], now=timezone.now()
+        )
+        return _("Escalated to level %(level)d.") % {"level": ticket.escalation_level}
+
+    form = desk_forms.EscalateForm(request.POST, prefix="escalate")
+    return _ticket_action(request, number, form_name="escalate_form", form=form, act=act)
+
+
+@desk_view
+@require_POST
+def ticket_resolve(request: HttpRequest, number: str) -> HttpResponse:
+    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
+        services.ticket_resolve(
+            ticket=ticket, actor=actor, reason=data["reason"], now=timezone.now()
+        )
+        return _("Resolved. The customer is asked to rate the support.")
+
+    form = desk_forms.ResolveForm(request.POST, prefix="resolve")
+    return _ticket_action(request, number, form_name="resolve_form", form=form, act=act)
+
+
+@desk_view
+@require_POST
+def ticket_reopen(request: HttpRequest, number: str) -> HttpResponse:
+    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
+        services.ticket_reopen(
+            ticket=ticket, actor=actor, reason=data["reason"], now=timezone.now()
+        )
+        return _("Reopened; the response clock runs again.")
+
+    form = desk_forms.ReopenForm(request.POST, prefix="reopen")
+    return _ticket_action(request, number, form_name="reopen_form", form=form, act=act)
+
+
+@desk_view
+@require_POST
+def ticket_assign(request: HttpRequest, number: str) -> HttpResponse:
+    """Claim, release or (supervisors) hand over; from the queue it returns to the queue."""
+    ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
+    agents = list(User.objects.agents())
+    form = desk_forms.AssignForm(request.POST, agents=agents)
+    fallback = reverse("desk:ticket", kwargs={"number": ticket.pk})
+    if not form.is_valid():
+        messages.error(request, _("Choose an agent from the list."))
+        return _back(request, fallback)
+    assignee = form.chosen_agent()
+    try:
+        services.ticket_assign(
+            ticket=ticket,
+            actor=Actor.for_user(request.user),  # type: ignore[arg-type]
+            assignee=assignee,
+            now=timezone.now(),
+        )
+    except TicketError as error:
+        messages.error(request, error.message)
+    else:
+        if assignee is None:
+            messages.success(request, _("%(ref)s is unassigned.") % {"ref": ticket.reference})
+        else:
+            messages.success(
+                request,
+                _("%(ref)s is assigned to %(name)s.")
+                % {"ref": ticket.reference, "name": assignee.get_full_name()},
+            )
+    return _back(request, fallback)
+
+
+# --- Reports (supervisors) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    value: float
+    text: str
+    y: float
+    width: float
+    missing: bool = False
+
+
+CHART_BAR_AREA = 400.0
+CHART_ROW = 28.0
+
+
+def _compliance_bars(rows: Iterable[selectors.ComplianceRow]) -> list[Bar]:
+    """Horizontal bars of % met, 0–100 %, one per row; rows without responses say so."""
+    bars: list[Bar] = []
+    for index, row in enumerate(rows):
+        percent = row.percent
+        if percent is None:
+            text = _("no first responses")
+        else:
+            text = _("%(percent).0f %% of %(total)d") % {"percent": percent, "total": row.total}
+        bars.append(
+            Bar(
+                label=row.label,
+                value=percent or 0.0,
+                text=text,
+                y=index * CHART_ROW,
+                width=round(CHART_BAR_AREA * (percent or 0.0) / 100, 2),
+                missing=percent is None,
+            )
+        )
+    return bars
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    label: str
+    breaches: int
+    downgrades: int
+    x: float
+    breach_height: float
+    downgrade_height: float
+
+    @property
+    def breach_y(self) -> float:
+        return round(TREND_HEIGHT - self.breach_height, 2)
+
+    @property
+    def downgrade_y(self) -> float:
+        return round(TREND_HEIGHT - self.downgrade_height, 2)
+
+
+TREND_HEIGHT = 160.0
+TREND_SLOT = 28.0
+
+
+def _trend_columns(points: list[selectors.TrendPoint]) -> tuple[list[Column], int]:
+    peak = max([1] + [max(p.breaches, p.downgrades) for p in points])
+    columns = [
+        Column(
+            label=p.start.isoformat(),
+            breaches=p.breaches,
+            downgrades=p.downgrades,
+            x=index * TREND_SLOT,
+            breach_height=round(TREND_HEIGHT * p.breaches / peak, 2),
+            downgrade_height=round(TREND_HEIGHT * p.downgrades / peak, 2),
+        )
+        for index, p in enumerate(points)
+    ]
+    return columns, peak
+
+
+def _period(request: HttpRequest) -> tuple[desk_forms.ReportPeriodForm, selectors.Period | None]:
+    """The period asked for, or the last 30 days; None with the form's errors if bad."""
+    defaults = desk_forms.ReportPeriodForm.defaults(timezone.localdate())
+    asked = any(name in request.GET for name in ("start", "end", "granularity"))
+    data = request.GET if asked else {name: str(value) for name, value in defaults.items()}
+    form = desk_forms.ReportPeriodForm(data)
+    if not form.is_valid():
+        return form, None
+    zone = timezone.get_current_timezone()
+    return form, selectors.Period(form.cleaned_data["start"], form.cleaned_data["end"], zone)
+
+
+@supervisor_view
+@require_GET
+def reports(request: HttpRequest) -> HttpResponse:
+    """SLA compliance, breaches and downgrades, satisfaction (supervisors only)."""
+    form, period = _period(request)
+    context: dict[str, Any] = {"form": form, "period": period}
+    if period is None:
+        return render(request, "desk/reports.html", context, status=400)
+    compliance = selectors.sla_compliance(period)
+    points = selectors.breaches_and_downgrades(period, granularity=form.cleaned_data["granularity"])
+    columns, peak = _trend_columns(points)
+    context.update(
+        {
+            "query": request.GET.urlencode(),
+            "compliance": compliance,
+            "charts": [
+                ("severity", _("By severity"), _compliance_bars(compliance.by_severity)),
+                ("category", _("By category"), _compliance_bars(compliance.by_category)),
+                (
+                    "organization",
+                    _("By organization (lowest first)"),
+                    _compliance_bars(compliance.by_organization),
+                ),
+            ],
+            "chart_row": CHART_ROW,
+            "trend": columns,
+            "trend_peak": peak,
+            "trend_height": TREND_HEIGHT,
+            "trend_width": max(TREND_SLOT * len(columns), TREND_SLOT),
+            "trend_slot": TREND_SLOT,
+            "satisfaction": selectors.satisfaction(period),
+            # Self-help that spared a request (POL-SELF-2), from the help centre.
+            "deflection": deflection_stats(start=period.start_at, end=period.end_at),
+        }
+    )
+    return render(request, "desk/reports.html", context)
+
+
+REPORTS = ("severity", "category", "organization", "trend", "satisfaction", "deflection")
+
+
+@supervisor_view
+@require_GET
+def reports_csv(request: HttpRequest, report: str) -> HttpResponse:
+    """One report as CSV, for the same period form as the page."""
+    if report not in REPORTS:
+        raise Http404
+    form, period = _period(request)
+    if period is None:
+        return HttpResponse(
+            "\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{report}-{period.start.isoformat()}-{period.end.isoformat()}.csv"'
+    )
+    writer = csv.writer(response)
+    if report in ("severity", "category", "organization"):
+        compliance = selectors.sla_compliance(period)
+        rows = {
+            "severity": compliance.by_severity,
+            "category": compliance.by_category,
+            "organization": compliance.by_organization,
+        }[report]
+        writer.writerow([report, "first_responses", "met", "missed", "percent_met"])
+        for row in rows:
+            percent = f"{row.percent:.1f}" if row.percent is not None else ""
+            writer.writerow([_csv_safe(row.label), row.total, row.met, row.missed, percent])
+    elif report == "trend":
+        granularity = form.cleaned_data["granularity"]
+        writer.writerow([granularity, "breaches", "downgrades"])
+        for point in selectors.breaches_and_downgrades(period, granularity=granularity):
+            writer.writerow([point.start.isoformat(), point.breaches, point.downgrades])
+    elif report == "deflection":
+        stats = deflection_stats(start=period.start_at, end=period.end_at)
+        writer.writerow(["figure", "value"])
+        for name in (
+            "searches",
+            "searches_without_results",
+            "articles_shown",
+            "article_opens",
+            "searches_followed_by_request",
+            "requests_after_self_help",
+            "deflection_rate",
+        ):
+            writer.writerow([name, getattr(stats, name)])
+    else:
+        result = selectors.satisfaction(period)
+        writer.writerow(["score", "ratings"])
+        for score, count in result.distribution:
+            writer.writerow([score, count])
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with these as formulas (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

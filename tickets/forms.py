@@ -1,9 +1,65 @@
+"""Portal and desk forms: shape checks and field-level messages only. The rules (who may
+file what, the severity, the attachment allow-list) live in services and domain code;
+the forms call the same functions so the admin sees the message next to the field."""
+
 from __future__ import annotations
 
-from django import forms
-from django.utils.translation import gettext_lazy as _
+from typing import Any
 
-from severity.choices import Severity
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from helpcenter.models import Service
+from severity.choices import Category, Impact, Scope, Severity
+from tenants.models import Membership, Organization, RegisteredEmail, RegisteredPhone, Role
+from tenants.roles import ROLE_CANNOT_FILE, may_file
+from tickets import attachments as uploads
+from tickets.models import ContactMethod, Language, Status
+from tickets.services import ERR_NO_CONTACT, ERR_PHONE_FOR_PHONE
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input; each is judged by name and content (never by the
+    browser's content type) so a bad one is named next to the field."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attachments (optional)"))
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("accept", uploads.accept_attribute())
+        self.help_text = _(
+            "Screenshots, logs or documents: up to %(count)d files of at most %(size)s each "
+            "(%(types)s)."
+        ) % {
+            "count": uploads.max_files(),
+            "size": uploads.filesizeformat(uploads.max_bytes()),
+            "types": uploads.allowed_extensions(),
+        }
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > uploads.max_files():
+            raise ValidationError(str(uploads.ERR_TOO_MANY % {"count": uploads.max_files()}))
+        errors = []
+        for upload in files:
+            super().clean(upload, initial)
+            try:
+                uploads.check_file(upload, name=upload.name or "", size=upload.size or 0)
+            except uploads.AttachmentRejected as error:
+                errors.append(error.message)
+        if errors:
+            raise ValidationError(errors)
+        return files
 
 
 class MessageForm(forms.Form):
@@ -12,6 +68,7 @@ class MessageForm(forms.Form):
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+    attachments = AttachmentsField()
 
 
 class SeverityChangeForm(forms.Form):
@@ -24,3 +81,237 @@ class SeverityChangeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Recorded on the request's timeline and shown to the customer."),
     )
+
+
+class RequestForm(forms.Form):
+    """Contact support (POL-REQ-1..4): what the admin fills in before "Contact me".
+
+    Bound to the acting membership: the categories the role may file (POL-WHO-2) are
+    checked here too, so a billing admin sees why next to the category, not a 403."""
+
+    category = forms.ChoiceField(
+        label=_("What do you need help with?"),
+        choices=Category.choices,
+        widget=forms.RadioSelect,
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        queryset=Service.objects.active(),
+        required=False,
+        empty_label=_("Choose a product"),
+    )
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        help_text=_("One line, for example “Users cannot send mail to external domains”."),
+    )
+    description = forms.CharField(
+        label=_("Describe the problem"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("What happens, since when, what you tried, and any error message."),
+    )
+    impact = forms.ChoiceField(
+        label=_("How badly is the service affected?"),
+        choices=Impact.choices,
+        widget=forms.RadioSelect,
+    )
+    scope = forms.ChoiceField(
+        label=_("Who is affected?"), choices=Scope.choices, widget=forms.RadioSelect
+    )
+    business_impact = forms.CharField(
+        label=_("Business impact"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "For severity A: what the outage stops your organization from doing "
+            "(POL-SLA-2). Keep it current while support works on it."
+        ),
+    )
+    contact_24x7 = forms.CharField(
+        label=_("Contact reachable 24x7"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "For severity A: a person and phone number support can reach at any hour, "
+            "so the work continues without breaks (POL-SLA-2)."
+        ),
+    )
+    contact_phone = PhoneNumberField(label=_("Contact phone"), required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False, max_length=254)
+    preferred_contact = forms.ChoiceField(
+        label=_("How should support contact you?"),
+        choices=ContactMethod.choices,
+        widget=forms.RadioSelect,
+        initial=ContactMethod.EMAIL,
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    attachments = AttachmentsField()
+
+    def __init__(
+        self, *args: Any, membership: Membership, organization: Organization, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+        self.organization = organization
+        # Phone numbers typed without a country code are read in the organization's country.
+        region = organization.country.code if organization.country else None
+        self.fields["contact_phone"] = PhoneNumberField(
+            label=_("Contact phone"),
+            required=False,
+            region=region or None,
+            help_text=_("Numbers without a country code are read as %(country)s numbers.")
+            % {"country": organization.country.name}
+            if region
+            else _("With the country code, for example +48 600 100 200."),
+        )
+        self.fields["contact_phone"].widget.attrs.update({"autocomplete": "tel"})
+        self.fields["contact_email"].widget.attrs.update({"autocomplete": "email"})
+        if not self.is_bound:
+            self.initial.update(self.prefill())
+
+    def prefill(self) -> dict[str, object]:
+        """Contact details from the admin's profile, else the registered contacts
+        (POL-REQ-1: confirmed, and editable)."""
+        user = self.membership.user
+        phone = user.phone or (
+            RegisteredPhone.objects.filter(organization=self.organization)
+            .order_by("created_at", "pk")
+            .values_list("number", flat=True)
+            .first()
+        )
+        email = user.email or (
+            RegisteredEmail.objects.filter(organization=self.organization)
+            .order_by("created_at", "pk")
+            .values_list("email", flat=True)
+            .first()
+        )
+        language = (get_language() or "en")[:2]
+        categories = [c for c in Category.values if may_file(self.membership.role, c)]
+        initial: dict[str, object] = {
+            "contact_phone": phone or "",
+            "contact_email": email or "",
+            "language": language if language in Language.values else Language.EN,
+            "preferred_contact": ContactMethod.EMAIL,
+        }
+        if len(categories) == 1:
+            initial["category"] = categories[0]
+        return initial
+
+    def clean_category(self) -> str:
+        category = self.cleaned_data["category"]
+        # POL-WHO-2: the message names the role and the category, next to the field.
+        if not may_file(self.membership.role, category):
+            raise ValidationError(
+                str(ROLE_CANNOT_FILE)
+                % {
+                    "role": Role(self.membership.role).label,
+                    "category": Category(category).label,
+                }
+            )
+        return category
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("category") == Category.TECHNICAL and not data.get("product"):
+            self.add_error("product", _("Choose the product the problem is with."))
+        phone_ok = "contact_phone" not in self.errors
+        has_email, has_phone = bool(data.get("contact_email")), bool(data.get("contact_phone"))
+        if not has_email and not has_phone and phone_ok and "contact_email" not in self.errors:
+            self.add_error("contact_email", str(ERR_NO_CONTACT))
+        wants_call = data.get("preferred_contact") == ContactMethod.PHONE
+        if wants_call and not has_phone and phone_ok:
+            self.add_error("contact_phone", str(ERR_PHONE_FOR_PHONE))
+        return data
+
+
+class RatingForm(forms.Form):
+    """CSAT 1–5 with an optional comment (POL-ROLE-2)."""
+
+    score = forms.TypedChoiceField(
+        label=_("How satisfied are you with the support you received?"),
+        choices=[
+            (5, _("5 – Very satisfied")),
+            (4, _("4 – Satisfied")),
+            (3, _("3 – Neither satisfied nor dissatisfied")),
+            (2, _("2 – Dissatisfied")),
+            (1, _("1 – Very dissatisfied")),
+        ],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is still not working?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ResolveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What solved it? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "-updated": ("-updated_at", "-pk"),
+    "updated": ("updated_at", "pk"),
+    # "A" < "B" < "C": ascending is the most severe first.
+    "severity": ("severity", "-created_at", "-pk"),
+    "-severity": ("-severity", "-created_at", "-pk"),
+}
+
+
+class RequestFilterForm(forms.Form):
+    """The request list's filters and sorting (GET). A bad value is ignored, not an
+    error: a stale bookmark still shows the list."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("active", _("Active")), *Status.choices, ("all", _("All"))],
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"), required=False, choices=[("", _("Any")), *Severity.choices]
+    )
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=[("", _("Any")), *Category.choices]
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("-created", _("Newest first")),
+            ("created", _("Oldest first")),
+            ("-updated", _("Recently updated")),
+            ("updated", _("Least recently updated")),
+            ("severity", _("Most severe first")),
+            ("-severity", _("Least severe first")),
+        ],
+    )
+
+    def values(self) -> dict[str, str]:
+        """Each filter's valid value or its default."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "status": data.get("status") or "active",
+            "severity": data.get("severity") or "",
+            "category": data.get("category") or "",
+            "sort": data.get("sort") or "-created",
+        }

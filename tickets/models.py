@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -89,6 +89,33 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def by_reference(self, reference: str | int) -> TicketQuerySet:
         number = parse_reference(reference)
         return self.filter(pk=number) if number is not None else self.none()
+
+
+# The desk queue's order (issue 7): tickets waiting on support with a running response
+# clock first, by deadline (so breached ones lead, most overdue first); then tickets
+# waiting on the customer, by the customer's deadline; then tickets waiting on support
+# with no running clock (first response met, no update cadence), oldest first. Both
+# expressions are also the key of the partial index ``ticket_queue``, so PostgreSQL reads
+# the top of the queue straight off the index; the two must stay identical.
+_SUPPORT_CLOCK_RUNNING = Q(status__in=["new", "open"], response_due_at__isnull=False)
+
+
+def queue_bucket() -> Case:
+    return Case(
+        When(_SUPPORT_CLOCK_RUNNING, then=Value(0)),
+        When(status="awaiting_customer", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def queue_due() -> Case:
+    return Case(
+        When(_SUPPORT_CLOCK_RUNNING, then=F("response_due_at")),
+        When(status="awaiting_customer", then=F("customer_due_at")),
+        default=F("created_at"),
+        output_field=models.DateTimeField(),
+    )
 
 
 class Ticket(models.Model):
@@ -178,6 +205,9 @@ class Ticket(models.Model):
     # one indexed column the sweep selects on, so catching up after an outage is one scan.
     next_action_at = models.DateTimeField(_("next SLA action"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    # The first-response deadline in force when the first response was given, kept for
+    # the SLA compliance report (the response clock moves on to the update cadence).
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     last_agent_update_at = models.DateTimeField(_("last agent update"), null=True, blank=True)
     # Bumped on every clock change; a scheduled deadline task carries it and is a no-op
     # when the ticket has moved on.
@@ -199,15 +229,29 @@ class Ticket(models.Model):
         indexes = [
             # The queue and the sweep only ever look at active tickets: partial indexes
             # keep them small when the closed history grows to millions of rows.
+            # The desk queue (issue 7): its order, breached and waiting-on-customer filters
+            # are range scans of this one index. It replaces two single-column partial
+            # indexes (response_due_at of new/open, customer_due_at of waiting) that only
+            # the queue read, so the sweep's UPDATEs maintain one index fewer than before.
             models.Index(
-                fields=["response_due_at"],
-                name="ticket_response_due_active",
-                condition=Q(status__in=["new", "open"]),
-            ),
-            models.Index(
-                fields=["customer_due_at"],
-                name="ticket_customer_due_waiting",
-                condition=Q(status="awaiting_customer"),
+                queue_bucket(),
+                queue_due(),
+                F("id"),
+                name="ticket_queue",
+                condition=Q(status__in=["new", "open", "awaiting_customer"]),
+                # The queue's counts, filters and search read these: carried in the index, they
+                # are answered by index-only scans. They add width, not entries: an UPDATE
+                # that is not HOT writes one entry per index either way.
+                include=[
+                    "title",
+                    "severity",
+                    "status",
+                    "response_due_at",
+                    "assignee",
+                    "category",
+                    "organization",
+                    "product",
+                ],
             ),
             models.Index(
                 fields=["next_action_at"],
@@ -309,6 +353,7 @@ class EventKind(models.TextChoices):
     DOWNGRADED = "downgraded", _("Severity lowered")
     REMINDED = "reminded", _("Customer reminded")
     RATED = "rated", _("Support rated")
+    CONTACT_CHANGED = "contact_changed", _("Contact details changed")
 
 
 class EventQuerySet(models.QuerySet["Event"]):
@@ -401,3 +446,140 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.actor_label})"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Stored under the organization and ticket, with a random name: the original name is
+    kept in the row only, so nothing the uploader typed reaches the file system."""
+    import uuid
+
+    return f"attachments/{instance.organization_id}/{instance.ticket_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file the customer attached to a request or to one of their replies.
+
+    Written only by ``tickets.services``; read only through ``tickets.access``, which
+    scopes it by the acting organization."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("message"),
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    # The type found by sniffing the content, not what the browser claimed.
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ("created_at", "pk")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Rating(models.Model):
+    """The customer's satisfaction rating of a resolved request (POL-ROLE-2): one per ticket."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rated by"),
+    )
+    created_at = models.DateTimeField(_("rated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 on {self.ticket_id}"
+
+
+class SavedView(models.Model):
+    """An agent's named queue filter (issue 7): the filter form's query string, replayed
+    through the same form, so a stale or edited value is ignored like any bad filter."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        verbose_name=_("agent"),
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved queue view")
+        verbose_name_plural = _("saved queue views")
+        ordering = ("name", "pk")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MacroQuerySet(models.QuerySet["Macro"]):
+    def usable(self) -> MacroQuerySet:
+        return self.filter(is_active=True)
+
+
+class Macro(models.Model):
+    """A canned reply in one language, kept by supervisors in the admin; agents insert it
+    into the reply box and edit it before sending."""
+
+    name = models.CharField(_("name"), max_length=100)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.EN
+    )
+    body = models.TextField(_("text"), max_length=10_000)
+    is_active = models.BooleanField(_("in use"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = MacroQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("macro (canned reply)")
+        verbose_name_plural = _("macros (canned replies)")
+        ordering = ("language", "position", "name")
+        constraints = [
+            models.UniqueConstraint(fields=["language", "name"], name="macro_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

@@ -73,11 +73,13 @@ def _publish(ids: list[int]) -> None:
         chunk = ids[start : start + TASK_BATCH]
         try:
             task.apply_async(args=(chunk,), retry=False, ignore_result=True)
-        except Exception:  # the broker is down: the sweep will deliver them
+        except Exception as error:  # the broker is down: the sweep will deliver them
+            # No traceback: during an outage this happens on every write, and the cause
+            # (the broker's address refusing) is all there is to say.
             logger.warning(
-                "delivery task for events %s not queued; the sweep will deliver them",
+                "delivery task for events %s not queued (%s); the sweep will deliver them",
                 chunk,
-                exc_info=True,
+                error.__class__.__name__,
             )
 
 
@@ -96,6 +98,11 @@ def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
     )
     if not events:
         return 0
+    # Webhook deliveries first: idempotent per (endpoint, Event), so an Event is marked
+    # delivered only once its deliveries exist, and a re-run creates none twice.
+    from webhooks.services import deliveries_for_events
+
+    deliveries_for_events(events, now=now)
     prefetched = notifications.prefetch(events)
 
     silent: list[int] = []

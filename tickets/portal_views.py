@@ -1,21 +1,75 @@
-"""The customer portal (``/portal/<org>/…``): thin views over access functions and services."""
+"""The customer portal (``/portal/<org>/…``): thin views over access functions and services.
+
+Every page works as a plain form post; htmx only swaps fragments (the live severity
+assessment with the expected wait, the incidents of the chosen product) into the same
+page the server would render anyway.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import Prefetch
+from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from helpcenter.models import Service
+from helpcenter.selectors import current_incidents
+from helpcenter.services import mark_request_filed
+from severity import assessment as sev
+from severity.choices import Category
+from severity.models import SlaTarget
 from tenants.access import TenantRequest, tenant_view
-from tickets.access import ticket_for_organization
+from tenants.roles import fileable_categories
+from tickets.access import attachment_for_organization, ticket_for_organization
 from tickets.actors import Actor
-from tickets.forms import MessageForm
-from tickets.models import Status, Ticket
-from tickets.services import TicketError, ticket_customer_reply
+from tickets.expectations import expected_wait, sla_state
+from tickets.forms import (
+    SORTS,
+    MessageForm,
+    RatingForm,
+    ReopenForm,
+    RequestFilterForm,
+    RequestForm,
+    ResolveForm,
+)
+from tickets.models import Attachment, EventKind, Message, Rating, Status, Ticket
+from tickets.services import (
+    TicketDraft,
+    TicketError,
+    may_reopen,
+    ticket_create,
+    ticket_customer_reply,
+    ticket_rate,
+    ticket_reopen,
+    ticket_resolve,
+)
+
+PAGE_SIZE = 25
+
+# What the customer's timeline shows: changes they can see. Internal notes, assignments,
+# deadline warnings and escalations are support's own business.
+CUSTOMER_EVENTS = (
+    EventKind.CREATED,
+    EventKind.REPLIED,
+    EventKind.INFORMATION_REQUESTED,
+    EventKind.CUSTOMER_REPLIED,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    EventKind.CLOSED,
+    EventKind.SEVERITY_CHANGED,
+    EventKind.DOWNGRADED,
+    EventKind.REMINDED,
+    EventKind.RATED,
+)
 
 
 @tenant_view(admin_only=False)
@@ -31,52 +85,339 @@ def home(request: TenantRequest) -> HttpResponse:
     return render(request, "portal/home.html", context)
 
 
+# --- My requests ----------------------------------------------------------------------------
+
+
 @tenant_view(admin_only=True)
 def request_list(request: TenantRequest) -> HttpResponse:
+    """The organization's requests, filtered by status, severity and category, sorted."""
+    filters = RequestFilterForm(request.GET)
+    values = filters.values()
     tickets = Ticket.objects.for_org(request.organization).select_related("product")
-    status = request.GET.get("status", "active")
-    if status == "active":
+    if values["status"] == "active":
         tickets = tickets.active()
-    elif status in Status.values:
-        tickets = tickets.filter(status=status)
-    else:
-        status = "all"
-    page = Paginator(tickets.order_by("-created_at"), 25).get_page(request.GET.get("page"))
+    elif values["status"] != "all":
+        tickets = tickets.filter(status=values["status"])
+    if values["severity"]:
+        tickets = tickets.filter(severity=values["severity"])
+    if values["category"]:
+        tickets = tickets.filter(category=values["category"])
+    page = Paginator(tickets.order_by(*SORTS[values["sort"]]), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = {k: v for k, v in values.items() if v}
     return render(
         request,
         "portal/request_list.html",
-        {"organization": request.organization, "page": page, "status": status, "statuses": Status},
+        {
+            "organization": request.organization,
+            "page": page,
+            "filters": filters,
+            "values": values,
+            "status": values["status"],
+            "statuses": Status,
+            "query": urlencode(query),
+            "status_query": urlencode({k: v for k, v in query.items() if k != "status"}),
+        },
     )
+
+
+def _conversation(ticket: Ticket) -> list[Message]:
+    """Public messages only — never internal notes — with their attachments."""
+    return list(
+        ticket.messages.public()
+        .select_related("author")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
+        )
+    )
+
+
+def _detail(
+    request: TenantRequest,
+    ticket: Ticket,
+    *,
+    reply_form: MessageForm | None = None,
+    resolve_form: ResolveForm | None = None,
+    reopen_form: ReopenForm | None = None,
+    rating_form: RatingForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    rating = Rating.objects.filter(ticket=ticket).select_related("rated_by").first()
+    context = {
+        "organization": request.organization,
+        "ticket": ticket,
+        "conversation": _conversation(ticket),
+        "request_files": list(
+            ticket.attachments.filter(message__isnull=True).order_by("created_at", "pk")
+        ),
+        "timeline": list(
+            ticket.events.filter(kind__in=CUSTOMER_EVENTS)
+            .select_related("actor_user")
+            .order_by("created_at", "pk")
+        ),
+        "sla": sla_state(ticket, now=now),
+        "rating": rating,
+        "can_reopen": may_reopen(ticket, now),
+        "form": reply_form or MessageForm(),
+        "resolve_form": resolve_form or ResolveForm(),
+        "reopen_form": reopen_form or ReopenForm(),
+        "rating_form": rating_form or RatingForm(),
+        # A refusal that belongs to no field (resolve a resolved request, rate an open
+        # one) is shown at the top: the form it came from may not be on the page.
+        "page_errors": [
+            error
+            for form in (resolve_form, reopen_form, rating_form)
+            if form is not None
+            for error in form.non_field_errors()
+        ],
+    }
+    return render(request, "portal/request_detail.html", context, status=status)
 
 
 @tenant_view(admin_only=True)
 @require_http_methods(["GET", "POST"])
 def request_detail(request: TenantRequest, number: str) -> HttpResponse:
+    """The request with its conversation, files, SLA state and timeline; a POST replies,
+    resolves, reopens or rates, named by ``action``."""
     ticket = ticket_for_organization(request.organization, number)
-    form = MessageForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return _detail(request, ticket)
+    actor = Actor.for_member(request.membership)
+    now = timezone.now()
+    action = request.POST.get("action", "reply")
+    back = redirect("portal:request_detail", org=request.organization.slug, number=ticket.pk)
+    if action == "resolve":
+        resolve_form = ResolveForm(request.POST)
+        if resolve_form.is_valid():
+            try:
+                ticket_resolve(
+                    ticket=ticket, actor=actor, reason=resolve_form.cleaned_data["reason"], now=now
+                )
+            except TicketError as error:
+                resolve_form.add_error(None, error.message)
+            else:
+                messages.success(request, _("The request is resolved. Thank you for telling us."))
+                return back
+        return _detail(request, ticket, resolve_form=resolve_form, status=400)
+    if action == "reopen":
+        reopen_form = ReopenForm(request.POST)
+        if reopen_form.is_valid():
+            try:
+                ticket_reopen(
+                    ticket=ticket, actor=actor, reason=reopen_form.cleaned_data["reason"], now=now
+                )
+            except TicketError as error:
+                reopen_form.add_error("reason", error.message)
+            else:
+                messages.success(request, _("The request is open again; support will answer."))
+                return back
+        return _detail(request, ticket, reopen_form=reopen_form, status=400)
+    if action == "rate":
+        rating_form = RatingForm(request.POST)
+        if rating_form.is_valid():
+            try:
+                ticket_rate(
+                    ticket=ticket,
+                    actor=actor,
+                    score=rating_form.cleaned_data["score"],
+                    comment=rating_form.cleaned_data["comment"],
+                    now=now,
+                )
+            except TicketError as error:
+                rating_form.add_error(
+                    error.field if error.field in rating_form.fields else None, error.message
+                )
+            else:
+                messages.success(request, _("Thank you for rating the support."))
+                return back
+        return _detail(request, ticket, rating_form=rating_form, status=400)
+    reply_form = MessageForm(request.POST, request.FILES)
+    if reply_form.is_valid():
         try:
             ticket_customer_reply(
                 ticket=ticket,
-                actor=Actor.for_member(request.membership),
-                body=form.cleaned_data["body"],
-                now=timezone.now(),
+                actor=actor,
+                body=reply_form.cleaned_data["body"],
+                attachments=reply_form.cleaned_data["attachments"],
+                now=now,
             )
         except TicketError as error:
-            form.add_error("body", error.message)
+            reply_form.add_error(
+                error.field if error.field in reply_form.fields else "body", error.message
+            )
         else:
             messages.success(request, _("Your reply was sent."))
-            return redirect(
-                "portal:request_detail", org=request.organization.slug, number=ticket.pk
-            )
-    conversation = ticket.messages.public().select_related("author")
+            return back
+    return _detail(request, ticket, reply_form=reply_form)
+
+
+@tenant_view(admin_only=True)
+def attachment_download(request: TenantRequest, number: str, attachment: int) -> HttpResponse:
+    """The file, as a download: never rendered inline, never sniffed by the browser."""
+    found = attachment_for_organization(request.organization, number, attachment)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    response = FileResponse(
+        found.file.open("rb"),
+        as_attachment=True,
+        filename=found.original_name,
+        content_type=found.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Contact support ------------------------------------------------------------------------
+
+
+def _incidents_for(product: Service | None) -> list[Any]:
+    """Active incidents of the chosen product, shown before the admin goes on (POL-SELF-1)."""
+    return list(current_incidents(service=product)) if product is not None else []
+
+
+def _bool(value: str | None) -> bool:
+    return bool((value or "").strip())
+
+
+def preview(request: TenantRequest, data: Any, *, now: datetime) -> dict[str, Any]:
+    """The live assessment (POL-SEV-1..6, POL-SLA-2) and the expected wait (POL-REQ-2)
+    for the answers so far; empty where the answers are not enough yet."""
+    organization = request.organization
+    category = data.get("category") or ""
+    role = request.membership.role
+    result: dict[str, Any] = {"a_possible": False}
+    if category and category in Category.values and category not in fileable_categories(role):
+        result["role_refused"] = True
+    try:
+        outcome = sev.assess(
+            category=category,
+            impact=data.get("impact") or "",
+            scope=data.get("scope") or "",
+            contract=organization.contract,
+            has_business_impact_statement=_bool(data.get("business_impact")),
+            has_24x7_contact=_bool(data.get("contact_24x7")),
+        )
+    except ValueError:
+        return result
+    cap = sev.severity_cap(category=category, contract=organization.contract)
+    try:
+        wait = expected_wait(
+            organization=organization, category=category, severity=outcome.severity.value, now=now
+        )
+    except SlaTarget.DoesNotExist:  # a supervisor removed the target: no promise to show
+        wait = None
+    result.update(
+        {
+            "assessment": outcome,
+            # A is within reach: the matrix gives A and neither cap forbids it, so the
+            # POL-SLA-2 duties (impact statement, 24x7 contact) matter.
+            "a_possible": outcome.matrix_severity is sev.Severity.A and cap is sev.Severity.A,
+            "wait": wait,
+        }
+    )
+    return result
+
+
+def _request_form_page(
+    request: TenantRequest, form: RequestForm, *, status: int = 200
+) -> HttpResponse:
+    organization = request.organization
+    data = form.data if form.is_bound else form.initial
+    product = None
+    product_id = data.get("product")
+    if product_id and str(product_id).isdigit() and len(str(product_id)) < 18:
+        product = Service.objects.active().filter(pk=int(product_id)).first()
+    # static/js/app.js asks for the chosen product's incidents as it changes.
+    form.fields["product"].widget.attrs.update(
+        {
+            "data-incidents-url": reverse(
+                "portal:incidents_for_service", kwargs={"org": organization.slug}
+            ),
+            "data-incidents-target": "#product-incidents",
+        }
+    )
+    context = {
+        "organization": organization,
+        "form": form,
+        "preview": preview(request, data, now=timezone.now()),
+        "incidents": _incidents_for(product),
+        "fileable": fileable_categories(request.membership.role),
+        "role": request.membership.get_role_display(),
+    }
+    return render(request, "portal/request_new.html", context, status=status)
+
+
+@tenant_view(admin_only=True)
+@require_http_methods(["GET", "POST"])
+def request_new(request: TenantRequest) -> HttpResponse:
+    """Contact support (POL-REQ-1..4). A partner's customers see the partner first and go
+    on with "New service request" (POL-WHO-4)."""
+    organization = request.organization
+    if request.method == "GET" and organization.partner_id and "provider" not in request.GET:
+        return render(request, "portal/request_partner.html", {"organization": organization})
+    if request.method == "GET":
+        form = RequestForm(membership=request.membership, organization=organization)
+        return _request_form_page(request, form)
+    form = RequestForm(
+        request.POST, request.FILES, membership=request.membership, organization=organization
+    )
+    if not form.is_valid():
+        return _request_form_page(request, form, status=400)
+    data = form.cleaned_data
+    draft = TicketDraft(
+        title=data["title"],
+        description=data["description"],
+        category=data["category"],
+        impact=data["impact"],
+        scope=data["scope"],
+        product=data["product"],
+        business_impact=data["business_impact"],
+        contact_24x7=data["contact_24x7"],
+        contact_phone=data["contact_phone"] or None,
+        contact_email=data["contact_email"],
+        preferred_contact=data["preferred_contact"],
+        language=data["language"],
+    )
+    now = timezone.now()
+    try:
+        ticket = ticket_create(
+            organization=organization,
+            actor=Actor.for_member(request.membership),
+            draft=draft,
+            attachments=data["attachments"],
+            now=now,
+        )
+    except TicketError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _request_form_page(request, form, status=400)
+    # The self-help searches that did not solve it count as followed by this request.
+    mark_request_filed(organization=organization, user=request.user, ticket=ticket, now=now)
+    messages.success(
+        request,
+        _("Your request %(reference)s was filed with severity %(severity)s. %(wait)s")
+        % {
+            "reference": ticket.reference,
+            "severity": ticket.severity,
+            "wait": sla_state(ticket, now=now).text,
+        },
+    )
+    return redirect("portal:request_detail", org=organization.slug, number=ticket.pk)
+
+
+@tenant_view(admin_only=True)
+@require_http_methods(["GET", "POST"])
+def request_assess(request: TenantRequest) -> HttpResponse:
+    """The htmx fragment of the live assessment: severity, reasons, expected wait."""
+    data = request.POST if request.method == "POST" else request.GET
     return render(
         request,
-        "portal/request_detail.html",
+        "portal/_assessment.html",
         {
             "organization": request.organization,
-            "ticket": ticket,
-            "conversation": conversation,
-            "form": form,
+            "preview": preview(request, data, now=timezone.now()),
         },
     )

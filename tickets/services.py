@@ -8,11 +8,15 @@ when status or severity moves, and records the ``Event``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
@@ -21,11 +25,14 @@ from phonenumber_field.phonenumber import PhoneNumber
 from helpcenter.models import Service
 from severity import assessment as sev
 from severity.choices import Category, Severity
-from severity.clocks import refresh_clocks
+from severity.clocks import opening_clocks, refresh_clocks
+from severity.scheduling import schedule_deadline
 from tenants.models import Organization, User
 from tenants.roles import ROLE_CANNOT_FILE, may_file
+from tickets import attachments as uploads
 from tickets.actors import Actor
 from tickets.models import (
+    Attachment,
     AuthorRole,
     Channel,
     ContactMethod,
@@ -33,6 +40,8 @@ from tickets.models import (
     EventKind,
     Message,
     MessageKind,
+    Rating,
+    SavedView,
     Status,
     Ticket,
 )
@@ -55,6 +64,17 @@ ERR_REASON_REQUIRED = _("Say why the severity changes.")
 ERR_CUSTOMER_ONLY = _("Only the customer's admins reply as the customer.")
 ERR_NOT_ALLOWED = _("Only support or the organization's admins can do this.")
 ERR_PRODUCT_INACTIVE = _("This product is no longer offered; choose another one.")
+ERR_REOPEN_WINDOW = _(
+    "This request was resolved more than %(days)d days ago, so it can no longer be "
+    "reopened. File a new request and mention %(reference)s in it."
+)
+ERR_NOT_RATEABLE = _("Support can be rated once the request is resolved.")
+ERR_ALREADY_RATED = _("This request has already been rated.")
+ERR_SCORE = _("Choose a score from 1 (poor) to 5 (excellent).")
+ERR_RATE_CUSTOMER_ONLY = _("Only the organization's admins rate the support they received.")
+ERR_ESCALATE_REASON = _("Say why the request is escalated.")
+ERR_TOP_LEVEL = _("This request is already escalated to the duty manager (level 2).")
+RATING_COMMENT_MAX_LENGTH = 2000
 
 
 class TicketError(Exception):
@@ -171,9 +191,16 @@ class TicketDraft:
 
 
 def ticket_create(
-    *, organization: Organization, actor: Actor, draft: TicketDraft, now: datetime
+    *,
+    organization: Organization,
+    actor: Actor,
+    draft: TicketDraft,
+    now: datetime,
+    attachments: Sequence[UploadedFile] = (),
 ) -> Ticket:
-    """File a request; the severity is assessed at opening (POL-SEV-1)."""
+    """File a request; the severity is assessed at opening (POL-SEV-1). Attachments are
+    checked before anything is written and stored with the request, or not at all."""
+    _require_known_choices(draft)
     if actor.role is not None and not may_file(actor.role, draft.category):
         raise TicketError(
             ROLE_CANNOT_FILE
@@ -196,7 +223,9 @@ def ticket_create(
         has_business_impact_statement=bool(draft.business_impact.strip()),
         has_24x7_contact=bool(draft.contact_24x7.strip()),
     )
-    with transaction.atomic():
+    checked = _check_uploads(attachments)
+    stored: list[str] = []
+    with _discard_files_on_error(stored), transaction.atomic():
         ticket = Ticket(
             organization=organization,
             title=draft.title.strip(),
@@ -227,7 +256,10 @@ def ticket_create(
             exclude=["organization", "product", "created_by", "assignee"],
             validate_constraints=False,
         )
+        # The deadlines go into the INSERT itself (no read-back, no second write).
+        opening_clocks(ticket)
         ticket.save()
+        files = _store_uploads(ticket, None, checked, actor=actor, now=now, stored=stored)
         _record(
             ticket,
             actor=actor,
@@ -240,11 +272,35 @@ def ticket_create(
                 "category": ticket.category,
                 "channel": ticket.channel,
                 "reasons": [r.code for r in outcome.reasons],
+                **({"attachments": [f.original_name for f in files]} if files else {}),
             },
             reason=ticket.severity_reason,
         )
-        refresh_clocks(ticket, now=now)
+        schedule_deadline(ticket.pk, ticket.clock_version, ticket.next_action_at, now=now)
     return ticket
+
+
+ERR_UNKNOWN_CHOICE = _("%(value)s is not one of the choices.")
+
+
+def _require_known_choices(draft: TicketDraft) -> None:
+    """An unknown category, impact, scope, contact method or language is the caller's
+    mistake on one field, not a crash deeper down (``assess`` raises ValueError)."""
+    from severity.choices import Impact, Scope
+    from tickets.models import Language
+
+    for field, choices in (
+        ("category", Category),
+        ("impact", Impact),
+        ("scope", Scope),
+        ("preferred_contact", ContactMethod),
+        ("language", Language),
+    ):
+        value = getattr(draft, field)
+        if value not in choices.values:
+            raise TicketError(
+                ERR_UNKNOWN_CHOICE % {"value": repr(value)}, code="invalid_choice", field=field
+            )
 
 
 def _role_label(role: str) -> str:
@@ -274,6 +330,8 @@ def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime
         first = ticket.first_response_at is None
         if first:
             ticket.first_response_at = now
+            # What the first response was measured against (the compliance report).
+            ticket.first_response_due_at = ticket.response_due_at
         ticket.last_agent_update_at = now
         ticket.updated_at = now
         ticket.save()
@@ -328,6 +386,8 @@ def ticket_request_information(
         first = ticket.first_response_at is None
         if first:
             ticket.first_response_at = now
+            # What the first response was measured against (the compliance report).
+            ticket.first_response_due_at = ticket.response_due_at
         ticket.last_agent_update_at = now
         ticket.updated_at = now
         ticket.save()
@@ -344,15 +404,27 @@ def ticket_request_information(
     return message
 
 
-def ticket_customer_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime) -> Message:
-    """The customer answers. Waiting on them ends (→ open); a reply to a resolved request
-    reopens it, as the customer clearly still needs help."""
+def ticket_customer_reply(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """The customer answers. Waiting on them ends (→ open) and the cooperation clock stops
+    (POL-SEV-7); a reply to a resolved request reopens it, as the customer clearly still
+    needs help — within the reopen window only."""
     if not actor.is_admin_of(ticket.organization_id):
         raise TicketError(ERR_CUSTOMER_ONLY, code="forbidden")
     body = _clean_body(body)
-    with transaction.atomic():
+    checked = _check_uploads(attachments)
+    stored: list[str] = []
+    with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_not_closed(ticket)
+        if ticket.status == Status.RESOLVED:
+            _require_reopen_window(ticket, now)
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY,
@@ -361,6 +433,7 @@ def ticket_customer_reply(*, ticket: Ticket, actor: Actor, body: str, now: datet
             body=body,
             created_at=now,
         )
+        files = _store_uploads(ticket, message, checked, actor=actor, now=now, stored=stored)
         _undo_a_downgrade_the_reply_beat(ticket, actor=actor, now=now)
         before, after = {"status": ticket.status}, {"status": ticket.status}
         if ticket.status in (Status.AWAITING_CUSTOMER, Status.RESOLVED):
@@ -368,6 +441,8 @@ def ticket_customer_reply(*, ticket: Ticket, actor: Actor, body: str, now: datet
         ticket.updated_at = now
         ticket.save()
         after["message"] = message.pk
+        if files:
+            after["attachments"] = [f.original_name for f in files]
         _record(
             ticket,
             actor=actor,
@@ -445,12 +520,16 @@ def ticket_resolve(*, ticket: Ticket, actor: Actor, reason: str, now: datetime) 
 
 
 def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str, now: datetime) -> Ticket:
+    """Support may reopen any resolved request; the customer only within the reopen
+    window, after which they file a new one."""
     _require_support_or_admin(ticket, actor)
     with transaction.atomic():
         ticket = _locked(ticket)
         _require_not_closed(ticket)
         if ticket.status != Status.RESOLVED:
             raise TicketError(ERR_NOT_RESOLVED, code="illegal_transition")
+        if not (actor.is_agent or actor.is_system):
+            _require_reopen_window(ticket, now)
         before, after = _set_status(ticket, Status.OPEN, now)
         ticket.updated_at = now
         ticket.save()
@@ -625,3 +704,236 @@ def _undo_a_downgrade_the_reply_beat(ticket: Ticket, *, actor: Actor, now: datet
         after={"severity": restored},
         reason=REASON_REPLY_IN_TIME,
     )
+
+
+# --- Attachments, the reopen window and ratings (customer portal) --------------------------
+
+
+def _check_uploads(
+    files: Sequence[UploadedFile],
+) -> list[tuple[UploadedFile, uploads.CheckedUpload]]:
+    """Judge every file before anything is written: one bad file refuses them all."""
+    if len(files) > uploads.max_files():
+        raise TicketError(
+            uploads.ERR_TOO_MANY % {"count": uploads.max_files()},
+            code="invalid_attachment",
+            field="attachments",
+        )
+    checked = []
+    for upload in files:
+        try:
+            info = uploads.check_file(upload, name=upload.name or "", size=upload.size or 0)
+        except uploads.AttachmentRejected as error:
+            raise TicketError(
+                error.message, code="invalid_attachment", field="attachments"
+            ) from error
+        checked.append((upload, info))
+    return checked
+
+
+def _store_uploads(
+    ticket: Ticket,
+    message: Message | None,
+    checked: Sequence[tuple[UploadedFile, uploads.CheckedUpload]],
+    *,
+    actor: Actor,
+    now: datetime,
+    stored: list[str],
+) -> list[Attachment]:
+    rows = []
+    for upload, info in checked:
+        attachment = Attachment(
+            organization_id=ticket.organization_id,
+            ticket=ticket,
+            message=message,
+            original_name=info.name,
+            content_type=info.content_type,
+            size=info.size,
+            uploaded_by=actor.user,
+            created_at=now,
+        )
+        attachment.file.save(info.name, upload, save=False)
+        stored.append(attachment.file.name)
+        attachment.save()
+        rows.append(attachment)
+    return rows
+
+
+@contextmanager
+def _discard_files_on_error(stored: list[str]) -> Iterator[None]:
+    """Storage is not transactional: files written before a rollback are removed again,
+    so a refused or failed write leaves no orphan on disk."""
+    try:
+        yield
+    except BaseException:
+        for name in stored:
+            with suppress(OSError):
+                default_storage.delete(name)
+        raise
+
+
+def reopen_window() -> timedelta:
+    return timedelta(days=settings.SUPPORTDESK["REOPEN_WINDOW_DAYS"])
+
+
+def may_reopen(ticket: Ticket, now: datetime) -> bool:
+    """A customer may reopen a resolved request within the window after its resolution."""
+    return (
+        ticket.status == Status.RESOLVED
+        and ticket.resolved_at is not None
+        and now <= ticket.resolved_at + reopen_window()
+    )
+
+
+def _require_reopen_window(ticket: Ticket, now: datetime) -> None:
+    if not may_reopen(ticket, now):
+        raise TicketError(
+            ERR_REOPEN_WINDOW
+            % {"days": settings.SUPPORTDESK["REOPEN_WINDOW_DAYS"], "reference": ticket.reference},
+            code="reopen_window",
+            field="body",
+        )
+
+
+def ticket_rate(*, ticket: Ticket, actor: Actor, score: int, comment: str, now: datetime) -> Rating:
+    """The customer rates the support on a resolved request (POL-ROLE-2: support collects
+    feedback through surveys). One rating per request; it changes no clock."""
+    if not actor.is_admin_of(ticket.organization_id):
+        raise TicketError(ERR_RATE_CUSTOMER_ONLY, code="forbidden")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise TicketError(ERR_SCORE, code="invalid", field="score")
+    comment = (comment or "").strip()
+    if len(comment) > RATING_COMMENT_MAX_LENGTH:
+        raise TicketError(
+            _("Keep the comment under %(max)d characters.") % {"max": RATING_COMMENT_MAX_LENGTH},
+            code="invalid",
+            field="comment",
+        )
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+            raise TicketError(ERR_NOT_RATEABLE, code="illegal_transition")
+        try:
+            with transaction.atomic():
+                rating = Rating.objects.create(
+                    ticket=ticket, score=score, comment=comment, rated_by=actor.user, created_at=now
+                )
+        except IntegrityError:
+            raise TicketError(ERR_ALREADY_RATED, code="already_rated", field="score") from None
+        _record(
+            ticket,
+            actor=actor,
+            kind=EventKind.RATED,
+            now=now,
+            after={"score": score, "comment": bool(comment)},
+        )
+    return rating
+
+
+# The highest escalation level: level 2 tells the duty manager (workers issue).
+MAX_ESCALATION_LEVEL = 2
+
+
+def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime) -> Ticket:
+    """An agent escalates by hand, one level (POL-ROLE-2 "troubleshoots and escalates"):
+    level 1 tells the assignee and the supervisors, level 2 the duty manager, as the
+    workers' escalations do. The response clock is not touched; the workers skip the
+    steps the ticket has already reached."""
+    _require_agent(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketError(ERR_ESCALATE_REASON, code="required", field="reason")
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _require_active(ticket)
+        if ticket.escalation_level >= MAX_ESCALATION_LEVEL:
+            raise TicketError(ERR_TOP_LEVEL, code="illegal_transition")
+        before = ticket.escalation_level
+        ticket.escalation_level = before + 1
+        ticket.updated_at = now
+        ticket.save(update_fields=["escalation_level", "updated_at"])
+        _record(
+            ticket,
+            actor=actor,
+            kind=EventKind.ESCALATED,
+            now=now,
+            before={"level": before},
+            after={"level": ticket.escalation_level, "manual": True},
+            reason=reason,
+        )
+        # The next worker step depends on the level reached.
+        refresh_clocks(ticket, now=now)
+    return ticket
+
+
+# Contact details the customer keeps current for the life of the request (POL-SLA-2).
+CONTACT_FIELDS = ("contact_phone", "contact_email", "preferred_contact", "language")
+
+
+def ticket_update_contact(
+    *, ticket: Ticket, actor: Actor, changes: dict[str, Any], now: datetime
+) -> Ticket:
+    """The customer's admins correct how support reaches them (POL-SLA-2: accurate contact
+    details for the life of the request). What the request is about — title, description,
+    category, impact — stays as filed: the severity was assessed from it (POL-SEV-1), so
+    later corrections go into a reply instead."""
+    from tickets.models import Language
+
+    if not actor.is_admin_of(ticket.organization_id):
+        raise TicketError(ERR_CUSTOMER_ONLY, code="forbidden")
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TicketError(ERR_NOT_ALLOWED, code="invalid", field=sorted(unknown)[0])
+    for field, choices in (("preferred_contact", ContactMethod), ("language", Language)):
+        if field in changes and changes[field] not in choices.values:
+            raise TicketError(
+                ERR_UNKNOWN_CHOICE % {"value": repr(changes[field])},
+                code="invalid_choice",
+                field=field,
+            )
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _require_not_closed(ticket)
+        before = {field: str(getattr(ticket, field) or "") for field in changes}
+        for field, value in changes.items():
+            setattr(ticket, field, value or "")
+        if not ticket.contact_email and not ticket.contact_phone:
+            raise TicketError(ERR_NO_CONTACT, code="required", field="contact_email")
+        if ticket.preferred_contact == ContactMethod.PHONE and not ticket.contact_phone:
+            raise TicketError(ERR_PHONE_FOR_PHONE, code="required", field="contact_phone")
+        after = {field: str(getattr(ticket, field) or "") for field in changes}
+        changed = [field for field in changes if before[field] != after[field]]
+        if not changed:
+            return ticket
+        ticket.updated_at = now
+        ticket.save(update_fields=[*changed, "updated_at"])
+        _record(
+            ticket,
+            actor=actor,
+            kind=EventKind.CONTACT_CHANGED,
+            now=now,
+            before={field: before[field] for field in changed},
+            after={field: after[field] for field in changed},
+        )
+    return ticket
+
+
+# --- Saved queue views (the agent desk) ----------------------------------------------------
+
+ERR_VIEW_NAME_TAKEN = _("You already have a view with this name.")
+
+
+def saved_view_create(*, user: User, name: str, query: str) -> SavedView:
+    """Save the agent's current queue filters under a name of their choosing."""
+    _require_agent(Actor.for_user(user))
+    try:
+        with transaction.atomic():
+            return SavedView.objects.create(user=user, name=name.strip(), query=query)
+    except IntegrityError:
+        raise TicketError(ERR_VIEW_NAME_TAKEN, code="duplicate", field="name") from None
+
+
+def saved_view_delete(*, user: User, view_id: int) -> bool:
+    """Remove one of the agent's own views; False when they have none with this id."""
+    deleted, _rows = SavedView.objects.filter(user=user, pk=view_id).delete()
+    return bool(deleted)

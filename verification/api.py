@@ -1,8 +1,9 @@
 """Telephony API for agents (``/api/v1/calls/…``): start a call, send a code, check the
 code the caller reads, end the call. Thin: parse → service → serialize.
 
-Agent-authenticated (the browser session now; personal agent tokens join with the REST
-API). A call id of another agent answers 404, like every foreign id.
+Agent-authenticated: the browser session, or a personal agent token
+(``Authorization: Bearer sdt_…``). To anyone else the endpoints do not exist (404), like
+the desk pages; a call id of another agent answers 404, like every foreign id.
 """
 
 from __future__ import annotations
@@ -11,24 +12,19 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from supportdesk.api_errors import error_body, error_responses
+from tenants.api_tenancy import IsAgent
 from tenants.models import Organization
 from verification import services
 from verification.access import call_for_agent
 from verification.models import Call, ChannelKind
 from verification.selectors import channel_choices
-
-
-class IsAgent(BasePermission):
-    message = str(services.ERR_NOT_AGENT)
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_agent)
 
 
 class CallStartIn(serializers.Serializer):
@@ -80,11 +76,82 @@ def _call_out(call: Call) -> dict[str, Any]:
 
 
 def _error(error: services.VerificationError, http_status: int = 400) -> Response:
-    return Response({"code": error.code, "message": error.message}, status=http_status)
+    return Response(error_body(error.code, error.message), status=http_status)
 
 
+class ChannelOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    id = serializers.IntegerField()
+    label = serializers.CharField(help_text="Masked: j***@contoso.com, +48 *** *** 123")
+    usable = serializers.BooleanField()
+    usable_from = serializers.DateTimeField()
+
+
+CALL_STATUSES = ["challenge_required", "verified", "expired", "ended"]
+
+
+class CallOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    organization = serializers.CharField()
+    caller_number = serializers.CharField()
+    status = serializers.ChoiceField(choices=["challenge_required", "verified", "expired", "ended"])
+    verified_by = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField()
+    access_until = serializers.DateTimeField(allow_null=True)
+    channels = ChannelOut(many=True, required=False)
+
+
+class ChallengeOut(serializers.Serializer):
+    challenge = serializers.IntegerField()
+    channel = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+_TAGS = ["calls"]
+_CALL_EXAMPLE = OpenApiExample(
+    "call",
+    value={
+        "id": 12,
+        "organization": "contoso",
+        "caller_number": "+48600100200",
+        "status": "challenge_required",
+        "verified_by": None,
+        "started_at": "2026-06-10T10:00:00Z",
+        "access_until": None,
+        "channels": [
+            {
+                "kind": "email",
+                "id": 3,
+                "label": "j***@contoso.com",
+                "usable": True,
+                "usable_from": "2026-06-01T10:00:00Z",
+            }
+        ],
+    },
+    response_only=True,
+)
+
+
+@extend_schema(
+    summary="Start a phone call",
+    description=(
+        "A caller whose number is registered is verified at once (POL-PIN-3); otherwise "
+        "the call needs a code sent to a registered contact (POL-PIN-1)."
+    ),
+    tags=_TAGS,
+    request=CallStartIn,
+    responses={201: CallOut, **error_responses(400, 401, 404, 413, 415, 429)},
+    examples=[
+        OpenApiExample(
+            "start",
+            value={"organization": "contoso", "caller_number": "+48600100200"},
+            request_only=True,
+        ),
+        _CALL_EXAMPLE,
+    ],
+)
 class CallStartView(APIView):
-    permission_classes = (IsAuthenticated, IsAgent)
+    permission_classes = (IsAgent,)
 
     def post(self, request: Request) -> Response:
         data = CallStartIn(data=request.data)
@@ -104,15 +171,38 @@ class CallStartView(APIView):
         return Response(_call_out(call), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    summary="Read a call",
+    tags=_TAGS,
+    responses={200: CallOut, **error_responses(401, 404, 429)},
+    examples=[_CALL_EXAMPLE],
+)
 class CallDetailView(APIView):
-    permission_classes = (IsAuthenticated, IsAgent)
+    permission_classes = (IsAgent,)
 
     def get(self, request: Request, call_id: int) -> Response:
         return Response(_call_out(call_for_agent(request.user, call_id)))
 
 
+@extend_schema(
+    summary="Send a verification code",
+    description="To a registered contact of the organization (POL-PIN-1); rate-limited.",
+    tags=_TAGS,
+    request=CodeSendIn,
+    responses={202: ChallengeOut, **error_responses(400, 401, 404, 413, 415, 429)},
+    examples=[
+        OpenApiExample("by e-mail", value={"channel_kind": "email", "channel_id": 3},
+                       request_only=True),
+        OpenApiExample(
+            "sent",
+            value={"challenge": 5, "channel": "j***@contoso.com",
+                   "expires_at": "2026-06-10T10:10:00Z"},
+            response_only=True,
+        ),
+    ],
+)  # fmt: skip
 class CodeSendView(APIView):
-    permission_classes = (IsAuthenticated, IsAgent)
+    permission_classes = (IsAgent,)
 
     def post(self, request: Request, call_id: int) -> Response:
         call = call_for_agent(request.user, call_id)
@@ -137,8 +227,16 @@ class CodeSendView(APIView):
         )
 
 
+@extend_schema(
+    summary="Check the code the caller reads",
+    description="Success grants access to the organization for this call (POL-PIN-2).",
+    tags=_TAGS,
+    request=CodeCheckIn,
+    responses={200: CallOut, **error_responses(400, 401, 404, 413, 415, 429)},
+    examples=[OpenApiExample("code", value={"code": "12345678"}, request_only=True), _CALL_EXAMPLE],
+)
 class CodeCheckView(APIView):
-    permission_classes = (IsAuthenticated, IsAgent)
+    permission_classes = (IsAgent,)
 
     def post(self, request: Request, call_id: int) -> Response:
         call = call_for_agent(request.user, call_id)
@@ -153,8 +251,16 @@ class CodeCheckView(APIView):
         return Response(_call_out(call))
 
 
+@extend_schema(
+    summary="End a call",
+    description="Ends the access the call granted.",
+    tags=_TAGS,
+    request=None,
+    responses={200: CallOut, **error_responses(400, 401, 404, 429)},
+    examples=[_CALL_EXAMPLE],
+)
 class CallEndView(APIView):
-    permission_classes = (IsAuthenticated, IsAgent)
+    permission_classes = (IsAgent,)
 
     def post(self, request: Request, call_id: int) -> Response:
         call = call_for_agent(request.user, call_id)

@@ -44,6 +44,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
+from supportdesk import metrics
 from tenants.models import Organization, RegisteredEmail, RegisteredPhone, User
 from verification import pins
 from verification.delivery import SmsDeliveryError, get_sms_backend
@@ -157,6 +158,7 @@ def _record(
         agent.pk if agent else None,
         reason or "-",
     )
+    metrics.PIN_OUTCOMES.labels(kind.value).inc()
     return VerificationEvent.objects.create(
         organization_id=organization_id,
         kind=kind,

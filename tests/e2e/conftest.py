@@ -63,8 +63,18 @@ def page(browser: object, live_server: object) -> Iterator[object]:
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # The Content Security Policy is strict (no inline script or style): a page that
+    # breaks it fails the test that opened it, with the browser's own words.
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not violations, "CSP violations:\n" + "\n".join(violations)
 
 
 def sign_in(page: object, email: str, password: str = PASSWORD) -> None:

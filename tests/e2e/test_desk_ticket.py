@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,7 @@ def test_agent_sees_the_ledger_and_changes_severity(world: World, page: object) 
     assert page.get_by_role("heading", name="SLA ledger").is_visible()  # type: ignore[attr-defined]
     assert page.locator("table.ledger tbody tr").count() >= 1  # type: ignore[attr-defined]
     page.get_by_label("New severity").select_option("A")  # type: ignore[attr-defined]
-    page.get_by_label("Why").fill("Customer confirmed every mailbox is down")  # type: ignore[attr-defined]
+    page.get_by_label(re.compile(r"^Why:?$")).fill("Customer confirmed every mailbox is down")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Change severity").click()  # type: ignore[attr-defined]
     page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     assert page.get_by_text("Severity changed; the deadlines").is_visible()  # type: ignore[attr-defined]

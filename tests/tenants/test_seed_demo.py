@@ -8,7 +8,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db.models import Q
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from helpcenter.models import Service
@@ -178,8 +178,10 @@ def test_members_roles_and_staff(seeded):
 
 
 def test_every_demo_password_works(seeded):
+    # Sign-in protection (django-axes) needs the request, as the login view gives it.
+    request = RequestFactory().post("/accounts/login/")
     for user in User.objects.all():
-        assert authenticate(email=user.email, password=DEMO_PASSWORD) == user, user.email
+        assert authenticate(request, email=user.email, password=DEMO_PASSWORD) == user, user.email
 
 
 def test_tickets_cover_every_status_category_and_channel(seeded):

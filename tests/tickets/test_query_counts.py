@@ -28,10 +28,11 @@ def test_desk_queue_queries_do_not_grow(
 ) -> None:
     _many(world, 30)
     client.force_login(world.agent)
-    with django_assert_max_num_queries(8):  # type: ignore[operator]
+    # The bound and its parts are pinned in tests/tickets/test_desk_queue.py.
+    with django_assert_max_num_queries(11):  # type: ignore[operator]
         response = client.get(reverse("desk:home"))
     assert response.status_code == 200
-    assert len(response.context["queue"]) == 30
+    assert len(response.context["page"].rows) == 30
 
 
 def test_portal_list_queries_do_not_grow(

@@ -84,8 +84,9 @@ def test_create_needs_a_contact_and_a_phone_for_phone_contact(world: World) -> N
 
 
 def test_invalid_choice_is_refused_without_a_write(world: World) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(services.TicketError) as refused:
         world.file(impact="apocalyptic")
+    assert (refused.value.code, refused.value.field) == ("invalid_choice", "impact")
     assert not Ticket.objects.exists()
 
 

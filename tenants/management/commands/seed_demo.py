@@ -26,6 +26,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
+from helpcenter.demo import seed_help_center
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope
 from tenants.models import (
@@ -49,6 +50,7 @@ from tickets.services import (
     ticket_create,
     ticket_customer_reply,
     ticket_internal_note,
+    ticket_rate,
     ticket_request_information,
     ticket_resolve,
 )
@@ -207,10 +209,11 @@ CUSTOMER = "customer"  # Step.by: the member who filed (or phoned in) the reques
 @dataclass(frozen=True, slots=True)
 class Step:
     after: timedelta  # since the request was filed
-    action: str  # claim | assign | reply | ask | answer | note | resolve | close
+    action: str  # claim | assign | reply | ask | answer | note | resolve | rate | close
     by: str  # a STAFF key, or CUSTOMER
     text: str = ""
     to: str = ""  # assign: the STAFF key of the assignee
+    score: int = 0  # rate: the customer's 1–5 satisfaction (POL-ROLE-2)
 
 
 def claim(after: timedelta, agent: str) -> Step:
@@ -243,6 +246,10 @@ def resolve(after: timedelta, by: str, text: str) -> Step:
 
 def close(after: timedelta, by: str) -> Step:
     return Step(after, "close", by)
+
+
+def rate(after: timedelta, score: int, text: str = "") -> Step:
+    return Step(after, "rate", CUSTOMER, text, score=score)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +319,7 @@ CONTOSO_TICKETS = (
             ),
             answer(1 * D + 20 * H, "Done: all 14 mailboxes completed. Thank you!"),
             resolve(1 * D + 21 * H, "agent1", "Batch completed after raising the bad item limit."),
+            rate(2 * D, 5, "Clear instructions, fixed the same day."),
             close(4 * D, "agent1"),
         ),
     ),
@@ -436,6 +444,7 @@ CONTOSO_TICKETS = (
                 "watching until everyone is back.",
             ),
             resolve(2 * H + 40 * M, "agent2", "Meeting policy restored; confirmed by Anna."),
+            rate(3 * H, 4),
         ),
     ),
     DemoTicket(
@@ -1202,6 +1211,7 @@ class Command(BaseCommand):
                     delivered_at=self.now
                 )
 
+        self.created.update(seed_help_center(now=self.now))
         self._print_summary(tenants)
 
     # --- Reference data -----------------------------------------------------------------
@@ -1384,6 +1394,8 @@ class Command(BaseCommand):
                 ticket_internal_note(ticket=ticket, actor=by, body=step.text, now=at)
             case "resolve":
                 ticket_resolve(ticket=ticket, actor=by, reason=step.text, now=at)
+            case "rate":
+                ticket_rate(ticket=ticket, actor=by, score=step.score, comment=step.text, now=at)
             case "close":
                 ticket_close(ticket=ticket, actor=by, now=at)
             case _:

@@ -1,0 +1,191 @@
+"""Benchmark the desk queue page and its live-refresh fragment at scale on PostgreSQL.
+
+Run from the project root with a PostgreSQL server (the URL's own database is not
+touched; ``supportdesk_deskbench`` on the same server is created and migrated if missing,
+and filled once by ``manage.py generate_tickets``; later runs reuse it):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportdesk .venv/bin/python bench/desk.py
+
+Prints exactly one JSON line (progress goes to stderr):
+
+    {"benchmark": "desk", "tickets": 1000000, "active": ..., "queue_median_ms": ...,
+     "queue_p99_ms": ..., "refresh_median_ms": ..., "refresh_p99_ms": ..., "requests": ...,
+     "load_average_1m": ..., "cpus": ...}
+
+Method: Django's test Client in this process, an agent signed in, DEBUG off, persistent
+connection; each request's wall time from ``client.get`` to the rendered response, so the
+figures are server-side (middleware, session and user lookup, queries, template). The
+requests cycle through filter variants (none, a severity, mine, unassigned, breached,
+waiting on customer, one organization, a category and status, a search, page 2), after
+a warm-up of every variant. Wall times include waiting for a CPU, so the line also
+carries the machine's load average during the run. Target (issue 7): median ≤ 50 ms and p99 ≤ 150 ms at
+1,000,000 tickets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DATABASE = "supportdesk_deskbench"
+
+
+def log(message: str) -> None:
+    print(f"[bench/desk] {message}", file=sys.stderr, flush=True)
+
+
+def ensure_database(url: str, name: str) -> str:
+    """Create ``name`` on the server of ``url`` if it does not exist; return its URL."""
+    import psycopg2
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise SystemExit(f"bench/desk.py needs a PostgreSQL DATABASE_URL, not {parts.scheme}://")
+    if parts.path.lstrip("/") == name:
+        raise SystemExit("point DATABASE_URL at another database; the bench uses its own")
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=unquote(parts.username or "") or None,
+        password=unquote(parts.password or "") or None,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+            log(f"created database {name}")
+    admin.close()
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--organizations", type=int, default=100)
+    parser.add_argument("--open-share", type=float, default=0.02)
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        raise SystemExit("set DATABASE_URL to a PostgreSQL server")
+    os.environ["DATABASE_URL"] = ensure_database(url, BENCH_DATABASE)
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    log("migrating")
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from tenants.models import Organization, StaffRole, User
+    from tickets.models import Ticket
+
+    have = Ticket.objects.count()
+    if have < args.tickets:
+        if have:
+            raise SystemExit(
+                f"{BENCH_DATABASE} holds {have:,} tickets, fewer than {args.tickets:,}: "
+                "drop it to start over"
+            )
+        log(f"generating {args.tickets:,} tickets (once)")
+        started = time.monotonic()
+        call_command(
+            "generate_tickets",
+            args.tickets,
+            organizations=args.organizations,
+            open_share=args.open_share,
+            stdout=sys.stderr,
+        )
+        log(f"generated in {time.monotonic() - started:.0f} s")
+        have = Ticket.objects.count()
+    active = Ticket.objects.active().count()
+
+    agent, _created = User.objects.get_or_create(
+        email="bench-agent@provider.example.test",
+        defaults={"full_name": "Bench Agent", "staff_role": StaffRole.AGENT},
+    )
+    organization = Organization.objects.filter(slug="gen-org-007").values_list("pk", flat=True)
+    org_id = organization.first() or Organization.objects.values_list("pk", flat=True).first()
+    variants = [
+        "",
+        "severity=A",
+        "assignee=me",
+        "assignee=none",
+        "breached=1",
+        "waiting=1",
+        f"organization={org_id}",
+        "category=billing&status=open",
+        "q=mailbox",
+        "page=2",
+    ]
+    client = Client()
+    client.force_login(agent)
+
+    def run(path: str, count: int) -> list[float]:
+        for variant in variants:  # warm-up: templates, calendar caches, plans
+            response = client.get(f"{path}?{variant}")
+            if response.status_code != 200:
+                raise SystemExit(f"{path}?{variant} answered {response.status_code}")
+        timings: list[float] = []
+        for index in range(count):
+            variant = variants[index % len(variants)]
+            started = time.perf_counter()
+            response = client.get(f"{path}?{variant}")
+            timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{path}?{variant} answered {response.status_code}")
+        return timings
+
+    log(f"{have:,} tickets, {active:,} active; timing {args.requests} requests per endpoint")
+    load_before = os.getloadavg()[0]
+    queue = run("/desk/", args.requests)
+    refresh = run("/desk/queue/rows/", args.requests)
+    # Wall times include waiting for a CPU: the load average says how busy the machine was.
+    load_after = os.getloadavg()[0]
+    print(
+        json.dumps(
+            {
+                "benchmark": "desk",
+                "tickets": have,
+                "active": active,
+                "organizations": Organization.objects.count(),
+                "requests": args.requests,
+                "queue_median_ms": round(statistics.median(queue), 2),
+                "queue_p99_ms": round(percentile(queue, 0.99), 2),
+                "refresh_median_ms": round(statistics.median(refresh), 2),
+                "refresh_p99_ms": round(percentile(refresh, 0.99), 2),
+                "load_average_1m": round(max(load_before, load_after), 2),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Writes of the help centre: articles, incident updates, and the deflection record.
+
+Keyword-only, typed, one transaction each; the caller passes ``now``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from helpcenter.markdown import plain_text, render_markdown
+from helpcenter.models import (
+    Article,
+    ArticleImpression,
+    HelpSearch,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    SearchSource,
+)
+from helpcenter.search import normalise_query
+
+if TYPE_CHECKING:
+    from tenants.models import Organization, User
+    from tickets.models import Ticket
+
+# Keystrokes of one question arrive as many suggestion requests; those within this
+# window whose text extends (or trims) the previous one are the same search.
+SEARCH_MERGE_WINDOW = timedelta(minutes=3)
+# A request filed within this time after self-help counts as "self-help did not solve
+# it" (POL-SELF-2: only if the articles do not help does the admin contact support).
+DEFLECTION_WINDOW = timedelta(hours=24)
+
+
+# --- Articles -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def article_save(*, article: Article, author: User | None, now: datetime) -> Article:
+    """Save an article with its sanitised HTML and excerpt rendered from the Markdown."""
+    article.body_html = render_markdown(article.body)
+    article.excerpt = plain_text(article.body_html, limit=280)
+    if article.author_id is None and author is not None:
+        article.author = author
+    if article._state.adding:
+        article.created_at = now
+    article.updated_at = now
+    article.save()
+    return article
+
+
+# --- Service health (POL-SELF-1) ----------------------------------------------------------
+
+
+class IncidentError(ValueError):
+    pass
+
+
+EMPTY_UPDATE = _("An update needs a text.")
+UNKNOWN_STATUS = _("Unknown incident status.")
+
+
+@transaction.atomic
+def incident_post_update(
+    *,
+    incident: Incident,
+    author: User | None,
+    status: str,
+    body: str,
+    body_pl: str = "",
+    now: datetime,
+) -> IncidentUpdate:
+    """Add an entry to the incident's timeline and move the incident to its status.
+
+    Resolving stamps ``resolved_at``; a later update that is not "resolved" reopens
+    the incident (the problem came back), so it shows as current again.
+    """
+    if not body.strip():
+        raise IncidentError(str(EMPTY_UPDATE))
+    if status not in IncidentStatus.values:
+        raise IncidentError(str(UNKNOWN_STATUS))
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    update = IncidentUpdate.objects.create(
+        incident=incident,
+        body=body.strip(),
+        body_pl=body_pl.strip(),
+        status=status,
+        posted_at=now,
+        author=author,
+    )
+    incident.status = status
+    incident.updated_at = now
+    if status == IncidentStatus.RESOLVED:
+        incident.resolved_at = max(now, incident.started_at)
+    else:
+        incident.resolved_at = None
+    incident.save(update_fields=["status", "updated_at", "resolved_at"])
+    return update
+
+
+# --- Deflection ---------------------------------------------------------------------------
+
+
+def _same_question(previous: str, current: str) -> bool:
+    a, b = previous.casefold(), current.casefold()
+    return a.startswith(b) or b.startswith(a)
+
+
+@transaction.atomic
+def record_search(
+    *,
+    organization: Organization,
+    user: User,
+    query: str,
+    language: str,
+    articles: Sequence[Article],
+    source: str = SearchSource.HELP,
+    now: datetime,
+) -> HelpSearch | None:
+    """Remember a self-help search and the articles it showed.
+
+    Returns None (and records nothing) for a query with no words in it.
+    """
+    query = normalise_query(query)
+    if not query:
+        return None
+    previous = (
+        HelpSearch.objects.select_for_update()
+        .filter(
+            organization=organization,
+            user=user,
+            searched_at__gte=now - SEARCH_MERGE_WINDOW,
+            searched_at__lte=now,
+        )
+        .order_by("-searched_at", "-pk")
+        .first()
+    )
+    if (
+        previous is not None
+        and previous.request_id is None
+        and previous.language == language
+        and _same_question(previous.query, query)
+    ):
+        search = previous
+        search.query = query
+        search.result_count = len(articles)
+        search.searched_at = now
+        search.save(update_fields=["query", "result_count", "searched_at"])
+    else:
+        search = HelpSearch.objects.create(
+            organization=organization,
+            user=user,
+            query=query,
+            language=language,
+            source=source if source in SearchSource.values else SearchSource.HELP,
+            result_count=len(articles),
+            searched_at=now,
+        )
+    # An article shown again while the same question is typed is one impression.
+    ArticleImpression.objects.bulk_create(
+        [
+            ArticleImpression(search=search, article=article, position=position, shown_at=now)
+            for position, article in enumerate(articles, start=1)
+        ],
+        ignore_conflicts=True,
+    )
+    return search
+
+
+def mark_article_opened(
+    *, organization: Organization, user: User, search_id: int, article: Article, now: datetime
+) -> bool:
+    """Record that the user opened an article from a search's results.
+
+    Only the user's own searches count; anything else is ignored (False).
+    """
+    return bool(
+        ArticleImpression.objects.filter(
+            search_id=search_id,
+            search__organization=organization,
+            search__user=user,
+            article=article,
+            opened_at__isnull=True,
+        ).update(opened_at=now)
+    )
+
+
+@transaction.atomic
+def mark_request_filed(
+    *,
+    organization: Organization,
+    user: User,
+    ticket: Ticket,
+    now: datetime,
+    window: timedelta = DEFLECTION_WINDOW,
+) -> int:
+    """Mark the user's self-help searches of the last ``window`` as followed by ``ticket``.
+
+    Called by the request form after it created the ticket. Returns how many searches
+    (with their impressions) were not enough to solve the problem.
+    """
+    return HelpSearch.objects.filter(
+        organization=organization,
+        user=user,
+        request__isnull=True,
+        searched_at__gte=now - window,
+        searched_at__lte=now,
+    ).update(request=ticket)

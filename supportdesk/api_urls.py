@@ -1,0 +1,127 @@
+"""``/api/v1/`` (namespace ``api``): service requests for API keys, the desk and telephony
+for agent tokens, webhooks, and the OpenAPI schema with Swagger UI and Redoc (served
+offline from drf-spectacular-sidecar)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import include, path
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tickets import api as tickets_api
+from webhooks import api as webhooks_api
+
+app_name = "api"
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.api_keys.BearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "An organization API key (`sdk_…`, from the portal or "
+                "`manage.py create_api_key`) or an agent's personal token (`sdt_…`)."
+            ),
+        }
+
+
+class _Docs:
+    """The schema and its viewers are public: they describe, they hold no data."""
+
+    authentication_classes = ()
+    permission_classes = (permissions.AllowAny,)
+    throttle_classes = ()
+
+
+class SchemaView(_Docs, SpectacularAPIView):
+    pass
+
+
+class SwaggerView(_Docs, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(_Docs, SpectacularRedocView):
+    pass
+
+
+urlpatterns = [
+    path("tickets/", tickets_api.TicketListCreate.as_view(), name="ticket-list"),
+    path("tickets/<str:number>/", tickets_api.TicketDetail.as_view(), name="ticket-detail"),
+    path(
+        "tickets/<str:number>/messages/",
+        tickets_api.TicketMessages.as_view(),
+        name="ticket-messages",
+    ),
+    path("tickets/<str:number>/events/", tickets_api.TicketEvents.as_view(), name="ticket-events"),
+    path("tickets/<str:number>/sla/", tickets_api.TicketSla.as_view(), name="ticket-sla"),
+    path(
+        "tickets/<str:number>/resolve/", tickets_api.TicketResolve.as_view(), name="ticket-resolve"
+    ),
+    path("tickets/<str:number>/reopen/", tickets_api.TicketReopen.as_view(), name="ticket-reopen"),
+    path("tickets/<str:number>/rate/", tickets_api.TicketRate.as_view(), name="ticket-rate"),
+    path("severity/assess/", tickets_api.SeverityAssess.as_view(), name="severity-assess"),
+    path("health/incidents/", tickets_api.IncidentList.as_view(), name="incident-list"),
+    path("articles/", tickets_api.ArticleSearch.as_view(), name="article-search"),
+    path("webhooks/", webhooks_api.EndpointList.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<int:endpoint_id>/", webhooks_api.EndpointDetail.as_view(), name="webhook-detail"
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/",
+        webhooks_api.DeliveryList.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/",
+        webhooks_api.DeliveryResend.as_view(),
+        name="webhook-delivery-resend",
+    ),
+    path("desk/queue/", tickets_api.DeskQueue.as_view(), name="desk-queue"),
+    path("desk/tickets/<str:number>/", tickets_api.DeskTicket.as_view(), name="desk-ticket"),
+    path("desk/tickets/<str:number>/claim/", tickets_api.DeskClaim.as_view(), name="desk-claim"),
+    path("desk/tickets/<str:number>/assign/", tickets_api.DeskAssign.as_view(), name="desk-assign"),
+    path("desk/tickets/<str:number>/replies/", tickets_api.DeskReply.as_view(), name="desk-reply"),
+    path("", include("verification.api_urls")),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
+]
+
+
+if settings.SUPPORTDESK["API_BENCH_FLOOR"]:
+    from tickets.models import Ticket
+    from tickets.serializers import TicketCreateIn
+
+    class BenchFloorView(APIView):
+        """The benchmark's floor: the same payload validated by DRF and one INSERT, with
+        no authentication, assessment, Event or clocks (``bench/api.py``)."""
+
+        authentication_classes = ()
+        permission_classes = (permissions.AllowAny,)
+        throttle_classes = ()
+        schema = None  # not part of the API
+
+        def post(self, request: Request) -> Response:
+            data = TicketCreateIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
+            values["contact_phone"] = values["contact_phone"] or ""
+            ticket = Ticket.objects.create(
+                organization_id=int(request.headers.get("X-Bench-Organization", "0") or 0),
+                severity="B",
+                original_severity="B",
+                **values,
+            )
+            return Response({"number": ticket.reference}, status=status.HTTP_201_CREATED)
+
+    urlpatterns.append(path("bench/floor/", BenchFloorView.as_view(), name="bench-floor"))

@@ -1,0 +1,110 @@
+"""The Redis cache, tolerant of Redis being away.
+
+The cache holds only what can be rebuilt (API throttle counters, calendars' compiled
+form): when Redis is down, a read is a miss and a write is skipped, so requests keep
+working (the workers issue: "Redis stopped: ticket creation still succeeds"). The price
+is that throttling fails open for the length of the outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# One warning per this many seconds, not one per request, while Redis is down.
+_WARN_EVERY_SECONDS = 30.0
+_last_warning = 0.0
+
+
+def _unavailable(operation: str, error: RedisError) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= _WARN_EVERY_SECONDS:
+        _last_warning = now
+        logger.warning("cache unavailable (%s): %s", operation, error.__class__.__name__)
+
+
+class TolerantRedisCache(RedisCache):
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except RedisError as error:
+            _unavailable("get", error)
+            return default
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        try:
+            return super().get_many(keys, version)
+        except RedisError as error:
+            _unavailable("get_many", error)
+            return {}
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
+        try:
+            super().set(key, value, timeout, version)
+        except RedisError as error:
+            _unavailable("set", error)
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        try:
+            return super().add(key, value, timeout, version)
+        except RedisError as error:
+            _unavailable("add", error)
+            return False
+
+    def set_many(
+        self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
+        try:
+            return super().set_many(data, timeout, version)
+        except RedisError as error:
+            _unavailable("set_many", error)
+            return list(data)
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        try:
+            return super().delete(key, version)
+        except RedisError as error:
+            _unavailable("delete", error)
+            return False
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        try:
+            return super().touch(key, timeout, version)
+        except RedisError as error:
+            _unavailable("touch", error)
+            return False
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        """While Redis is away a counter starts afresh at ``delta`` (a rate limit counting
+        with it lets the request through: fails open, as the module says)."""
+        try:
+            return super().incr(key, delta, version)
+        except RedisError as error:
+            _unavailable("incr", error)
+            return delta
+
+    def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        try:
+            return super().decr(key, delta, version)
+        except RedisError as error:
+            _unavailable("decr", error)
+            return -delta
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        try:
+            return super().has_key(key, version)
+        except RedisError as error:
+            _unavailable("has_key", error)
+            return False

@@ -1,0 +1,213 @@
+"""API keys and agent tokens: issuing, revoking, and authenticating REST requests.
+
+``Authorization: Bearer sdk_…`` acts as an admin of the key's organization with the
+key's role (POL-WHO-1/2 apply as in the portal); ``Authorization: Bearer sdt_…`` acts as
+the agent who owns the token. A revoked, unknown or malformed credential is refused
+with the same answer, so a probe learns nothing about which keys exist.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from tenants.credentials import (
+    AGENT_TOKEN_PREFIX,
+    API_KEY_PREFIX,
+    AgentToken,
+    ApiKey,
+    credential_hash,
+    new_credential,
+    split_prefix,
+)
+from tenants.models import Organization, Role, User
+
+ERR_BAD_CREDENTIAL = _("The API key or token is not valid, or has been revoked.")
+ERR_ROLE_NOT_ADMIN = _("An API key acts as an admin: choose an admin role.")
+ERR_NOT_AGENT = _("Agent tokens are issued to support staff only.")
+
+
+class CredentialError(Exception):
+    def __init__(self, message: object, *, field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Issued[C: (ApiKey, AgentToken)]:
+    """A new credential and its full value, which is shown once and never stored."""
+
+    credential: C
+    secret: str
+
+
+@transaction.atomic
+def api_key_create(
+    *, organization: Organization, name: str, role: str, created_by: User | None, now: datetime
+) -> Issued[ApiKey]:
+    if role not in Role.admin_roles():
+        raise CredentialError(ERR_ROLE_NOT_ADMIN, field="role")
+    prefix, secret = new_credential(API_KEY_PREFIX)
+    key = ApiKey.objects.create(
+        organization=organization,
+        name=name.strip(),
+        role=role,
+        prefix=prefix,
+        secret_hash=credential_hash(secret),
+        created_by=created_by,
+        created_at=now,
+    )
+    return Issued(key, secret)
+
+
+def api_key_revoke(*, key: ApiKey, now: datetime) -> ApiKey:
+    """Revoking twice keeps the first time."""
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    key.refresh_from_db(fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def agent_token_create(*, user: User, name: str, now: datetime) -> Issued[AgentToken]:
+    if not user.is_agent:
+        raise CredentialError(ERR_NOT_AGENT, field="user")
+    prefix, secret = new_credential(AGENT_TOKEN_PREFIX)
+    token = AgentToken.objects.create(
+        user=user, name=name.strip(), prefix=prefix, secret_hash=credential_hash(secret),
+        created_at=now,
+    )  # fmt: skip
+    return Issued(token, secret)
+
+
+class ApiKeyPrincipal:
+    """``request.user`` for a request made with an organization API key: authenticated,
+    no person behind it, never staff."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_agent = False
+    is_supervisor = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, key: ApiKey) -> None:
+        self.key = key
+
+    def __str__(self) -> str:
+        return self.key.label
+
+
+class BearerAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <API key or agent token>``."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[object, ApiKey | AgentToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None  # not ours: session authentication may still apply
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(ERR_BAD_CREDENTIAL)
+        try:
+            credential = header[1].decode("ascii")
+        except UnicodeDecodeError as error:
+            raise exceptions.AuthenticationFailed(ERR_BAD_CREDENTIAL) from error
+        return self._resolve(credential)
+
+    def _resolve(self, credential: str) -> tuple[object, ApiKey | AgentToken]:
+        prefix = split_prefix(credential)
+        now = timezone.now()
+        if prefix is not None and prefix.startswith(f"{API_KEY_PREFIX}_"):
+            key = (
+                ApiKey.objects.usable()
+                .select_related("organization")
+                .filter(prefix=prefix, organization__isnull=False)
+                .first()
+            )
+            if key is not None and key.matches(credential):
+                key.touch(now)
+                return ApiKeyPrincipal(key), key
+        elif prefix is not None and prefix.startswith(f"{AGENT_TOKEN_PREFIX}_"):
+            token = (
+                AgentToken.objects.usable()
+                .select_related("user")
+                .filter(prefix=prefix, user__is_active=True)
+                .first()
+            )
+            if token is not None and token.matches(credential) and token.user.is_agent:
+                token.touch(now)
+                return token.user, token
+        raise exceptions.AuthenticationFailed(ERR_BAD_CREDENTIAL)
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (with WWW-Authenticate) rather than 403 when unauthenticated.
+        return f'{self.keyword} realm="api"'
+
+
+class CredentialRateThrottle(BaseThrottle):
+    """One bucket per API key, per agent token, or per signed-in user (browser).
+
+    A fixed-window counter in the shared cache (``incr``: atomic across workers, O(1) per
+    request), rather than DRF's sliding-window list of timestamps, which is re-read and
+    re-written whole on every request and races between workers. A client may burst up
+    to twice the rate across a window boundary; the rate is a guard, not a quota."""
+
+    scope = "credential"
+    _PERIODS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def __init__(self) -> None:
+        self.retry_after: float | None = None
+
+    def rate(self) -> tuple[int, int] | None:
+        # Read on every request, so a changed setting applies at once.
+        from rest_framework.settings import api_settings
+
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        if rate is None:
+            return None
+        count, period = rate.split("/")
+        return int(count), self._PERIODS[period.strip()[0]]
+
+    def ident(self, request: Request) -> str:
+        auth = request.auth
+        if isinstance(auth, ApiKey):
+            return f"key:{auth.pk}"
+        if isinstance(auth, AgentToken):
+            return f"token:{auth.pk}"
+        if request.user is not None and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"ip:{self.get_ident(request)}"
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        rate = self.rate()
+        if rate is None:
+            return True
+        limit, period = rate
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:{self.scope}:{self.ident(request)}:{window}"
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's first request
+            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+        if count <= limit:
+            return True
+        self.retry_after = (window + 1) * period - now
+        return False
+
+    def wait(self) -> float | None:
+        return self.retry_after

@@ -1,0 +1,110 @@
+"""The one way an API endpoint learns which organization it acts for (DESIGN.md "Tenancy").
+
+- An organization API key: that key's organization, with the key's role.
+- A signed-in browser session of a customer admin: the organization named by the
+  ``X-Organization`` header (its slug), or the only organization the person administers.
+
+Every tenant query in the API starts from the organization resolved here, so another
+organization's ids answer 404. Provider staff use the desk endpoints instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from tenants.credentials import AgentToken, ApiKey
+from tenants.models import Membership, Organization, Role, User
+
+ORGANIZATION_HEADER = "X-Organization"
+
+ERR_NOT_ADMIN = _(
+    "Only your organization's admins can contact support. Ask one of your admins, or use "
+    "the help centre."
+)
+ERR_PICK_ORGANIZATION = _(
+    "You administer several organizations: name one in the X-Organization header."
+)
+ERR_GLOBAL_ADMIN_ONLY = _("Only a global admin (or a global admin's API key) can do this.")
+ERR_AGENTS_ONLY = _("These endpoints are for support staff.")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTenant:
+    organization: Organization
+    role: str
+    user: User | None  # the signed-in admin; None for an API key
+    key: ApiKey | None
+
+    @property
+    def label(self) -> str:
+        if self.key is not None:
+            return self.key.label
+        assert self.user is not None
+        return self.user.email
+
+
+def api_tenant(request: Request) -> ApiTenant:
+    """The acting organization of a customer request; raises a 403 when there is none."""
+    cached = getattr(request, "_api_tenant", None)
+    if cached is not None:
+        return cached
+    tenant = _resolve(request)
+    request._api_tenant = tenant  # type: ignore[attr-defined]
+    return tenant
+
+
+def _resolve(request: Request) -> ApiTenant:
+    auth = request.auth
+    if isinstance(auth, ApiKey):
+        return ApiTenant(auth.organization, auth.role, None, auth)
+    user = request.user
+    if isinstance(auth, AgentToken) or not getattr(user, "is_authenticated", False):
+        raise exceptions.PermissionDenied(ERR_NOT_ADMIN, code="not_admin")
+    memberships = Membership.objects.select_related("organization").filter(
+        user=user, role__in=Role.admin_roles(), user__is_active=True
+    )
+    slug = request.headers.get(ORGANIZATION_HEADER, "").strip()
+    if slug:
+        memberships = memberships.filter(organization__slug=slug[:60])
+    found = list(memberships[:2])
+    if len(found) == 1:
+        membership = found[0]
+        return ApiTenant(membership.organization, membership.role, user, None)
+    if len(found) > 1:
+        raise exceptions.PermissionDenied(ERR_PICK_ORGANIZATION, code="organization_required")
+    raise exceptions.PermissionDenied(ERR_NOT_ADMIN, code="not_admin")
+
+
+class IsTenantAdmin(BasePermission):
+    """A customer admin (POL-WHO-1): an API key, or a signed-in admin."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        api_tenant(request)
+        return True
+
+
+class IsGlobalAdmin(BasePermission):
+    """Organization settings (API keys, webhooks) are a global admin's task (POL-WHO-2)."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if api_tenant(request).role != Role.GLOBAL_ADMIN:
+            raise exceptions.PermissionDenied(ERR_GLOBAL_ADMIN_ONLY, code="global_admin_only")
+        return True
+
+
+class IsAgent(BasePermission):
+    """Desk and telephony endpoints: support staff (session or agent token). To anyone
+    else they do not exist (404), like the desk pages."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        user = request.user
+        if not getattr(user, "is_authenticated", False):
+            raise exceptions.NotAuthenticated()
+        if not getattr(user, "is_agent", False):
+            raise exceptions.NotFound()
+        return True

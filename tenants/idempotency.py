@@ -1,0 +1,113 @@
+"""``Idempotency-Key`` for API POSTs: a retried request gets the first response back.
+
+The record is inserted *first*, in the same transaction as the write it guards, under a
+unique (organization, key) constraint. A concurrent request with the same key blocks on
+that unique index (PostgreSQL) or on the write lock (SQLite, IMMEDIATE transactions)
+until the first one commits, then finds the record and replays its response; if the
+first one rolled back, the second simply goes ahead. So a retry storm files one ticket.
+
+Only completed responses are stored (the write and its record commit together); a
+request refused by validation leaves no record, and retrying it is refused the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from supportdesk.api_errors import ApiError
+from tenants.credentials import IdempotencyRecord
+from tenants.models import Organization
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+
+ERR_KEY_REUSED = _(
+    "This Idempotency-Key was used with a different request; use a new key for a new request."
+)
+ERR_KEY_INVALID = _("The Idempotency-Key must be 1 to 255 printable characters.")
+ERR_KEY_BUSY = _("A request with this Idempotency-Key is still being handled; retry shortly.")
+
+
+def ttl() -> timedelta:
+    return timedelta(hours=settings.SUPPORTDESK["IDEMPOTENCY_TTL_HOURS"])
+
+
+def _request_hash(request: Request) -> str:
+    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.path, canonical):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def idempotent(
+    request: Request,
+    *,
+    organization: Organization,
+    now: datetime,
+    handle: Callable[[], Response],
+) -> Response:
+    """Run ``handle`` once per (organization, Idempotency-Key); without the header, just
+    run it."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return handle()
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiError(
+            ERR_KEY_INVALID,
+            code="invalid_idempotency_key",
+            http_status=status.HTTP_400_BAD_REQUEST,
+        )
+    request_hash = _request_hash(request)  # parses the body: bad JSON fails here, unrecorded
+    with transaction.atomic():
+        IdempotencyRecord.objects.filter(
+            organization=organization, key=key, created_at__lt=now - ttl()
+        ).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    organization=organization, key=key, request_hash=request_hash, created_at=now
+                )
+        except IntegrityError:
+            record = None
+        if record is not None:
+            response = handle()
+            record.response_status = response.status_code
+            record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+            record.save(update_fields=["response_status", "response_body"])
+            return response
+    return _replay(organization, key, request_hash)
+
+
+def _replay(organization: Organization, key: str, request_hash: str) -> Response:
+    first = IdempotencyRecord.objects.filter(organization=organization, key=key).first()
+    if first is None or first.response_status == 0:
+        raise ApiError(ERR_KEY_BUSY, code="idempotency_key_busy", http_status=409)
+    if first.request_hash != request_hash:
+        raise ApiError(
+            ERR_KEY_REUSED,
+            code="idempotency_key_reused",
+            http_status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Response(
+        first.response_body, status=first.response_status, headers={REPLAY_HEADER: "true"}
+    )
+
+
+def purge_expired(*, now: datetime) -> int:
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=now - ttl()).delete()
+    return deleted

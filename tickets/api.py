@@ -1,0 +1,975 @@
+"""The REST API of service requests (``/api/v1/…``; DESIGN.md "REST API").
+
+Thin views: resolve the acting organization (``tenants.api_tenancy``) → reach the ticket
+through ``tickets.access`` (another organization's number is 404) → validate with an
+input serializer → call a service → render with an output serializer. A ``TicketError``
+becomes a JSON error with its code: refused transitions 409, missing rights 403,
+bad values 400 on their field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import filters, generics, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from helpcenter import selectors as helpcenter
+from severity import assessment
+from severity.choices import Category, Severity
+from severity.clocks import explain
+from supportdesk.api_errors import ApiError, error_responses
+from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsAgent, IsTenantAdmin, api_tenant
+from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
+from tenants.idempotency import idempotent
+from tenants.models import User
+from tickets import serializers as io
+from tickets import services
+from tickets.access import ticket_for_desk, ticket_for_organization
+from tickets.actors import Actor
+from tickets.models import ActorKind, Channel, Event, Status, Ticket
+from tickets.services import TicketDraft, TicketError
+
+# TicketError codes → HTTP status; anything else is a 400 on the error's field.
+_ERROR_STATUS = {
+    "forbidden": status.HTTP_403_FORBIDDEN,
+    "forbidden_category": status.HTTP_403_FORBIDDEN,
+    "illegal_transition": status.HTTP_409_CONFLICT,
+    "already_rated": status.HTTP_409_CONFLICT,
+    "reopen_window": status.HTTP_409_CONFLICT,
+    "unchanged": status.HTTP_409_CONFLICT,
+}
+
+
+def refused(error: TicketError) -> ApiError:
+    return ApiError(
+        error.message,
+        code=error.code,
+        http_status=_ERROR_STATUS.get(error.code, status.HTTP_400_BAD_REQUEST),
+        field=error.field,
+    )
+
+
+def tenant_actor(tenant: ApiTenant) -> Actor:
+    """An API key acts with its own kind and label; a signed-in admin as themselves."""
+    return Actor(
+        kind=ActorKind.API_KEY if tenant.key is not None else ActorKind.USER,
+        user=tenant.user,
+        label=tenant.label,
+        role=tenant.role,
+        organization_id=tenant.organization.pk,
+    )
+
+
+# --- Schema vocabulary ---------------------------------------------------------------------
+
+NUMBER = OpenApiParameter(
+    "number",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description=_("The request's number, e.g. SR-000123 (or 123)."),
+)
+ORGANIZATION = OpenApiParameter(
+    ORGANIZATION_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=_(
+        "Browser sessions only: the slug of the organization to act for, when the signed-in "
+        "admin administers several. Ignored with an API key."
+    ),
+)
+IDEMPOTENCY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=_(
+        "Any unique string (a UUID): a retry with the same key and body within 24 hours "
+        "returns the first response instead of writing again; the same key with another "
+        "body answers 422."
+    ),
+)
+TENANT_TAGS = ["tickets"]
+
+_TICKET_EXAMPLE = {
+    "number": "SR-000123",
+    "url": "https://support.example.com/api/v1/tickets/SR-000123/",
+    "title": "Cannot send mail",
+    "description": "Outbound mail is stuck in the outbox for everyone since 09:10.",
+    "category": "technical",
+    "product": "exchange-online",
+    "impact": "service_down",
+    "scope": "many",
+    "business_impact": "Sales cannot send quotes.",
+    "contact_24x7": "+48 600 100 200 (on-call)",
+    "severity": "A",
+    "original_severity": "A",
+    "severity_reason": "The service is unavailable for several users or services: "
+    "severity A (critical).",
+    "status": "new",
+    "channel": "api",
+    "contact_phone": "+48600100200",
+    "contact_email": "it@contoso.example",
+    "preferred_contact": "phone",
+    "language": "en",
+    "assigned": False,
+    "response_due_at": "2026-06-10T11:00:00Z",
+    "customer_due_at": None,
+    "first_response_at": None,
+    "created_at": "2026-06-10T10:00:00Z",
+    "updated_at": "2026-06-10T10:00:00Z",
+    "resolved_at": None,
+    "closed_at": None,
+}
+TICKET_EXAMPLE = OpenApiExample("ticket", value=_TICKET_EXAMPLE, response_only=True)
+CREATE_EXAMPLE = OpenApiExample(
+    "file a request",
+    value={
+        "title": "Cannot send mail",
+        "description": "Outbound mail is stuck in the outbox for everyone since 09:10.",
+        "category": "technical",
+        "impact": "service_down",
+        "scope": "many",
+        "business_impact": "Sales cannot send quotes.",
+        "contact_24x7": "+48 600 100 200 (on-call)",
+        "contact_phone": "+48600100200",
+        "contact_email": "it@contoso.example",
+        "preferred_contact": "phone",
+    },
+    request_only=True,
+)
+MESSAGE_EXAMPLE = OpenApiExample(
+    "message",
+    value={
+        "id": 41,
+        "kind": "reply",
+        "author_role": "agent",
+        "author": "Anna",
+        "body": "We are looking into it.",
+        "created_at": "2026-06-10T10:20:00Z",
+    },
+    response_only=True,
+)
+
+
+# --- Base views ----------------------------------------------------------------------------
+
+
+class TenantView(APIView):
+    """A customer endpoint: API key or signed-in admin, scoped to one organization."""
+
+    permission_classes = (IsAuthenticated, IsTenantAdmin)
+
+    @property
+    def tenant(self) -> ApiTenant:
+        return api_tenant(self.request)
+
+    def actor(self) -> Actor:
+        return tenant_actor(self.tenant)
+
+    def ticket(self, number: str) -> Ticket:
+        return ticket_for_organization(self.tenant.organization, number)
+
+    def once(self, request: Request, handle: Any) -> Response:
+        """Run a POST under its Idempotency-Key, if it sent one."""
+        return idempotent(
+            request, organization=self.tenant.organization, now=timezone.now(), handle=handle
+        )
+
+
+class TicketCursor(CursorPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = "-created_at"
+
+
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+    category = django_filters.MultipleChoiceFilter(choices=Category.choices)
+    product = django_filters.CharFilter(field_name="product__slug", max_length=60)
+    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    updated = django_filters.IsoDateTimeFromToRangeFilter(field_name="updated_at")
+
+    class Meta:
+        model = Ticket
+        fields = ("status", "severity", "category", "product", "created", "updated")
+
+
+# --- Tickets -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List the organization's requests",
+        description=(
+            "Newest first by default; filter by status, severity, category, product and "
+            "created/updated ranges (`created_after`, `created_before`, …, ISO 8601). "
+            "Cursor pagination: follow `next`."
+        ),
+        tags=TENANT_TAGS,
+        parameters=[ORGANIZATION],
+        responses={200: io.TicketOut(many=True), **error_responses(400, 401, 403, 404, 429)},
+        examples=[TICKET_EXAMPLE],
+    ),
+    post=extend_schema(
+        summary="File a request",
+        description=(
+            "Validated and assessed like the portal's form: the severity comes from impact "
+            "and scope, capped by category and contract (POL-SEV-1..6); API keys file only "
+            "the categories their role may (POL-WHO-2)."
+        ),
+        tags=TENANT_TAGS,
+        parameters=[ORGANIZATION, IDEMPOTENCY],
+        request=io.TicketCreateIn,
+        responses={201: io.TicketOut, **error_responses(400, 401, 403, 413, 415, 422, 429)},
+        examples=[CREATE_EXAMPLE, TICKET_EXAMPLE],
+    ),
+)
+class TicketListCreate(TenantView, generics.GenericAPIView):
+    serializer_class = io.TicketOut
+    pagination_class = TicketCursor
+    filter_backends = (django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter)
+    filterset_class = TicketFilter
+    ordering_fields = ("created_at", "updated_at")
+    ordering = ("-created_at",)
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no tenant
+            return Ticket.objects.none()
+        return Ticket.objects.for_org(self.tenant.organization).select_related("product")
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([io.ticket_data(ticket) for ticket in page])
+
+    def post(self, request: Request) -> Response:
+        return self.once(request, lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
+        data = io.TicketCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["contact_phone"] = values.get("contact_phone") or None
+        try:
+            ticket = services.ticket_create(
+                organization=self.tenant.organization,
+                actor=self.actor(),
+                draft=TicketDraft(**values, channel=Channel.API),
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.ticket_data(ticket), status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Read a request",
+        tags=TENANT_TAGS,
+        parameters=[NUMBER, ORGANIZATION],
+        responses={200: io.TicketOut, **error_responses(401, 403, 404, 429)},
+        examples=[TICKET_EXAMPLE],
+    ),
+    patch=extend_schema(
+        summary="Change a request's contact details",
+        description=(
+            "Only how support reaches you: contact phone and e-mail, preferred contact "
+            "method, language (POL-SLA-2: accurate contact details for the life of the "
+            "request). Title, description, category and impact stay as filed — the "
+            "severity was assessed from them (POL-SEV-1) — so corrections go in a reply."
+        ),
+        tags=TENANT_TAGS,
+        parameters=[NUMBER, ORGANIZATION],
+        request=io.TicketContactIn,
+        responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+        examples=[
+            OpenApiExample(
+                "new phone",
+                value={"contact_phone": "+48600100300", "preferred_contact": "phone"},
+                request_only=True,
+            ),
+            TICKET_EXAMPLE,
+        ],
+    ),
+)
+class TicketDetail(TenantView):
+    def get(self, request: Request, number: str) -> Response:
+        return Response(io.ticket_data(self.ticket(number)))
+
+    def patch(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        data = io.TicketContactIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = {
+            field: (str(value) if value else "") if field == "contact_phone" else value
+            for field, value in data.validated_data.items()
+        }
+        try:
+            ticket = services.ticket_update_contact(
+                ticket=ticket, actor=self.actor(), changes=changes, now=timezone.now()
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.ticket_data(ticket))
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The public conversation",
+        description="Public replies of support and the customer, oldest first; never notes.",
+        tags=TENANT_TAGS,
+        parameters=[NUMBER, ORGANIZATION],
+        responses={200: io.MessageOut(many=True), **error_responses(401, 403, 404, 429)},
+        examples=[MESSAGE_EXAMPLE],
+    ),
+    post=extend_schema(
+        summary="Reply as the customer",
+        description=(
+            "Ends waiting on the customer (POL-SEV-7); a reply to a resolved request "
+            "reopens it within the reopen window."
+        ),
+        tags=TENANT_TAGS,
+        parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
+        request=io.MessageIn,
+        responses={
+            201: io.MessageOut,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+        },
+        examples=[
+            OpenApiExample(
+                "reply", value={"body": "Logs attached to the portal."}, request_only=True
+            ),
+            MESSAGE_EXAMPLE,
+        ],
+    ),
+)
+class TicketMessages(TenantView):
+    def get(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        messages = ticket.messages.public().select_related("author").order_by("created_at", "pk")
+        return Response(io.MessageOut(messages, many=True).data)
+
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        return self.once(request, lambda: self._reply(request, ticket))
+
+    def _reply(self, request: Request, ticket: Ticket) -> Response:
+        data = io.MessageIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            message = services.ticket_customer_reply(
+                ticket=ticket,
+                actor=self.actor(),
+                body=data.validated_data["body"],
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="The request's timeline",
+    description=(
+        "What happened to the request, oldest first: filed, replies, status and severity "
+        "changes with their reasons. Internal notes and support's internal steps are left out."
+    ),
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION],
+    responses={200: io.EventOut(many=True), **error_responses(401, 403, 404, 429)},
+    examples=[
+        OpenApiExample(
+            "filed",
+            value=[
+                {
+                    "id": 7,
+                    "kind": "created",
+                    "actor": "API key sdk_ab12cd34 (monitoring)",
+                    "before": {},
+                    "after": {"status": "new", "severity": "B"},
+                    "reason": "The service is usable but impaired …",
+                    "created_at": "2026-06-10T10:00:00Z",
+                }
+            ],
+            response_only=True,
+        )
+    ],
+)
+class TicketEvents(TenantView):
+    def get(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        events = (
+            Event.objects.for_ticket(ticket)
+            .filter(kind__in=io.CUSTOMER_EVENT_KINDS)
+            .select_related("actor_user")
+            .order_by("created_at", "pk")
+        )
+        return Response(io.EventOut(events, many=True).data)
+
+
+@extend_schema(
+    summary="The SLA ledger",
+    description=(
+        "Which target applies on which calendar, since when the response clock counts, "
+        "and how each stretch counted (running, paused while waiting on you, out of hours, "
+        "holiday) — POL-SLA-1..3."
+    ),
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION],
+    responses={200: io.SlaOut, **error_responses(401, 403, 404, 429)},
+    examples=[
+        OpenApiExample(
+            "running",
+            value={
+                "severity": "B",
+                "category": "technical",
+                "calendar": "Beijing 09-24",
+                "time_zone": "Asia/Shanghai",
+                "target_seconds": 54000,
+                "measuring": "first_response",
+                "clock_from": "2026-06-10T10:00:00Z",
+                "due_at": "2026-06-11T10:00:00Z",
+                "customer_due_at": None,
+                "used_seconds": 1800,
+                "remaining_seconds": 52200,
+                "first_response_at": None,
+                "segments": [
+                    {
+                        "start": "2026-06-10T10:00:00Z",
+                        "end": "2026-06-10T10:30:00Z",
+                        "kind": "running",
+                        "status": "new",
+                        "seconds": 1800,
+                    }
+                ],
+            },
+            response_only=True,
+        )
+    ],
+)
+class TicketSla(TenantView):
+    def get(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        ledger = explain(ticket, now=timezone.now())
+        return Response(
+            io.SlaOut(
+                {
+                    "severity": ledger.severity,
+                    "category": ledger.category,
+                    "calendar": ledger.calendar,
+                    "time_zone": ledger.time_zone,
+                    "target_seconds": int(ledger.target.total_seconds()),
+                    "measuring": ledger.measuring,
+                    "clock_from": ledger.clock_from,
+                    "due_at": ledger.due_at,
+                    "customer_due_at": ledger.customer_due_at,
+                    "used_seconds": int(ledger.used.total_seconds()),
+                    "remaining_seconds": (
+                        int(ledger.remaining.total_seconds())
+                        if ledger.remaining is not None
+                        else None
+                    ),
+                    "first_response_at": ledger.first_response_at,
+                    "segments": [
+                        {
+                            "start": s.start,
+                            "end": s.end,
+                            "kind": s.kind,
+                            "status": s.status,
+                            "seconds": int(s.duration.total_seconds()),
+                        }
+                        for s in ledger.segments
+                    ],
+                }
+            ).data
+        )
+
+
+_REASON_EXAMPLE = OpenApiExample(
+    "with a reason", value={"reason": "Fixed by the DNS change."}, request_only=True
+)
+
+
+@extend_schema(
+    summary="Resolve a request",
+    description="The customer's admins may mark their own request solved (POL-ROLE-2).",
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
+    request=io.ReasonIn,
+    responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)},
+    examples=[_REASON_EXAMPLE, TICKET_EXAMPLE],
+)
+class TicketResolve(TenantView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        return self.once(request, lambda: self._resolve(request, ticket))
+
+    def _resolve(self, request: Request, ticket: Ticket) -> Response:
+        data = io.ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            ticket = services.ticket_resolve(
+                ticket=ticket,
+                actor=self.actor(),
+                reason=data.validated_data["reason"],
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.ticket_data(ticket))
+
+
+@extend_schema(
+    summary="Reopen a resolved request",
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
+    request=io.ReasonIn,
+    responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)},
+    examples=[
+        OpenApiExample(
+            "not fixed", value={"reason": "It failed again at noon."}, request_only=True
+        ),
+        TICKET_EXAMPLE,
+    ],
+)
+class TicketReopen(TenantView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        return self.once(request, lambda: self._reopen(request, ticket))
+
+    def _reopen(self, request: Request, ticket: Ticket) -> Response:
+        data = io.ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            ticket = services.ticket_reopen(
+                ticket=ticket,
+                actor=self.actor(),
+                reason=data.validated_data["reason"],
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.ticket_data(ticket))
+
+
+@extend_schema(
+    summary="Rate the support received",
+    description="Once per resolved request, 1 (poor) to 5 (excellent) (POL-ROLE-2).",
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
+    request=io.RatingIn,
+    responses={
+        201: io.RatingOut,
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    },
+    examples=[
+        OpenApiExample(
+            "five", value={"score": 5, "comment": "Quick and clear."}, request_only=True
+        ),
+        OpenApiExample(
+            "rated",
+            value={"score": 5, "comment": "Quick and clear.", "created_at": "2026-06-11T08:00:00Z"},
+            response_only=True,
+        ),
+    ],
+)
+class TicketRate(TenantView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        return self.once(request, lambda: self._rate(request, ticket))
+
+    def _rate(self, request: Request, ticket: Ticket) -> Response:
+        data = io.RatingIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            rating = services.ticket_rate(
+                ticket=ticket,
+                actor=self.actor(),
+                score=data.validated_data["score"],
+                comment=data.validated_data["comment"],
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.RatingOut(rating).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Preview a severity",
+    description=(
+        "What severity a request with these answers would get for this organization, and "
+        "why (POL-SEV-1..6, POL-SLA-2). Nothing is filed."
+    ),
+    tags=["severity"],
+    parameters=[ORGANIZATION],
+    request=io.AssessIn,
+    responses={200: io.AssessmentOut, **error_responses(400, 401, 403, 413, 415, 429)},
+    examples=[
+        OpenApiExample(
+            "outage",
+            value={"category": "technical", "impact": "service_down", "scope": "many"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "capped",
+            value={
+                "severity": "B",
+                "matrix_severity": "A",
+                "capped": True,
+                "reasons": [
+                    {
+                        "code": "matrix",
+                        "policy": "POL-SEV-2",
+                        "message": "The service is unavailable for several users or services: "
+                        "severity A (critical).",
+                    },
+                    {
+                        "code": "cap_business_impact",
+                        "policy": "POL-SLA-2",
+                        "message": "Severity A needs a statement of the business impact; "
+                        "without one, this request is filed as B.",
+                    },
+                ],
+            },
+            response_only=True,
+        ),
+    ],
+)
+class SeverityAssess(TenantView):
+    def post(self, request: Request) -> Response:
+        data = io.AssessIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        outcome = assessment.assess(
+            category=values["category"],
+            impact=values["impact"],
+            scope=values["scope"],
+            contract=self.tenant.organization.contract,
+            has_business_impact_statement=bool(values["business_impact"].strip()),
+            has_24x7_contact=bool(values["contact_24x7"].strip()),
+        )
+        return Response(
+            io.AssessmentOut(
+                {
+                    "severity": outcome.severity.value,
+                    "matrix_severity": outcome.matrix_severity.value,
+                    "capped": outcome.capped,
+                    "reasons": [
+                        {"code": r.code, "policy": r.policy, "message": r.message}
+                        for r in outcome.reasons
+                    ],
+                }
+            ).data
+        )
+
+
+# --- Self-help (POL-SELF-1..3): open to any authenticated caller ---------------------------
+
+
+class IncidentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug")
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    status = serializers.CharField()
+    impact = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class IncidentQuery(serializers.Serializer):
+    service = serializers.SlugField(max_length=60, required=False)
+
+
+class ArticleOut(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    excerpt = serializers.CharField()
+    language = serializers.CharField()
+
+
+class ArticleQuery(serializers.Serializer):
+    q = serializers.CharField(max_length=200, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=[("en", "English"), ("pl", "Polski")], default="en")
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=8)
+
+
+@extend_schema(
+    summary="Current service incidents",
+    description="Known incidents not yet resolved, the most severe first (POL-SELF-1).",
+    tags=["self-help"],
+    parameters=[IncidentQuery],
+    responses={200: IncidentOut(many=True), **error_responses(400, 401, 429)},
+    examples=[
+        OpenApiExample(
+            "outage",
+            value=[
+                {
+                    "id": 3,
+                    "service": "exchange-online",
+                    "title": "Delayed mail delivery",
+                    "summary": "Some messages are delayed by up to 30 minutes.",
+                    "status": "investigating",
+                    "impact": "degraded",
+                    "started_at": "2026-06-10T08:40:00Z",
+                    "updated_at": "2026-06-10T09:10:00Z",
+                }
+            ],
+            response_only=True,
+        )
+    ],
+)
+class IncidentList(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request: Request) -> Response:
+        query = IncidentQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        incidents = helpcenter.current_incidents()
+        if query.validated_data.get("service"):
+            incidents = incidents.filter(service__slug=query.validated_data["service"])
+        return Response(IncidentOut(incidents[:100], many=True).data)
+
+
+@extend_schema(
+    summary="Search help articles",
+    description="Published articles matching the words, best first (POL-SELF-2).",
+    tags=["self-help"],
+    parameters=[ArticleQuery],
+    responses={200: ArticleOut(many=True), **error_responses(400, 401, 429)},
+    examples=[
+        OpenApiExample(
+            "found",
+            value=[
+                {
+                    "slug": "shared-mailbox-permissions",
+                    "title": "Give someone access to a shared mailbox",
+                    "excerpt": "Open the admin centre, choose the mailbox …",
+                    "language": "en",
+                }
+            ],
+            response_only=True,
+        )
+    ],
+)
+class ArticleSearch(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request: Request) -> Response:
+        query = ArticleQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        articles = helpcenter.search_articles(
+            values["q"], language=values["language"], limit=values["limit"]
+        )
+        return Response(ArticleOut(articles, many=True).data)
+
+
+# --- The desk, for support agents (agent token or session) --------------------------------
+
+DESK_TAGS = ["desk"]
+DESK_TICKET_EXAMPLE = OpenApiExample(
+    "desk ticket",
+    value={**_TICKET_EXAMPLE, "organization": "contoso", "assignee": None, "escalation_level": 0},
+    response_only=True,
+)
+
+
+class DeskView(APIView):
+    permission_classes = (IsAgent,)
+
+    def actor(self) -> Actor:
+        return Actor.for_user(self.request.user)  # type: ignore[arg-type]
+
+    def ticket(self, number: str) -> Ticket:
+        return ticket_for_desk(self.request.user, number)  # type: ignore[arg-type]
+
+
+class DeskQueueQuery(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    mine = serializers.BooleanField(default=False)
+    unassigned = serializers.BooleanField(default=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+@extend_schema(
+    summary="The desk queue",
+    description=(
+        "Active requests of every organization: escalated first, then by the response "
+        "deadline (time to breach)."
+    ),
+    tags=DESK_TAGS,
+    parameters=[DeskQueueQuery],
+    responses={200: io.DeskTicketOut(many=True), **error_responses(400, 401, 404, 429)},
+    examples=[DESK_TICKET_EXAMPLE],
+)
+class DeskQueue(DeskView):
+    def get(self, request: Request) -> Response:
+        query = DeskQueueQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        tickets = Ticket.objects.active().select_related("organization", "product", "assignee")
+        if values.get("severity"):
+            tickets = tickets.filter(severity=values["severity"])
+        if values["mine"]:
+            tickets = tickets.assigned_to(request.user)
+        if values["unassigned"]:
+            tickets = tickets.unassigned()
+        tickets = tickets.order_by("-escalation_level", "response_due_at", "created_at")
+        return Response([io.desk_ticket_data(ticket) for ticket in tickets[: values["limit"]]])
+
+
+@extend_schema(
+    summary="A request, as support sees it",
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    responses={200: io.DeskTicketOut, **error_responses(401, 404, 429)},
+    examples=[DESK_TICKET_EXAMPLE],
+)
+class DeskTicket(DeskView):
+    def get(self, request: Request, number: str) -> Response:
+        return Response(io.desk_ticket_data(self.ticket(number)))
+
+
+@extend_schema(
+    summary="Claim a request",
+    description="Assign the request to yourself.",
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    request=None,
+    responses={200: io.DeskTicketOut, **error_responses(400, 401, 403, 404, 409, 429)},
+    examples=[DESK_TICKET_EXAMPLE],
+)
+class DeskClaim(DeskView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        try:
+            ticket = services.ticket_assign(
+                ticket=ticket, actor=self.actor(), assignee=request.user, now=timezone.now()
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.desk_ticket_data(ticket))
+
+
+@extend_schema(
+    summary="Assign or unassign a request",
+    description="Agents may release their own requests; supervisors assign to anyone.",
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    request=io.DeskAssignIn,
+    responses={
+        200: io.DeskTicketOut,
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
+    },
+    examples=[
+        OpenApiExample("hand over", value={"assignee": "anna@provider.example"}, request_only=True),
+        DESK_TICKET_EXAMPLE,
+    ],
+)
+class DeskAssign(DeskView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        data = io.DeskAssignIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["assignee"]
+        assignee = None
+        if email is not None:
+            assignee = User.objects.agents().filter(email__iexact=email).first()
+            if assignee is None:
+                raise ApiError(
+                    services.ERR_ASSIGNEE_NOT_AGENT,
+                    code="invalid",
+                    http_status=status.HTTP_400_BAD_REQUEST,
+                    field="assignee",
+                )
+        try:
+            ticket = services.ticket_assign(
+                ticket=ticket, actor=self.actor(), assignee=assignee, now=timezone.now()
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.desk_ticket_data(ticket))
+
+
+_DESK_REPLY = {
+    "reply": services.ticket_agent_reply,
+    "note": services.ticket_internal_note,
+    "request_information": services.ticket_request_information,
+}
+
+
+@extend_schema(
+    summary="Answer a request",
+    description=(
+        "A public reply (the first one meets the first-response target, POL-SLA-1), an "
+        "internal note, or a request for information, which makes the request wait on "
+        "the customer (POL-SEV-7)."
+    ),
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    request=io.DeskReplyIn,
+    responses={201: io.MessageOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+    examples=[
+        OpenApiExample(
+            "reply", value={"kind": "reply", "body": "We are on it."}, request_only=True
+        ),
+        MESSAGE_EXAMPLE,
+    ],
+)
+class DeskReply(DeskView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        data = io.DeskReplyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        write = _DESK_REPLY[data.validated_data["kind"]]
+        try:
+            message = write(
+                ticket=ticket,
+                actor=self.actor(),
+                body=data.validated_data["body"],
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
+
+
+__all__ = [
+    "ArticleSearch",
+    "DeskAssign",
+    "DeskClaim",
+    "DeskQueue",
+    "DeskReply",
+    "DeskTicket",
+    "IncidentList",
+    "OpenApiResponse",
+    "SeverityAssess",
+    "TicketDetail",
+    "TicketEvents",
+    "TicketListCreate",
+    "TicketMessages",
+    "TicketRate",
+    "TicketReopen",
+    "TicketResolve",
+    "TicketSla",
+]

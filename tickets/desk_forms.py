@@ -1,0 +1,266 @@
+"""Forms of the agent desk (issue 7): they parse and validate; services do the writes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from helpcenter.models import Service
+from severity.choices import Category, Severity
+from tenants.models import Organization, User
+from tickets.models import Status
+from tickets.selectors import QueueFilters
+
+ACTIVE_STATUS_CHOICES = [(s.value, s.label) for s in Status if s.value in Status.active()]
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the query string. A value that does not parse is
+    dropped (the filter is ignored) rather than failing the page."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    severity = forms.ChoiceField(
+        label=_("Severity"), required=False, choices=[("", _("Any")), *Severity.choices]
+    )
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=[("", _("Any")), *Category.choices]
+    )
+    product = forms.TypedChoiceField(label=_("Product"), required=False, coerce=int)
+    organization = forms.TypedChoiceField(label=_("Organization"), required=False, coerce=int)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any active")), *ACTIVE_STATUS_CHOICES]
+    )
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    breached = forms.BooleanField(label=_("Breached"), required=False)
+    waiting = forms.BooleanField(label=_("Waiting on customer"), required=False)
+
+    # The parameters a saved view and the live refresh carry over.
+    FILTER_FIELDS = (
+        "q",
+        "severity",
+        "category",
+        "product",
+        "organization",
+        "status",
+        "assignee",
+        "breached",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        *args: object,
+        organizations: list[tuple[int, str]] | None = None,
+        products: list[tuple[int, str]] | None = None,
+        agents: list[User] | None = None,
+        **kwargs: object,
+    ) -> None:
+        """With the lists, the filters are checked against them and drawn as selects (the
+        page). Without them (the live fragment, polled every few seconds by every agent)
+        ids are only checked to be ids: the fragment's query string is the page's own,
+        already checked, and an unknown id merely matches nothing."""
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if organizations is None or products is None or agents is None:
+            for name in ("organization", "product"):
+                self.fields[name] = forms.IntegerField(
+                    label=self.fields[name].label, required=False, min_value=1, max_value=2**62
+                )
+            self.fields["assignee"] = forms.RegexField(
+                label=self.fields["assignee"].label,
+                required=False,
+                regex=r"^(me|none|[1-9][0-9]{0,17})$",
+            )
+            return
+        self.fields["organization"].choices = [("", _("Any"))] + [  # type: ignore[attr-defined]
+            (str(pk), name) for pk, name in organizations
+        ]
+        self.fields["product"].choices = [("", _("Any"))] + [  # type: ignore[attr-defined]
+            (str(pk), name) for pk, name in products
+        ]
+        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("", _("Anyone")),
+            ("me", _("Mine")),
+            ("none", _("Unassigned")),
+        ] + [(str(agent.pk), agent.get_full_name()) for agent in agents]
+
+    def filters(self) -> QueueFilters:
+        """The valid filters; invalid ones are left out."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return QueueFilters(
+            severity=data.get("severity") or "",
+            category=data.get("category") or "",
+            product_id=data.get("product") or None,
+            organization_id=data.get("organization") or None,
+            status=data.get("status") or "",
+            assignee=data.get("assignee") or "",
+            breached=bool(data.get("breached")),
+            waiting=bool(data.get("waiting")),
+            q=(data.get("q") or "").strip(),
+        )
+
+    def query_string(self) -> str:
+        """The valid filters as a canonical query string (saved views, live refresh)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        pairs: list[tuple[str, str]] = []
+        for name in self.FILTER_FIELDS:
+            value = data.get(name)
+            if value in (None, "", False):
+                continue
+            pairs.append((name, "1" if value is True else str(value).strip()))
+        return urlencode(pairs)
+
+    @property
+    def ignored(self) -> list[str]:
+        """Labels of the filters that did not parse, to tell the agent."""
+        self.is_valid()
+        return [str(self.fields[name].label) for name in self.errors]
+
+
+def queue_filter_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[User]]:
+    """Organizations, products and agents for the filter and assignment selects: three
+    small queries, independent of the number of tickets."""
+    organizations = list(Organization.objects.order_by("name", "pk").values_list("pk", "name"))
+    products = list(Service.objects.order_by("position", "name").values_list("pk", "name"))
+    agents = list(User.objects.agents().order_by("full_name", "email"))
+    return organizations, products, agents
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=60)
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+
+class ReplyForm(forms.Form):
+    """A public answer; "ask for information" sends it and waits on the customer."""
+
+    ACTION_REPLY = "reply"
+    ACTION_REQUEST_INFORMATION = "request_information"
+
+    body = forms.CharField(
+        label=_("Reply to the customer"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("The customer sees this message."),
+    )
+    action = forms.ChoiceField(
+        choices=[(ACTION_REPLY, _("Send reply")), (ACTION_REQUEST_INFORMATION, _("Ask"))],
+        widget=forms.HiddenInput,
+        initial=ACTION_REPLY,
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Internal note"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only support staff see internal notes."),
+    )
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why escalate"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Recorded on the timeline and sent to whoever is told."),
+    )
+
+
+class ResolveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Resolution summary"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why reopen"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AssignForm(forms.Form):
+    """Claim (assign to me), release (empty), or, for supervisors, assign to anyone."""
+
+    assignee = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int)
+
+    def __init__(self, *args: object, agents: list[User], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.agents = {agent.pk: agent for agent in agents}
+        self.fields["assignee"].choices = [("", _("Nobody"))] + [  # type: ignore[attr-defined]
+            (str(agent.pk), agent.get_full_name()) for agent in agents
+        ]
+
+    def chosen_agent(self) -> User | None:
+        pk = self.cleaned_data.get("assignee")
+        return self.agents.get(pk) if pk else None
+
+
+class BulkAssignForm(AssignForm):
+    tickets = forms.CharField(required=False)
+
+    MAX_TICKETS = 200
+
+    def __init__(self, *args: object, agents: list[User], **kwargs: object) -> None:
+        super().__init__(*args, agents=agents, **kwargs)
+        self.fields["assignee"].label = _("Assign the selected requests to")
+
+    def clean_tickets(self) -> list[int]:
+        raw = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
+        numbers: list[int] = []
+        for value in raw:
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise forms.ValidationError(_("Unknown request.")) from None
+            if number > 0 and number not in numbers:
+                numbers.append(number)
+        if not numbers:
+            raise forms.ValidationError(_("Select at least one request."))
+        if len(numbers) > self.MAX_TICKETS:
+            raise forms.ValidationError(
+                _("Select at most %(max)d requests at once.") % {"max": self.MAX_TICKETS}
+            )
+        return numbers
+
+
+class ReportPeriodForm(forms.Form):
+    """The reports' period: whole days, at most a year, defaulting to the last 30 days."""
+
+    MAX_DAYS = 366
+
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    granularity = forms.ChoiceField(
+        label=_("Breaches and downgrades per"),
+        choices=[("day", _("day")), ("week", _("week"))],
+        initial="day",
+    )
+
+    @staticmethod
+    def defaults(today: date) -> dict[str, object]:
+        return {"start": today - timedelta(days=29), "end": today, "granularity": "day"}
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, date) and isinstance(end, date):
+            if end < start:
+                self.add_error("end", _("The end comes before the start."))
+            elif (end - start).days >= self.MAX_DAYS:
+                self.add_error("end", _("Choose a period of at most a year."))
+        return data

@@ -1,0 +1,377 @@
+"""REST API shapes for service requests: input serializers validate, output serializers
+render. No serializer writes anything; ``tickets.services`` does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from helpcenter.models import Service
+from severity.choices import Category, Impact, Scope, Severity
+from supportdesk.api_errors import MSG_UNKNOWN_FIELD
+from tickets.models import (
+    AuthorRole,
+    Channel,
+    ContactMethod,
+    Event,
+    EventKind,
+    Language,
+    Message,
+    MessageKind,
+    Status,
+    Ticket,
+)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo is an error rather than silently
+    ignored (``{"titel": …}`` must not file a request without a title)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        initial = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(set(initial) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: [MSG_UNKNOWN_FIELD] for name in unknown})
+        return attrs
+
+
+def _text(max_length: int, *, required: bool = True, **extra: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=max_length,
+        required=required,
+        allow_blank=not required,
+        trim_whitespace=True,
+        **({"default": ""} if not required else {}),
+        **extra,
+    )
+
+
+class TicketCreateIn(StrictSerializer):
+    title = _text(200)
+    description = _text(20_000)
+    category = serializers.ChoiceField(choices=Category.choices)
+    impact = serializers.ChoiceField(
+        choices=Impact.choices, help_text=_("How badly the service is affected (POL-SEV-2..4).")
+    )
+    scope = serializers.ChoiceField(choices=Scope.choices)
+    product = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Service.objects.active(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("The service (product area) the request is about; see the services list."),
+    )
+    business_impact = _text(5000, required=False, help_text=_("Needed for severity A (POL-SLA-2)."))
+    contact_24x7 = _text(
+        200, required=False, help_text=_("A contact reachable around the clock, for A.")
+    )
+    contact_phone = PhoneNumberField(required=False, allow_blank=True, default="")
+    contact_email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, default=""
+    )
+    preferred_contact = serializers.ChoiceField(
+        choices=ContactMethod.choices, default=ContactMethod.EMAIL
+    )
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.EN)
+
+
+class TicketContactIn(StrictSerializer):
+    """The fields a customer may change after filing (POL-SLA-2); see ``ticket_update_contact``."""
+
+    contact_phone = PhoneNumberField(required=False, allow_blank=True)
+    contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    preferred_contact = serializers.ChoiceField(choices=ContactMethod.choices, required=False)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+
+class AssessIn(StrictSerializer):
+    category = serializers.ChoiceField(choices=Category.choices)
+    impact = serializers.ChoiceField(choices=Impact.choices)
+    scope = serializers.ChoiceField(choices=Scope.choices)
+    business_impact = _text(5000, required=False)
+    contact_24x7 = _text(200, required=False)
+
+
+class ReasonOut(serializers.Serializer):
+    code = serializers.CharField()
+    policy = serializers.CharField()
+    message = serializers.CharField()
+
+
+class AssessmentOut(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    matrix_severity = serializers.ChoiceField(choices=Severity.choices)
+    capped = serializers.BooleanField()
+    reasons = ReasonOut(many=True)
+
+
+class MessageIn(StrictSerializer):
+    body = _text(20_000)
+
+
+class ReasonIn(StrictSerializer):
+    reason = _text(2000, required=False)
+
+
+class RatingIn(StrictSerializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = _text(2000, required=False)
+
+
+class RatingOut(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return settings.SITE_URL + reverse("api:ticket-detail", kwargs={"number": ticket.reference})
+
+
+class TicketOut(serializers.Serializer):
+    """A request as its organization sees it. Declared field by field rather than as a
+    ModelSerializer: building fields from the model on every response was a third of the
+    create endpoint's serializer time (bench/api.py)."""
+
+    number = serializers.CharField(source="reference", help_text=_("e.g. SR-000123"))
+    url = serializers.SerializerMethodField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    product = serializers.CharField(source="product.slug", allow_null=True)
+    impact = serializers.ChoiceField(choices=Impact.choices)
+    scope = serializers.ChoiceField(choices=Scope.choices)
+    business_impact = serializers.CharField()
+    contact_24x7 = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    original_severity = serializers.ChoiceField(choices=Severity.choices)
+    severity_reason = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    contact_phone = serializers.SerializerMethodField()
+    contact_email = serializers.CharField()
+    preferred_contact = serializers.ChoiceField(choices=ContactMethod.choices)
+    language = serializers.ChoiceField(choices=Language.choices)
+    assigned = serializers.SerializerMethodField(
+        help_text=_("Whether a support agent has taken the request.")
+    )
+    response_due_at = serializers.DateTimeField(allow_null=True)
+    customer_due_at = serializers.DateTimeField(allow_null=True)
+    first_response_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_contact_phone(self, ticket: Ticket) -> str:
+        return str(ticket.contact_phone) if ticket.contact_phone else ""
+
+    def get_assigned(self, ticket: Ticket) -> bool:
+        return ticket.assignee_id is not None
+
+    def get_url(self, ticket: Ticket) -> str:
+        return ticket_url(ticket)
+
+
+class DeskTicketOut(TicketOut):
+    """What support sees in addition: the organization, the assignee, escalation."""
+
+    organization = serializers.CharField(source="organization.slug")
+    assignee = serializers.SerializerMethodField()
+    escalation_level = serializers.IntegerField()
+
+    def get_assignee(self, ticket: Ticket) -> str | None:
+        return ticket.assignee.email if ticket.assignee_id else None  # type: ignore[union-attr]
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def ticket_data(ticket: Ticket) -> dict[str, Any]:
+    """``TicketOut(ticket).data`` without instantiating a serializer (its fields are deep
+    copied per instance): the hot path of every ticket response. Documented by, and
+    tested equal to, ``TicketOut``."""
+    return {
+        "number": ticket.reference,
+        "url": ticket_url(ticket),
+        "title": ticket.title,
+        "description": ticket.description,
+        "category": ticket.category,
+        "product": ticket.product.slug if ticket.product_id else None,  # type: ignore[union-attr]
+        "impact": ticket.impact,
+        "scope": ticket.scope,
+        "business_impact": ticket.business_impact,
+        "contact_24x7": ticket.contact_24x7,
+        "severity": ticket.severity,
+        "original_severity": ticket.original_severity,
+        "severity_reason": ticket.severity_reason,
+        "status": ticket.status,
+        "channel": ticket.channel,
+        "contact_phone": str(ticket.contact_phone) if ticket.contact_phone else "",
+        "contact_email": ticket.contact_email,
+        "preferred_contact": ticket.preferred_contact,
+        "language": ticket.language,
+        "assigned": ticket.assignee_id is not None,
+        "response_due_at": _when(ticket.response_due_at),
+        "customer_due_at": _when(ticket.customer_due_at),
+        "first_response_at": _when(ticket.first_response_at),
+        "created_at": _when(ticket.created_at),
+        "updated_at": _when(ticket.updated_at),
+        "resolved_at": _when(ticket.resolved_at),
+        "closed_at": _when(ticket.closed_at),
+    }
+
+
+def desk_ticket_data(ticket: Ticket) -> dict[str, Any]:
+    """``DeskTicketOut(ticket).data``, the same way."""
+    return {
+        **ticket_data(ticket),
+        "organization": ticket.organization.slug,
+        "assignee": ticket.assignee.email if ticket.assignee_id else None,  # type: ignore[union-attr]
+        "escalation_level": ticket.escalation_level,
+    }
+
+
+class MessageOut(serializers.ModelSerializer):
+    author_role = serializers.ChoiceField(choices=AuthorRole.choices)
+    author = serializers.SerializerMethodField(
+        help_text=_("The customer's name, or the agent's first name; empty for the system.")
+    )
+    kind = serializers.ChoiceField(choices=MessageKind.choices)
+
+    class Meta:
+        model = Message
+        fields = ("id", "kind", "author_role", "author", "body", "created_at")
+        read_only_fields = fields
+
+    def get_author(self, message: Message) -> str:
+        if message.author is None:
+            return ""
+        if message.author_role == AuthorRole.AGENT:
+            return message.author.get_short_name()  # staff are named by first name only
+        return message.author.get_full_name()
+
+
+# The Events a customer sees on the timeline: no internal notes, assignments or the
+# workers' internal steps (warnings, escalations).
+CUSTOMER_EVENT_KINDS = (
+    EventKind.CREATED,
+    EventKind.REPLIED,
+    EventKind.INFORMATION_REQUESTED,
+    EventKind.CUSTOMER_REPLIED,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    EventKind.CLOSED,
+    EventKind.SEVERITY_CHANGED,
+    EventKind.DOWNGRADED,
+    EventKind.REMINDED,
+    EventKind.RATED,
+    EventKind.CONTACT_CHANGED,
+)
+_SHARED_KEYS = (
+    "status",
+    "severity",
+    "contact_phone",
+    "contact_email",
+    "preferred_contact",
+    "language",
+    "score",
+)
+# Whose words a reason is on these kinds: shown to the customer as written.
+_KINDS_WITH_REASON = (
+    EventKind.CREATED,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    EventKind.SEVERITY_CHANGED,
+    EventKind.DOWNGRADED,
+    EventKind.REMINDED,
+)
+
+
+class EventOut(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    actor = serializers.SerializerMethodField(
+        help_text=_("support, system, or the customer's own admin or API key")
+    )
+    before = serializers.SerializerMethodField()
+    after = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = ("id", "kind", "actor", "before", "after", "reason", "created_at")
+        read_only_fields = fields
+
+    def get_actor(self, event: Event) -> str:
+        if event.actor_kind == "system":
+            return "system"
+        if event.actor_user_id is not None and event.actor_user.is_agent:  # type: ignore[union-attr]
+            return "support"
+        return event.actor_label
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_before(self, event: Event) -> dict[str, Any]:
+        return {k: v for k, v in event.before.items() if k in _SHARED_KEYS}
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_after(self, event: Event) -> dict[str, Any]:
+        return {k: v for k, v in event.after.items() if k in _SHARED_KEYS}
+
+    def get_reason(self, event: Event) -> str:
+        return event.reason if event.kind in _KINDS_WITH_REASON else ""
+
+
+class SegmentOut(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    kind = serializers.CharField(
+        help_text="running | paused | out_of_hours | holiday | met | stopped"
+    )
+    status = serializers.CharField()
+    seconds = serializers.IntegerField()
+
+
+class SlaOut(serializers.Serializer):
+    severity = serializers.CharField()
+    category = serializers.CharField()
+    calendar = serializers.CharField()
+    time_zone = serializers.CharField()
+    target_seconds = serializers.IntegerField()
+    measuring = serializers.CharField(allow_null=True)
+    clock_from = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    customer_due_at = serializers.DateTimeField(allow_null=True)
+    used_seconds = serializers.IntegerField()
+    remaining_seconds = serializers.IntegerField(allow_null=True)
+    first_response_at = serializers.DateTimeField(allow_null=True)
+    segments = SegmentOut(many=True)
+
+
+class DeskReplyKind(models.TextChoices):
+    REPLY = "reply", _("Public reply")
+    NOTE = "note", _("Internal note")
+    REQUEST_INFORMATION = "request_information", _("Ask the customer for information")
+
+
+class DeskReplyIn(StrictSerializer):
+    kind = serializers.ChoiceField(choices=DeskReplyKind.choices, default=DeskReplyKind.REPLY)
+    body = _text(20_000)
+
+
+class DeskAssignIn(StrictSerializer):
+    assignee = serializers.EmailField(
+        allow_null=True, help_text=_("An agent's e-mail; null to unassign.")
+    )
