@@ -125,6 +125,8 @@ class ContextFilter(logging.Filter):
         for name, value in current().items():
             if not hasattr(record, name):
                 setattr(record, name, value)
+        # For the plain format: " [<id>]" inside a request, nothing outside one.
+        record.request_tag = f" [{record.request_id}]" if record.request_id else ""  # type: ignore[attr-defined]
         return True
 
 
@@ -133,6 +135,7 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
     "taskName",
+    "request_tag",
     *_VARS,
 }
 
