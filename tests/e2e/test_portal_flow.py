@@ -120,23 +120,45 @@ def test_an_admin_files_follows_answers_and_rates_a_request(world: World, page: 
 
 
 def test_the_same_pages_in_polish(world: World, page: object) -> None:
+    """Every page in English first, then in Polish: the headings change, and the chrome's
+    English words are gone, replaced by their Polish translations."""
+    from django.utils import translation
+
     p: object = page
     ticket = world.file(world.admin_b, now=timezone.now())
     sign_in(p, world.admin_b.user.email)
-    p.locator("#language-select").select_option("pl")  # type: ignore[attr-defined]
-    p.locator(".header-tools form").first.get_by_role("button").click()  # type: ignore[attr-defined]
-    p.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-    for name, path in (
-        ("home", "/portal/bravo/"),
+    pages = (
         ("requests", "/portal/bravo/requests/"),
         ("request", f"/portal/bravo/requests/{ticket.pk}/"),
         ("contact-support", "/portal/bravo/requests/new/"),
         ("members", "/portal/bravo/settings/members/"),
-    ):
+        ("health", "/portal/bravo/health/"),
+        ("help", "/portal/bravo/help/"),
+        ("phone", "/portal/bravo/phone/"),
+    )
+    english = {}
+    for name, path in pages:
+        p.goto(path)  # type: ignore[attr-defined]
+        english[name] = p.locator("h1").first.inner_text()  # type: ignore[attr-defined]
+
+    p.locator("#language-select").select_option("pl")  # type: ignore[attr-defined]
+    p.locator(".header-tools form").first.get_by_role("button").click()  # type: ignore[attr-defined]
+    p.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    chrome = ("Service health", "Help", "Phone support", "Sign out")
+    with translation.override("pl"):
+        polish_chrome = [translation.gettext(words) for words in chrome]
+    assert all(pl != en for pl, en in zip(polish_chrome, chrome, strict=True))
+    for name, path in (("home", "/portal/bravo/"), *pages):
         response = p.goto(path)  # type: ignore[attr-defined]
         assert response.status == 200, path
         assert p.locator("html").get_attribute("lang") == "pl", path  # type: ignore[attr-defined]
-        assert p.locator("h1").first.is_visible(), path  # type: ignore[attr-defined]
+        text = p.locator("body").inner_text()  # type: ignore[attr-defined]
+        for en, pl in zip(chrome, polish_chrome, strict=True):
+            assert pl in text, (path, pl)
+            assert en not in text, (path, en)
+        if name in english and ticket.title not in english[name]:
+            heading = p.locator("h1").first.inner_text()  # type: ignore[attr-defined]
+            assert heading != english[name], (path, heading)
         shot(p, f"pl-{name}")
 
 
