@@ -261,9 +261,7 @@ def main() -> None:
             for round_number in range(options.rounds):
                 log(f"round {round_number + 1}/{options.rounds}: {slice_seconds:.1f} s each")
                 ours_runs.append(
-                    run_driver(
-                        f"{base}/tickets/", ours_headers, slice_seconds, options.concurrency
-                    )
+                    run_driver(f"{base}/tickets/", ours_headers, slice_seconds, options.concurrency)
                 )
                 floor_runs.append(
                     run_driver(

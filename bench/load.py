@@ -243,6 +243,7 @@ def _payload(channel: str) -> dict[str, str]:
         "impact": "degraded",
         "scope": random.choice(["one", "many"]),
         "language": "en",
+        "contact_email": "it-desk@load.test",
     }
 
 

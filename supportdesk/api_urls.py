@@ -5,7 +5,10 @@ offline from drf-spectacular-sidecar)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.urls import include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import permissions, status
@@ -13,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from supportdesk.api_errors import error_body
 from tickets import api as tickets_api
 from webhooks import api as webhooks_api
 
@@ -98,6 +102,12 @@ urlpatterns = [
 ]
 
 
+@csrf_exempt  # it changes nothing, and must answer JSON for every method
+def not_found(request: HttpRequest, rest: str) -> JsonResponse:
+    """Any other path under /api/v1/: a JSON 404 like every API error, not an HTML page."""
+    return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+
+
 if settings.SUPPORTDESK["API_BENCH_FLOOR"]:
     from tickets.models import Ticket
     from tickets.serializers import TicketCreateIn
@@ -125,3 +135,6 @@ if settings.SUPPORTDESK["API_BENCH_FLOOR"]:
             return Response({"number": ticket.reference}, status=status.HTTP_201_CREATED)
 
     urlpatterns.append(path("bench/floor/", BenchFloorView.as_view(), name="bench-floor"))
+
+# Last: whatever no route above matched.
+urlpatterns.append(re_path(r"^(?P<rest>.*)$", not_found, name="not-found"))

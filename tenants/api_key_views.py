@@ -103,9 +103,7 @@ def api_key_revoke_view(request: TenantRequest, key: int) -> HttpResponse:
         return refused(request, _("API keys"))
     if request.method == "POST":
         api_key_revoke(key=api_key, now=timezone.now())
-        messages.success(
-            request, _("The key %(prefix)s is revoked.") % {"prefix": api_key.prefix}
-        )
+        messages.success(request, _("The key %(prefix)s is revoked.") % {"prefix": api_key.prefix})
         return redirect("portal:settings_api_keys", org=request.organization.slug)
     return render(
         request,

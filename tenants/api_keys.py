@@ -132,12 +132,8 @@ class BearerAuthentication(authentication.BaseAuthentication):
         prefix = split_prefix(credential)
         now = timezone.now()
         if prefix is not None and prefix.startswith(f"{API_KEY_PREFIX}_"):
-            key = (
-                ApiKey.objects.usable()
-                .select_related("organization")
-                .filter(prefix=prefix, organization__isnull=False)
-                .first()
-            )
+            keys = ApiKey.objects.usable().select_related("organization")
+            key = keys.filter(prefix=prefix).first()
             if key is not None and key.matches(credential):
                 key.touch(now)
                 return ApiKeyPrincipal(key), key

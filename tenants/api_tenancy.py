@@ -10,6 +10,7 @@ organization's ids answer 404. Provider staff use the desk endpoints instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +22,7 @@ from tenants.credentials import AgentToken, ApiKey
 from tenants.models import Membership, Organization, Role, User
 
 ORGANIZATION_HEADER = "X-Organization"
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 
 ERR_NOT_ADMIN = _(
     "Only your organization's admins can contact support. Ask one of your admins, or use "
@@ -69,8 +71,10 @@ def _resolve(request: Request) -> ApiTenant:
         user=user, role__in=Role.admin_roles(), user__is_active=True
     )
     slug = request.headers.get(ORGANIZATION_HEADER, "").strip()
+    if slug and not _SLUG.fullmatch(slug):
+        raise exceptions.PermissionDenied(ERR_NOT_ADMIN, code="not_admin")
     if slug:
-        memberships = memberships.filter(organization__slug=slug[:60])
+        memberships = memberships.filter(organization__slug=slug)
     found = list(memberships[:2])
     if len(found) == 1:
         membership = found[0]

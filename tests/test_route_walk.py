@@ -148,9 +148,12 @@ def _integration_ids(ticket: Ticket) -> dict[str, object]:
     from webhooks.services import deliveries_for_events, endpoint_create
 
     organization, now = ticket.organization, timezone.now()
-    key = ApiKey.objects.filter(organization=organization).first() or api_key_create(
-        organization=organization, name="walk", role="global_admin", created_by=None, now=now
-    ).credential
+    key = (
+        ApiKey.objects.filter(organization=organization).first()
+        or api_key_create(
+            organization=organization, name="walk", role="global_admin", created_by=None, now=now
+        ).credential
+    )
     endpoint = WebhookEndpoint.objects.filter(organization=organization).first()
     if endpoint is None:
         endpoint = endpoint_create(

@@ -227,7 +227,9 @@ class BulkAssignForm(AssignForm):
                 number = int(value)
             except (TypeError, ValueError):
                 raise forms.ValidationError(_("Unknown request.")) from None
-            if number > 0 and number not in numbers:
+            if not 0 < number < 2**62:
+                raise forms.ValidationError(_("Unknown request."))
+            if number not in numbers:
                 numbers.append(number)
         if not numbers:
             raise forms.ValidationError(_("Select at least one request."))
@@ -242,6 +244,9 @@ class ReportPeriodForm(forms.Form):
     """The reports' period: whole days, at most a year, defaulting to the last 30 days."""
 
     MAX_DAYS = 366
+    # The period's end is the day after ``end`` at midnight: keep both inside datetime's range.
+    EARLIEST = date(1970, 1, 1)
+    LATEST = date(9998, 12, 31)
 
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -259,7 +264,9 @@ class ReportPeriodForm(forms.Form):
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if isinstance(start, date) and isinstance(end, date):
-            if end < start:
+            if not (start >= self.EARLIEST and end <= self.LATEST):
+                self.add_error("end", _("Choose dates between 1970 and 9998."))
+            elif end < start:
                 self.add_error("end", _("The end comes before the start."))
             elif (end - start).days >= self.MAX_DAYS:
                 self.add_error("end", _("Choose a period of at most a year."))

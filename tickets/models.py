@@ -232,7 +232,8 @@ class Ticket(models.Model):
             # The desk queue (issue 7): its order, breached and waiting-on-customer filters
             # are range scans of this one index. It replaces two single-column partial
             # indexes (response_due_at of new/open, customer_due_at of waiting) that only
-            # the queue read, so the sweep's UPDATEs maintain one index fewer than before.
+            # the queue read; an active row sat in exactly one of them and sits in this one,
+            # so a sweep UPDATE still writes one queue entry per active row, not two.
             models.Index(
                 queue_bucket(),
                 queue_due(),

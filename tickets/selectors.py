@@ -166,6 +166,7 @@ def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 
     found = {
         t.pk: t
         for t in Ticket.objects.filter(pk__in=ids)
+        .order_by()
         .select_related("organization", "product", "assignee")
         .defer(*_QUEUE_DEFERRED)
     }

@@ -140,7 +140,7 @@ _CALL_EXAMPLE = OpenApiExample(
     ),
     tags=_TAGS,
     request=CallStartIn,
-    responses={201: CallOut, **error_responses(400, 401, 404, 413, 415, 429)},
+    responses={201: CallOut, **error_responses(400, 401, 403, 404, 413, 415, 429)},
     examples=[
         OpenApiExample(
             "start",
@@ -189,7 +189,7 @@ class CallDetailView(APIView):
     description="To a registered contact of the organization (POL-PIN-1); rate-limited.",
     tags=_TAGS,
     request=CodeSendIn,
-    responses={202: ChallengeOut, **error_responses(400, 401, 404, 413, 415, 429)},
+    responses={202: ChallengeOut, **error_responses(400, 401, 403, 404, 413, 415, 429)},
     examples=[
         OpenApiExample("by e-mail", value={"channel_kind": "email", "channel_id": 3},
                        request_only=True),
@@ -197,6 +197,7 @@ class CallDetailView(APIView):
             "sent",
             value={"challenge": 5, "channel": "j***@contoso.com",
                    "expires_at": "2026-06-10T10:10:00Z"},
+            status_codes=["202"],
             response_only=True,
         ),
     ],
@@ -232,7 +233,7 @@ class CodeSendView(APIView):
     description="Success grants access to the organization for this call (POL-PIN-2).",
     tags=_TAGS,
     request=CodeCheckIn,
-    responses={200: CallOut, **error_responses(400, 401, 404, 413, 415, 429)},
+    responses={200: CallOut, **error_responses(400, 401, 403, 404, 413, 415, 429)},
     examples=[OpenApiExample("code", value={"code": "12345678"}, request_only=True), _CALL_EXAMPLE],
 )
 class CodeCheckView(APIView):
@@ -256,7 +257,7 @@ class CodeCheckView(APIView):
     description="Ends the access the call granted.",
     tags=_TAGS,
     request=None,
-    responses={200: CallOut, **error_responses(400, 401, 404, 429)},
+    responses={200: CallOut, **error_responses(400, 401, 403, 404, 429)},
     examples=[_CALL_EXAMPLE],
 )
 class CallEndView(APIView):

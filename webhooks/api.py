@@ -264,11 +264,12 @@ class EndpointDetail(WebhookView):
     examples=[OpenApiExample("log", value=[_DELIVERY_EXAMPLE], response_only=True)],
 )
 class DeliveryList(WebhookView):
+    # Read by drf-spectacular to document the paginated answer.
     pagination_class = DeliveryCursor
 
     def get(self, request: Request, endpoint_id: int) -> Response:
         endpoint = self.endpoint(endpoint_id)
-        paginator = DeliveryCursor()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(endpoint.deliveries.all(), request, view=self)
         return paginator.get_paginated_response(DeliveryOut(page, many=True).data)
 
@@ -284,6 +285,7 @@ class DeliveryList(WebhookView):
         OpenApiExample(
             "queued",
             value={**_DELIVERY_EXAMPLE, "status": "pending", "attempts": 0},
+            status_codes=["202"],
             response_only=True,
         )
     ],

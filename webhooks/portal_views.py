@@ -110,9 +110,7 @@ def endpoint_detail(request: TenantRequest, endpoint: int) -> HttpResponse:
                 if hook.is_active
                 else _("The endpoint is switched off."),
             )
-        return redirect(
-            "portal:settings_webhook", org=request.organization.slug, endpoint=hook.pk
-        )
+        return redirect("portal:settings_webhook", org=request.organization.slug, endpoint=hook.pk)
     return render(
         request,
         "portal/settings_webhook_detail.html",
@@ -144,9 +142,7 @@ def delivery_resend(request: TenantRequest, endpoint: int, delivery: int) -> Htt
             messages.error(request, error.message)
         else:
             messages.success(request, _("The delivery is queued to be sent again."))
-        return redirect(
-            "portal:settings_webhook", org=request.organization.slug, endpoint=hook.pk
-        )
+        return redirect("portal:settings_webhook", org=request.organization.slug, endpoint=hook.pk)
     return render(
         request,
         "portal/settings_webhook_resend.html",

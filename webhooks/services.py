@@ -50,6 +50,7 @@ EVENT_TYPE_FOR_KIND: dict[str, WebhookEventType] = {
     EventKind.SEVERITY_CHANGED: WebhookEventType.TICKET_UPDATED,
     EventKind.REMINDED: WebhookEventType.TICKET_UPDATED,
     EventKind.RATED: WebhookEventType.TICKET_UPDATED,
+    EventKind.CONTACT_CHANGED: WebhookEventType.TICKET_UPDATED,
     EventKind.REPLIED: WebhookEventType.TICKET_MESSAGE_CREATED,
     EventKind.INFORMATION_REQUESTED: WebhookEventType.TICKET_MESSAGE_CREATED,
     EventKind.CUSTOMER_REPLIED: WebhookEventType.TICKET_MESSAGE_CREATED,
@@ -286,7 +287,9 @@ def delivery_send(*, delivery_id: int, now: datetime) -> str | None:
     ).update(next_attempt_at=lease)
     if claimed != 1:
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return None
     endpoint = delivery.endpoint
     code, error = None, ""
     if not endpoint.is_active:

@@ -213,9 +213,7 @@ def test_a_session_admin_of_several_organizations_names_one(world: World) -> Non
     ambiguous = client.post("/api/v1/tickets/", NEW_TICKET, format="json")
     assert ambiguous.status_code == 403
     assert ambiguous.json()["code"] == "organization_required"
-    chosen = client.post(
-        "/api/v1/tickets/", NEW_TICKET, format="json", HTTP_X_ORGANIZATION="bravo"
-    )
+    chosen = client.post("/api/v1/tickets/", NEW_TICKET, format="json", HTTP_X_ORGANIZATION="bravo")
     assert chosen.status_code == 201
     assert Ticket.objects.get().organization == world.org_b
 

@@ -47,7 +47,10 @@ WITHOUT_IDS: dict[str, set[int]] = {
 
 # Request bodies where the schema's example cannot work here (its host does not resolve).
 BODIES: dict[str, Any] = {
-    "POST /api/v1/webhooks/": {"url": "http://127.0.0.1:9/alpha", "event_types": ["ticket.created"]},
+    "POST /api/v1/webhooks/": {
+        "url": "http://127.0.0.1:9/alpha",
+        "event_types": ["ticket.created"],
+    },
 }
 
 
@@ -75,9 +78,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "messages": list(Message.objects.filter(ticket__organization=org).values()),
         "events": list(Event.objects.filter(organization=org).values()),
         "endpoints": list(WebhookEndpoint.objects.filter(organization=org).values()),
-        "deliveries": list(
-            WebhookDelivery.objects.filter(endpoint__organization=org).values()
-        ),
+        "deliveries": list(WebhookDelivery.objects.filter(endpoint__organization=org).values()),
         "calls": list(Call.objects.filter(organization=org).values()),
     }
 
@@ -130,9 +131,7 @@ def test_every_operation_refuses_another_tenants_ids(
             assert param in b_ids, f"teach the cross-tenant probe a value for {param} ({name})"
             url = url.replace("{" + param + "}", str(b_ids[param]))
         body = BODIES.get(name, _request_example(operation))
-        response = client_a.generic(
-            method, url, json.dumps(body), content_type="application/json"
-        )
+        response = client_a.generic(method, url, json.dumps(body), content_type="application/json")
         if params:
             assert response.status_code == 404, (name, response.status_code, response.content)
         else:

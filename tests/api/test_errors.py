@@ -113,3 +113,19 @@ def test_bad_filters_and_cursors_are_4xx(keys: Keys, client_a: APIClient) -> Non
 
 def test_a_method_the_route_lacks_is_405_json(keys: Keys, client_a: APIClient) -> None:
     _is_error(client_a.delete("/api/v1/tickets/"), 405, "method_not_allowed")
+
+
+def test_an_unknown_api_path_is_a_json_404(keys: Keys, client_a: APIClient) -> None:
+    _is_error(client_a.get("/api/v1/no-such-thing/"), 404, "not_found")
+    _is_error(client_a.post("/api/v1/tickets/SR-1/unknown/"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "bound", ["0339-12-22T07:18:22+16:34", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"]
+)
+def test_extreme_dates_in_filters_are_refused_or_answered(
+    keys: Keys, client_a: APIClient, bound: str
+) -> None:
+    """Offsets PostgreSQL refuses and dates that overflow in UTC are never a 500."""
+    response = client_a.get("/api/v1/tickets/", {"created_after": bound, "updated_before": bound})
+    assert response.status_code in (200, 400)

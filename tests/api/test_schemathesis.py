@@ -14,12 +14,12 @@ import os
 import zlib
 from collections.abc import Iterator
 
+import hypothesis
 import pytest
 import schemathesis
-import hypothesis
-from hypothesis import HealthCheck
 from django.core import signals
 from django.db import close_old_connections
+from hypothesis import HealthCheck
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
@@ -29,7 +29,6 @@ from schemathesis.specs.openapi.checks import (
 from supportdesk.wsgi import application
 from tests.api.conftest import Keys
 from tests.conftest import World
-from tickets.models import Ticket
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "100"))
 
@@ -126,3 +125,45 @@ def test_every_operation_is_fuzzed() -> None:
     assert len(operations) >= 30
     assert all(result.ok() for result in operations)
 
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_in_process")
+def test_stateful_workflows_follow_the_schemas_links(keys: Keys) -> None:
+    """Chains of calls along the schema's links (file → read, reply, resolve → rate;
+    register a webhook → switch, read its log; start a call → send, check, end), each
+    response checked like the single calls above."""
+    base = schema.as_state_machine()
+    seen: set[tuple[str, int]] = set()
+
+    class Workflow(base):  # type: ignore[misc, valid-type]
+        def after_call(self, response: object, case: schemathesis.Case) -> None:
+            seen.add((f"{case.method} {case.path}", response.status_code))  # type: ignore[attr-defined]
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            relative = case.path.removeprefix("/api/v1")
+            return {"headers": {"Authorization": _authorization(relative, keys)}}
+
+        def validate_response(
+            self, response: object, case: schemathesis.Case, **kwargs: object
+        ) -> None:  # type: ignore[override]
+            case.validate_response(
+                response,  # type: ignore[arg-type]
+                checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
+            )
+
+    Workflow.run(
+        settings=hypothesis.settings(
+            # At least 50 scenarios, and derandomized: the walk reliably gets as far as a
+            # filed request and reads it back through the link.
+            max_examples=max(MAX_EXAMPLES, 50),
+            derandomize=True,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The scenarios went through much of the API (which links pay off depends on the
+    # generated data, so no single chain is required here).
+    assert len({operation for operation, _status in seen}) >= 15
+    assert any(status < 300 for _operation, status in seen)

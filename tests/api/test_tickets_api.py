@@ -150,12 +150,14 @@ def test_the_sla_ledger(world: World, keys: Keys, client_a: APIClient) -> None:
 def test_resolve_reopen_rate(world: World, keys: Keys, client_a: APIClient) -> None:
     ticket = world.file()
     url = f"/api/v1/tickets/{ticket.reference}"
-    assert client_a.post(f"{url}/resolve/", {"reason": "Fixed"}, format="json").json()[
-        "status"
-    ] == "resolved"
-    assert client_a.post(f"{url}/reopen/", {"reason": "Again"}, format="json").json()[
-        "status"
-    ] == "open"
+    assert (
+        client_a.post(f"{url}/resolve/", {"reason": "Fixed"}, format="json").json()["status"]
+        == "resolved"
+    )
+    assert (
+        client_a.post(f"{url}/reopen/", {"reason": "Again"}, format="json").json()["status"]
+        == "open"
+    )
     client_a.post(f"{url}/resolve/", {}, format="json")
     rated = client_a.post(f"{url}/rate/", {"score": 5, "comment": "Great"}, format="json")
     assert rated.status_code == 201
@@ -228,12 +230,6 @@ def test_the_schema_and_docs_are_served(client: object) -> None:
         # Served from the sidecar, not a CDN: works offline.
         assert b"cdn.jsdelivr" not in response.content
         assert b"/static/drf_spectacular_sidecar/" in response.content
-
-
-def test_the_schema_validates_without_warnings() -> None:
-    from django.core.management import call_command
-
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
 
 
 def test_the_fast_ticket_rendering_equals_the_documented_serializer(world: World) -> None:

@@ -99,7 +99,11 @@ def test_a_new_ticket_is_delivered_signed(
     assert payload["data"]["ticket"]["number"] == created["number"]
     assert request["headers"]["Supportdesk-Event"] == "ticket.created"
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts, delivery.last_response_code) == ("delivered", 1, 200)
+    assert (delivery.status, delivery.attempts, delivery.last_response_code) == (
+        "delivered",
+        1,
+        200,
+    )
 
 
 def test_the_outbox_creates_each_delivery_once(

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tests.conftest import World
 from tests.e2e.conftest import sign_in
-from tickets.models import Status, Ticket
+from tickets.models import Macro, Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,6 +60,7 @@ def test_agent_claims_asks_the_customer_and_resolves(
         now=now - timedelta(days=3),
     )
     assert urgent.severity == "A"
+    Macro.objects.create(name="Ask for scope", language="en", body="Which users are affected?")
     calm = world.file(world.admin_b, title="How do I set a password", now=now)
     assert urgent.response_due_at < calm.response_due_at  # type: ignore[operator]
 
@@ -82,6 +83,11 @@ def test_agent_claims_asks_the_customer_and_resolves(
     expect(page.get_by_role("heading", name="Nobody can send mail")).to_be_visible()  # type: ignore[operator]
     expect(page.locator("#response-clock time.countdown")).to_contain_text("breached")  # type: ignore[operator]
 
+    # A canned reply goes into the reply box, to be edited before sending.
+    page.get_by_label("Insert a canned reply").select_option(label="Ask for scope")  # type: ignore[attr-defined]
+    expect(page.get_by_label("Reply to the customer")).to_have_value(  # type: ignore[operator]
+        "Which users are affected?"
+    )
     page.get_by_label("Reply to the customer").fill("Which mailboxes are affected?")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Send and wait for the customer").click()  # type: ignore[attr-defined]
     expect(page.get_by_text("The request now waits on the customer")).to_be_visible()  # type: ignore[operator]
@@ -136,6 +142,7 @@ def test_supervisor_changes_severity_and_the_ledger_follows(world: World, page: 
     expect(page.locator(".timeline")).to_contain_text("C → B")  # type: ignore[operator]
     ticket.refresh_from_db()
     assert ticket.severity == "B"
+    _screenshot(page, "desk-ledger")
 
 
 def test_countdowns_tick_and_new_requests_appear_without_a_reload(
@@ -152,9 +159,13 @@ def test_countdowns_tick_and_new_requests_appear_without_a_reload(
     first = countdown.inner_text()
     assert first.startswith("breach in 29 min") or first.startswith("breach in 30 min")
     expect(countdown).not_to_have_text(first)  # type: ignore[operator]
+    # A ticked box survives the live refresh.
+    page.get_by_label(f"Select {ticket.reference}").check()  # type: ignore[attr-defined]
     # Filed after the page was drawn: the next poll (every 10 s) shows it.
     newer = world.file(world.admin_b, title="Filed while the agent watches")
     expect(page.get_by_role("link", name=newer.reference)).to_be_visible(timeout=25_000)  # type: ignore[operator]
+    expect(page.get_by_label(f"Select {ticket.reference}")).to_be_checked()  # type: ignore[operator]
+    expect(page.get_by_label(f"Select {newer.reference}")).not_to_be_checked()  # type: ignore[operator]
     _screenshot(page, "desk-queue")
 
 

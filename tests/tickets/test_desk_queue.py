@@ -274,6 +274,8 @@ def test_saved_views_belong_to_their_agent(world: World, client: Client) -> None
     delete = reverse("desk:saved_view_delete", kwargs={"view": view.pk})
     assert client.post(delete).status_code == 404
     assert SavedView.objects.filter(pk=view.pk).exists()
+    huge = reverse("desk:saved_view_delete", kwargs={"view": 10**30})
+    assert client.post(huge).status_code == 404
     client.force_login(world.agent)
     assert client.get(delete).status_code == 405
     assert client.post(delete).status_code == 302
@@ -341,6 +343,8 @@ def test_bulk_assign_is_all_or_none(world: World, client: Client) -> None:
         {"tickets": [], "assignee": other.pk},
         {"tickets": ["abc"], "assignee": other.pk},
         {"tickets": [999_999], "assignee": world.agent.pk},
+        {"tickets": [10**30], "assignee": world.agent.pk},
+        {"tickets": [-1], "assignee": world.agent.pk},
         {"tickets": [first.pk], "assignee": "not-a-number"},
     ):
         assert client.post(url, bad).status_code == 302

@@ -164,6 +164,8 @@ def test_csv_cells_cannot_be_formulas(world: World, client: Client) -> None:
         {"start": "2024-01-01", "end": "2026-06-01", "granularity": "day"},
         {"start": "yesterday", "end": "2026-06-01", "granularity": "day"},
         {"start": "2026-06-01", "end": "2026-06-30", "granularity": "hour"},
+        {"start": "9999-12-30", "end": "9999-12-31", "granularity": "week"},
+        {"start": "0001-01-01", "end": "0001-01-02", "granularity": "week"},
     ],
 )
 def test_a_bad_period_is_a_form_error(world: World, client: Client, query: dict) -> None:

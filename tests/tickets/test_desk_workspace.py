@@ -237,3 +237,23 @@ def test_unknown_tickets_and_customers_get_404(world: World, client: Client) -> 
     )
     assert response.status_code == 404
     assert not ticket.messages.exists()
+
+
+@pytest.mark.parametrize("notes", [1, 12])
+def test_the_workspace_queries_do_not_grow_with_the_conversation(
+    world: World, client: Client, django_assert_max_num_queries: object, notes: int
+) -> None:
+    RegisteredPhone.objects.create(organization=world.org_a, number="+48600100123")
+    Macro.objects.create(name="Greeting", language="en", body="Hello")
+    ticket = world.file(now=timezone.now() - timedelta(hours=5))
+    for index in range(notes):
+        services.ticket_internal_note(
+            ticket=ticket, actor=Actor.for_user(world.agent), body=f"n{index}", now=timezone.now()
+        )
+    client.force_login(world.supervisor)
+    # Session, user, ticket, SLA target and history (the ledger), agents, contacts (2),
+    # macros, navigation, heartbeat, messages, timeline, and the projection's history.
+    with django_assert_max_num_queries(16):  # type: ignore[operator]
+        response = client.get(_url("desk:ticket", ticket))
+    assert response.status_code == 200
+    assert response.content.decode().count("message-note") == notes

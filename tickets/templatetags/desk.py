@@ -86,8 +86,7 @@ _ROW = (
     '<td class="ref"><a class="queue-open" href="{url}">{ref}</a></td>'
     '<td><span class="badge sev-{severity}" title="{severity_label}">{severity}</span></td>'
     "<td>{organization}</td>"
-    '<td class="title-cell">{title}{product}</td>'
-    "<td>{category}</td>"
+    '<td class="title-cell">{title}<br><span class="muted small">{category}{product}</span></td>'
     '<td><span class="badge status-{status}">{status_label}</span></td>'
     "<td>{assignee}</td>"
     '<td class="num">{level}</td>'
@@ -185,9 +184,7 @@ def queue_rows(rows: list[Ticket], user: User, now: datetime) -> SafeString:
                 severity_label=escape(severities.get(t.severity, t.severity)),
                 organization=escape(t.organization.name),
                 title=escape(t.title),
-                product=format_html('<br><span class="muted small">{}</span>', t.product.name)
-                if t.product is not None
-                else "",
+                product=format_html(" · {}", t.product.name) if t.product is not None else "",
                 category=escape(categories.get(t.category, t.category)),
                 status=escape(t.status),
                 status_label=escape(statuses.get(t.status, t.status)),

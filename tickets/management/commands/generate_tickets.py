@@ -120,8 +120,13 @@ class Command(BaseCommand):
             written += len(batch)
             self.stdout.write(f"{written:,} tickets written ({time.monotonic() - started:.0f} s)")
         if connection.vendor == "postgresql":
+            # Fresh statistics for the planner, and (outside a transaction) the visibility
+            # map that lets the queue's counts be index-only scans.
             with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE tickets_ticket")
+                if connection.in_atomic_block:
+                    cursor.execute("ANALYZE tickets_ticket")
+                else:
+                    cursor.execute("VACUUM ANALYZE tickets_ticket")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{written:,} tickets ({rows.active:,} active) for {len(organizations)} "
@@ -261,10 +266,12 @@ class _TicketRows:
         self.active = 0
         wanted = round(count * share)
         recent_rows = max(1, min(count, int(count * RECENT / HISTORY)))
-        # Probabilities so that RECENT_ACTIVE_SHARE of the active ones are recent.
-        self.p_recent = min(1.0, wanted * RECENT_ACTIVE_SHARE / recent_rows)
+        # Probabilities so that RECENT_ACTIVE_SHARE of the active ones are recent; what the
+        # recent rows cannot hold (a small N with a large share) goes to the older ones.
+        recent_active = min(recent_rows, wanted * RECENT_ACTIVE_SHARE)
+        self.p_recent = recent_active / recent_rows
         older = count - recent_rows
-        self.p_old = min(1.0, wanted * (1 - RECENT_ACTIVE_SHARE) / older) if older > 0 else 0.0
+        self.p_old = min(1.0, (wanted - recent_active) / older) if older > 0 else 0.0
         self.recent_from = count - recent_rows
 
     def batches(self, size: int) -> Iterator[list[dict[str, Any]]]:
