@@ -17,7 +17,8 @@ run as in production; the load comes from this separate process over loopback:
 - agents (``--agents``): refresh the queue fragment as the desk's htmx poll does, and
   claim the most urgent unassigned ticket of the page.
 
-Each virtual user waits ``--think`` seconds (±50 %) between operations. Underneath,
+Each virtual user waits ``--think`` seconds (±50 %) between operations; the first
+``--warmup`` seconds are load without timings (imports, caches, connections). Underneath,
 ``--lapses`` Severity A tickets' response deadlines fall due evenly over the run; at the
 end every lapse must have been acted on exactly once.
 
@@ -57,8 +58,6 @@ from bench.stack import PrivateRedis, Processes, free_port, log, wait_for, wait_
 
 DATABASE = "supportdesk_load"
 PASSWORD = "load-test-pass-2026"
-CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-NUMBER_RE = re.compile(r'data-number="(\d+)"')
 
 
 @dataclass
@@ -67,7 +66,12 @@ class Stats:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    # Timings before this moment are the warm-up (imports, caches, connections): not kept.
+    measure_from: float = 0.0
+
     def record(self, operation: str, seconds: float) -> None:
+        if time.monotonic() < self.measure_from:
+            return
         with self.lock:
             self.timings[operation].append(seconds)
 
@@ -201,7 +205,9 @@ def portal_user(
         think(pause)
 
 
-def agent(base: str, email: str, stats: Stats, stop: threading.Event, pause: float) -> None:
+def agent(
+    base: str, email: str, user_id: int, stats: Stats, stop: threading.Event, pause: float
+) -> None:
     client = Browser(base)
     _sign_in(client, email)
     while not stop.is_set():
@@ -214,14 +220,19 @@ def agent(base: str, email: str, stats: Stats, stop: threading.Event, pause: flo
         if unassigned:
             timed(
                 stats, "desk_claim", client, "POST", f"/desk/tickets/{unassigned[0]}/assign/",
-                (302,), form={"assignee": "me"},
+                (302,), form={"assignee": str(user_id), "next": "/desk/"},
             )  # fmt: skip
         think(pause)
 
 
 def _unassigned_numbers(fragment: str) -> list[str]:
-    """Rows the desk marks as unassigned (``data-number`` on rows with ``data-unassigned``)."""
-    return re.findall(r'data-number="(\d+)"[^>]*data-unassigned', fragment)
+    """The queue rows (most urgent first) that nobody has claimed yet."""
+    rows = fragment.split('<tr class="queue-row')[1:]
+    return [
+        found.group(1)
+        for row in rows
+        if ">Unassigned<" in row and (found := re.search(r'data-ticket="(\d+)"', row))
+    ]
 
 
 def _sign_in(client: Browser, email: str) -> None:
@@ -315,7 +326,7 @@ def _actors(api_users: int, portal_users: int, agents: int) -> dict[str, list[An
     for user in User.objects.filter(staff_role__isnull=False).exclude(staff_role="")[:agents]:
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
-        desk.append(user.email)
+        desk.append((user.email, user.pk))
     return {"keys": keys, "portal": portal, "agents": desk}
 
 
@@ -357,6 +368,9 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=6)
     parser.add_argument("--think", type=float, default=1.0, help="seconds between operations")
     parser.add_argument("--lapses", type=int, default=2000)
+    parser.add_argument(
+        "--warmup", type=float, default=20, help="seconds of load not counted in the timings"
+    )
     arguments = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="supportdesk-load-"))
@@ -381,7 +395,9 @@ def main() -> None:
     try:
         _prepare(processes, arguments.tickets)
         actors = _actors(arguments.api_users, arguments.portal_users, arguments.agents)
-        lapse_ids = _lapsing(arguments.lapses, spread=max(arguments.duration - 40, 10))
+        lapse_ids = _lapsing(
+            arguments.lapses, spread=max(arguments.warmup + arguments.duration - 40, 10)
+        )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         processes.web(port, workers=3)
@@ -391,6 +407,7 @@ def main() -> None:
         log(f"stack up; {arguments.duration:.0f} s of load")
 
         stats, stop = Stats(), threading.Event()
+        stats.measure_from = time.monotonic() + arguments.warmup
         threads = [
             threading.Thread(target=api_user, args=(base, key, stats, stop, arguments.think))
             for key in actors["keys"]
@@ -402,18 +419,18 @@ def main() -> None:
             for slug, email in actors["portal"]
         ]
         threads += [
-            threading.Thread(target=agent, args=(base, email, stats, stop, arguments.think))
-            for email in actors["agents"]
+            threading.Thread(target=agent, args=(base, email, pk, stats, stop, arguments.think))
+            for email, pk in actors["agents"]
         ]
         started = time.monotonic()
         for thread in threads:
             thread.daemon = True
             thread.start()
-        time.sleep(arguments.duration)
+        time.sleep(arguments.warmup + arguments.duration)
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started - arguments.warmup
         result = _result(stats, elapsed, lapse_ids)
     finally:
         processes.stop_all()
