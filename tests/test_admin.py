@@ -15,7 +15,7 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"tenants", "tickets", "severity", "helpcenter", "verification"}
+OUR_APPS = {"tenants", "tickets", "severity", "helpcenter", "verification", "webhooks"}
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ("event_type", "endpoint", "status", "attempts", "last_response_code")
     list_filter = ("status", "event_type")
+    search_fields = ("endpoint__url", "endpoint__organization__slug", "last_error")
+    list_select_related = ("endpoint",)
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
     def has_add_permission(self, request: object) -> bool:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from supportdesk import metrics
 from tenants.models import Organization, User
 from tickets.models import Event, EventKind, Message, MessageKind
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
@@ -335,6 +336,8 @@ def _record_attempt(
         "last_error": error,
         "updated_at": now,
     }
+    if error:
+        metrics.WEBHOOK_FAILURES.inc()
     if not error:
         changes.update(status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None)
     elif attempts >= _setting("WEBHOOK_MAX_ATTEMPTS"):

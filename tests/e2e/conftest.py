@@ -55,7 +55,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, live_server: object) -> Iterator[object]:
+def page(browser: object, live_server: object, request: pytest.FixtureRequest) -> Iterator[object]:
     context = browser.new_context(  # type: ignore[attr-defined]
         base_url=live_server.url,  # type: ignore[attr-defined]
         locale="en-GB",
@@ -74,7 +74,12 @@ def page(browser: object, live_server: object) -> Iterator[object]:
     )
     yield page
     context.close()
-    assert not violations, "CSP violations:\n" + "\n".join(violations)
+    # A test may name a violation it expects: the policy blocking a third-party fetch that
+    # a vendored library attempts (Redoc's logo from its CDN) is the policy working.
+    marker = request.node.get_closest_marker("csp_allow")
+    allowed = marker.args if marker else ()
+    unexpected = [v for v in violations if not any(text in v for text in allowed)]
+    assert not unexpected, "CSP violations:\n" + "\n".join(unexpected)
 
 
 def sign_in(page: object, email: str, password: str = PASSWORD) -> None:
