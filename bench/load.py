@@ -14,8 +14,9 @@ run as in production; the load comes from this separate process over loopback:
   requests, reply on one of them — with their organization's API key;
 - portal admins (``--portal-users``): open "My requests", file a request through the
   contact form (CSRF, session), open it;
-- agents (``--agents``): refresh the queue fragment as the desk's htmx poll does, and
-  claim the most urgent unassigned ticket of the page.
+- agents (``--agents``): refresh the queue fragment as the desk's htmx poll does (the
+  whole queue and the "unassigned" view in turn), and claim the most urgent unassigned
+  ticket they see.
 
 Each virtual user waits ``--think`` seconds (±50 %) between operations; the first
 ``--warmup`` seconds are load without timings (imports, caches, connections). Underneath,
@@ -210,9 +211,13 @@ def agent(
 ) -> None:
     client = Browser(base)
     _sign_in(client, email)
+    # The whole queue, then the "unassigned" view, as an agent flips between the two.
+    views = ("/desk/queue/rows/", "/desk/queue/rows/?assignee=none")
+    turn = 0
     while not stop.is_set():
+        turn += 1
         _, fragment, _ = timed(
-            stats, "desk_refresh", client, "GET", "/desk/queue/rows/", (200,),
+            stats, "desk_refresh", client, "GET", views[turn % 2], (200,),
             headers={"HX-Request": "true"},
         )  # fmt: skip
         think(pause)

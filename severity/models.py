@@ -10,6 +10,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import datetime, timedelta
 from threading import Lock
+from time import monotonic
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -215,8 +216,33 @@ class WorkerHeartbeat(models.Model):
         return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
 
 
+# Targets are read on every ticket filed and change a few times a year: each process keeps
+# them for TARGET_CACHE_SECONDS. An edit through the models (admin, services) clears this
+# process's copy at once; other processes pick it up within that time.
+TARGET_CACHE_SECONDS = 60.0
+_targets: dict[tuple[str, str], tuple[float, SlaTarget]] = {}
+
+
 def target_for(severity: str, category: str) -> SlaTarget:
-    return SlaTarget.objects.for_ticket_kind(severity, category)
+    """The target for a kind of ticket (with its calendar row). The instance is shared
+    between requests: read it, never change it."""
+    key = (severity, category)
+    now = monotonic()
+    hit = _targets.get(key)
+    if hit is not None and now - hit[0] < TARGET_CACHE_SECONDS:
+        return hit[1]
+    target = SlaTarget.objects.for_ticket_kind(severity, category)
+    _targets[key] = (now, target)
+    return target
+
+
+def forget_targets(**_: object) -> None:
+    _targets.clear()
+
+
+for _model in ("SlaTarget", "Calendar", "CalendarWindow", "CalendarHoliday", "CalendarExtraDay"):
+    models.signals.post_save.connect(forget_targets, sender=f"severity.{_model}", weak=False)
+    models.signals.post_delete.connect(forget_targets, sender=f"severity.{_model}", weak=False)
 
 
 __all__ = [

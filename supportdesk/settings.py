@@ -346,6 +346,9 @@ SUPPORTDESK = {
     "DEADLINE_TASK_HORIZON_SECONDS": env_int("DEADLINE_TASK_HORIZON_SECONDS", 900, minimum=1),
     # Deliver each Event's e-mails from a task right after commit (else only the sweep).
     "OUTBOX_TASKS": env_bool("OUTBOX_TASKS", True),
+    # Delivery tasks are published by a thread per process, one per this many seconds of
+    # commits; 0 publishes each on its own commit, in the request.
+    "OUTBOX_PUBLISH_BATCH_SECONDS": env_float("OUTBOX_PUBLISH_BATCH_SECONDS", 0.05, minimum=0),
     # An Event not delivered this long after it was written is retried by the sweep.
     "OUTBOX_RETRY_AFTER_SECONDS": env_int("OUTBOX_RETRY_AFTER_SECONDS", 60, minimum=1),
     # Caller verification by PIN (POL-PIN-1..3; POLICY.md PIN defaults).

@@ -21,6 +21,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from supportdesk import observability
 from tenants.credentials import (
     AGENT_TOKEN_PREFIX,
     API_KEY_PREFIX,
@@ -136,6 +137,8 @@ class BearerAuthentication(authentication.BaseAuthentication):
             key = keys.filter(prefix=prefix).first()
             if key is not None and key.matches(credential):
                 key.touch(now)
+                # The organization is known only now (not from the URL): log lines say it.
+                observability.bind(organization=key.organization.slug)
                 return ApiKeyPrincipal(key), key
         elif prefix is not None and prefix.startswith(f"{AGENT_TOKEN_PREFIX}_"):
             token = (

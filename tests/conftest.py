@@ -70,6 +70,15 @@ def world(db: None) -> World:
 
 
 @pytest.fixture(autouse=True)
+def _cold_target_cache() -> None:
+    """Each test starts with no SLA target cached in the process (severity.models), so its
+    queries (and pinned query counts) do not depend on the tests before it."""
+    from severity.models import forget_targets
+
+    forget_targets()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     # Production hashing costs ~0.5 s per password by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -84,6 +93,8 @@ def _no_tasks_published(settings: pytest.FixtureRequest) -> None:
         **settings.SUPPORTDESK,
         "DEADLINE_TASKS": False,
         "OUTBOX_TASKS": False,
+        # When a test turns publishing on, it happens on commit, in the test's thread.
+        "OUTBOX_PUBLISH_BATCH_SECONDS": 0,
     }
 
 

@@ -126,3 +126,24 @@ def test_the_sweep_counts_its_steps(world: World) -> None:
     before = escalations()
     sweeping.sweep(now=ticket.response_due_at, worker="test")
     assert escalations() == before + 1
+
+
+def test_api_log_lines_carry_the_key_organization(
+    world: World, client: Client, json_lines: io.StringIO
+) -> None:
+    from django.utils import timezone
+
+    from tenants.api_keys import api_key_create
+
+    key = api_key_create(
+        organization=world.org_b, name="logs", role="global_admin", created_by=None,
+        now=timezone.now(),
+    ).secret  # fmt: skip
+    response = client.get(
+        "/api/v1/tickets/",
+        headers={"Authorization": f"Bearer {key}", "X-Request-ID": "api-00000001"},
+    )
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    entry = next(line for line in lines if line["request_id"] == "api-00000001")
+    assert entry["organization"] == world.org_b.slug

@@ -24,11 +24,16 @@ as it was for the next sweep.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
+from queue import Empty, SimpleQueue
+from threading import Lock, Thread
+from time import monotonic
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -58,12 +63,79 @@ _HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All
 def queue_delivery(event_ids: list[int]) -> None:
     """After the current transaction commits, publish the delivery task for these Events.
 
-    Never fails the caller: a broker error is logged and the sweep delivers later.
+    With ``OUTBOX_PUBLISH_BATCH_SECONDS`` > 0 the ids go to this process's publisher
+    thread, which sends one task for everything committed within that window, off the
+    request's path (a Celery publish costs about as much as the rest of filing a
+    ticket through the API). Never fails the caller: a broker error is logged, and a
+    batch lost with its process is delivered by the sweep.
     """
     ids = list(dict.fromkeys(int(pk) for pk in event_ids))
     if not ids or not settings.SUPPORTDESK.get("OUTBOX_TASKS", True):
         return
-    transaction.on_commit(lambda: _publish(ids))
+    if settings.SUPPORTDESK.get("OUTBOX_PUBLISH_BATCH_SECONDS", 0) > 0:
+        transaction.on_commit(lambda: _publisher.submit(ids))
+    else:
+        transaction.on_commit(lambda: _publish(ids))
+
+
+class _BatchPublisher:
+    """One daemon thread per process that publishes delivery tasks in batches."""
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[list[int]] = SimpleQueue()
+        self._thread: Thread | None = None
+        self._pid = 0
+        self._lock = Lock()
+
+    def submit(self, ids: list[int]) -> None:
+        self._ensure_thread()
+        self._queue.put(ids)
+
+    def _ensure_thread(self) -> None:
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            if self._pid != os.getpid():
+                # A forked child (gunicorn, Celery prefork): the parent's queue and thread
+                # are the parent's.
+                self._queue = SimpleQueue()
+                self._pid = os.getpid()
+            self._thread = Thread(target=self._run, name="outbox-publisher", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            ids = self._queue.get()
+            window = settings.SUPPORTDESK.get("OUTBOX_PUBLISH_BATCH_SECONDS", 0.05)
+            deadline = monotonic() + window
+            while len(ids) < TASK_BATCH and (remaining := deadline - monotonic()) > 0:
+                try:
+                    ids = ids + self._queue.get(timeout=remaining)
+                except Empty:
+                    break
+            try:
+                _publish(list(dict.fromkeys(ids)))
+            except Exception:  # never let the thread die; the sweep delivers the rest
+                logger.exception("outbox publisher failed for events %s", ids)
+
+    def flush(self) -> None:
+        """Publish whatever is waiting, in the caller's thread (process exit, tests)."""
+        if self._pid != os.getpid():
+            return
+        pending: list[int] = []
+        while True:
+            try:
+                pending += self._queue.get_nowait()
+            except Empty:
+                break
+        if pending:
+            _publish(list(dict.fromkeys(pending)))
+
+
+_publisher = _BatchPublisher()
+atexit.register(_publisher.flush)
 
 
 def _publish(ids: list[int]) -> None:

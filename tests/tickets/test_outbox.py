@@ -4,7 +4,9 @@ that every Event is delivered after commit, retried, and never lost or sent twic
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -553,6 +555,48 @@ def test_queue_delivery_publishes_after_commit(
     assert calls == []  # nothing before the commit
     callbacks[0]()
     assert calls == [((), {"args": ([3, 1],), "retry": False, "ignore_result": True})]
+
+
+def test_batched_publishing_sends_one_task_for_commits_close_together(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Production publishes from a thread, one task per window of commits: off the
+    request's path, and once for many requests."""
+    import threading
+
+    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "OUTBOX_PUBLISH_BATCH_SECONDS": 0.2}
+    published = threading.Event()
+    calls: list[list[int]] = []
+
+    def record(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs["args"][0])
+        published.set()
+
+    monkeypatch.setattr(tasks.deliver_events, "apply_async", record)
+    for ids in ([5], [6, 5], [7]):
+        with django_capture_on_commit_callbacks(execute=True):
+            outbox.queue_delivery(ids)
+    assert published.wait(timeout=5)
+    time.sleep(0.1)  # nothing else is coming: all three commits fell in one window
+    assert calls == [[5, 6, 7]]
+
+
+def test_batched_publishing_flushes_what_is_waiting(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[int]] = []
+    monkeypatch.setattr(
+        tasks.deliver_events, "apply_async", lambda *a, **k: calls.append(k["args"][0])
+    )
+    publisher = outbox._BatchPublisher()
+    publisher._pid = os.getpid()  # as if its thread were busy: the ids wait in the queue
+    publisher._queue.put([1, 2])
+    publisher._queue.put([2, 3])
+    publisher.flush()
+    assert calls == [[1, 2, 3]]
 
 
 def test_queue_delivery_swallows_a_broker_error(
