@@ -9,6 +9,7 @@ bad values 400 on their field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -194,6 +195,31 @@ class TenantView(APIView):
         return idempotent(
             request, organization=self.tenant.organization, now=timezone.now(), handle=handle
         )
+
+    def act(
+        self,
+        request: Request,
+        number: str,
+        parser: type[serializers.Serializer],  # type: ignore[type-arg]
+        change: Callable[[Ticket, dict[str, Any]], Any],
+        present: Callable[[Any], Any],
+        status_code: int = status.HTTP_200_OK,
+    ) -> Response:
+        """A POST that changes one request: find it (404 for another organization), honour
+        the Idempotency-Key, parse the body with ``parser``, call the service through
+        ``change`` (a refusal becomes the JSON error), answer ``present`` of its result."""
+        ticket = self.ticket(number)
+
+        def handle() -> Response:
+            data = parser(data=request.data)
+            data.is_valid(raise_exception=True)
+            try:
+                result = change(ticket, data.validated_data)
+            except TicketError as error:
+                raise refused(error) from error
+            return Response(present(result), status=status_code)
+
+        return self.once(request, handle)
 
 
 class TicketCursor(CursorPagination):
@@ -389,22 +415,16 @@ class TicketMessages(TenantView):
         return Response(io.MessageOut(messages, many=True).data)
 
     def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        return self.once(request, lambda: self._reply(request, ticket))
-
-    def _reply(self, request: Request, ticket: Ticket) -> Response:
-        data = io.MessageIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            message = services.ticket_customer_reply(
-                ticket=ticket,
-                actor=self.actor(),
-                body=data.validated_data["body"],
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
+        return self.act(
+            request,
+            number,
+            io.MessageIn,
+            lambda ticket, data: services.ticket_customer_reply(
+                ticket=ticket, actor=self.actor(), body=data["body"], now=timezone.now()
+            ),
+            lambda message: io.MessageOut(message).data,
+            status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(
@@ -540,22 +560,15 @@ _REASON_EXAMPLE = OpenApiExample(
 )
 class TicketResolve(TenantView):
     def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        return self.once(request, lambda: self._resolve(request, ticket))
-
-    def _resolve(self, request: Request, ticket: Ticket) -> Response:
-        data = io.ReasonIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            ticket = services.ticket_resolve(
-                ticket=ticket,
-                actor=self.actor(),
-                reason=data.validated_data["reason"],
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.ticket_data(ticket))
+        return self.act(
+            request,
+            number,
+            io.ReasonIn,
+            lambda ticket, data: services.ticket_resolve(
+                ticket=ticket, actor=self.actor(), reason=data["reason"], now=timezone.now()
+            ),
+            io.ticket_data,
+        )
 
 
 @extend_schema(
@@ -573,22 +586,15 @@ class TicketResolve(TenantView):
 )
 class TicketReopen(TenantView):
     def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        return self.once(request, lambda: self._reopen(request, ticket))
-
-    def _reopen(self, request: Request, ticket: Ticket) -> Response:
-        data = io.ReasonIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            ticket = services.ticket_reopen(
-                ticket=ticket,
-                actor=self.actor(),
-                reason=data.validated_data["reason"],
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.ticket_data(ticket))
+        return self.act(
+            request,
+            number,
+            io.ReasonIn,
+            lambda ticket, data: services.ticket_reopen(
+                ticket=ticket, actor=self.actor(), reason=data["reason"], now=timezone.now()
+            ),
+            io.ticket_data,
+        )
 
 
 @extend_schema(
@@ -614,23 +620,20 @@ class TicketReopen(TenantView):
 )
 class TicketRate(TenantView):
     def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        return self.once(request, lambda: self._rate(request, ticket))
-
-    def _rate(self, request: Request, ticket: Ticket) -> Response:
-        data = io.RatingIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            rating = services.ticket_rate(
+        return self.act(
+            request,
+            number,
+            io.RatingIn,
+            lambda ticket, data: services.ticket_rate(
                 ticket=ticket,
                 actor=self.actor(),
-                score=data.validated_data["score"],
-                comment=data.validated_data["comment"],
+                score=data["score"],
+                comment=data["comment"],
                 now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.RatingOut(rating).data, status=status.HTTP_201_CREATED)
+            ),
+            lambda rating: io.RatingOut(rating).data,
+            status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(
