@@ -32,7 +32,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from bench.stack import (
     PrivateRedis,
     Processes,
     free_port,
+    lapsing_tickets,
     log,
     wait_for,
     wait_http,
@@ -146,7 +146,11 @@ def main() -> None:
 
         django.setup()
         key = _tenant()
-        lapse_ids = _lapsing_tickets(arguments.lapses, spread=120)
+        from tenants.models import Organization
+
+        lapse_ids = lapsing_tickets(
+            Organization.objects.get(slug="drill"), arguments.lapses, start_in=5, spread=120
+        )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         processes.web(port)
@@ -191,32 +195,6 @@ def _tenant() -> str:
         now=timezone.now(),
     )
     return str(issued.secret)
-
-
-def _lapsing_tickets(count: int, *, spread: float) -> list[int]:
-    """A tickets whose level-1 deadlines fall evenly over the next ``spread`` seconds."""
-    from django.utils import timezone
-
-    from tenants.models import Organization
-    from tickets.models import Ticket
-
-    organization = Organization.objects.get(slug="drill")
-    now = timezone.now()
-    tickets = []
-    for i in range(count):
-        due = now + timedelta(seconds=5 + spread * i / max(count, 1))
-        tickets.append(
-            Ticket(
-                organization=organization, title=f"Lapse {i}", description="Mail is down.",
-                category="technical", impact="service_down", scope="many", severity="A",
-                original_severity="A", status="new", contact_email="ops@drill.test",
-                created_at=due - timedelta(hours=1), updated_at=due - timedelta(hours=1),
-                response_due_at=due, second_escalation_at=due + timedelta(hours=1),
-                next_action_at=due,
-            )
-        )  # fmt: skip
-    Ticket.objects.bulk_create(tickets, batch_size=1000)
-    return list(Ticket.objects.filter(title__startswith="Lapse ").values_list("pk", flat=True))
 
 
 def _drill(

@@ -48,14 +48,21 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import PrivateRedis, Processes, free_port, log, wait_for, wait_http
+from bench.stack import (
+    PrivateRedis,
+    Processes,
+    free_port,
+    lapsing_tickets,
+    log,
+    wait_for,
+    wait_http,
+)
 
 DATABASE = "supportdesk_load"
 PASSWORD = "load-test-pass-2026"
@@ -335,30 +342,6 @@ def _actors(api_users: int, portal_users: int, agents: int) -> dict[str, list[An
     return {"keys": keys, "portal": portal, "agents": desk}
 
 
-def _lapsing(count: int, spread: float) -> list[int]:
-    from django.utils import timezone
-
-    from tenants.models import Organization
-    from tickets.models import Ticket
-
-    organization = Organization.objects.filter(slug__startswith="gen-org-").order_by("slug")[0]
-    now = timezone.now()
-    rows = []
-    for i in range(count):
-        due = now + timedelta(seconds=10 + spread * i / max(count, 1))
-        rows.append(
-            Ticket(
-                organization=organization, title=f"Load lapse {i}", description="Mail is down.",
-                category="technical", impact="service_down", scope="many", severity="A",
-                original_severity="A", status="new", contact_email="ops@load.test",
-                created_at=due - timedelta(hours=1), updated_at=due - timedelta(hours=1),
-                response_due_at=due, second_escalation_at=due + timedelta(hours=1),
-                next_action_at=due,
-            )
-        )  # fmt: skip
-    return [ticket.pk for ticket in Ticket.objects.bulk_create(rows, batch_size=1000)]
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
@@ -400,8 +383,13 @@ def main() -> None:
     try:
         _prepare(processes, arguments.tickets)
         actors = _actors(arguments.api_users, arguments.portal_users, arguments.agents)
-        lapse_ids = _lapsing(
-            arguments.lapses, spread=max(arguments.warmup + arguments.duration - 40, 10)
+        from tenants.models import Organization
+
+        lapse_ids = lapsing_tickets(
+            Organization.objects.filter(slug__startswith="gen-org-").order_by("slug")[0],
+            arguments.lapses,
+            start_in=10,
+            spread=max(arguments.warmup + arguments.duration - 40, 10),
         )
         port = free_port()
         base = f"http://127.0.0.1:{port}"

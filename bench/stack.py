@@ -226,3 +226,30 @@ def wait_http(url: str, *, timeout: float = 60) -> None:
             return False
 
     wait_for(answers, timeout=timeout, what=url)
+
+
+def lapsing_tickets(organization: Any, count: int, *, start_in: float, spread: float) -> list[int]:
+    """``count`` Severity A tickets whose level-1 deadlines fall evenly from ``start_in``
+    to ``start_in + spread`` seconds from now (second escalation an hour later, so one
+    step each). Written with ``bulk_create``: the sweep finds them by ``next_action_at``."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.models import Ticket
+
+    now = timezone.now()
+    rows = []
+    for i in range(count):
+        due = now + timedelta(seconds=start_in + spread * i / max(count, 1))
+        rows.append(
+            Ticket(
+                organization=organization, title=f"Lapse {i}", description="Mail is down.",
+                category="technical", impact="service_down", scope="many", severity="A",
+                original_severity="A", status="new", contact_email="ops@bench.test",
+                created_at=due - timedelta(hours=1), updated_at=due - timedelta(hours=1),
+                response_due_at=due, second_escalation_at=due + timedelta(hours=1),
+                next_action_at=due,
+            )
+        )  # fmt: skip
+    return [ticket.pk for ticket in Ticket.objects.bulk_create(rows, batch_size=1000)]

@@ -99,3 +99,17 @@ def test_email_url_parsing() -> None:
 
     with pytest.raises(ImproperlyConfigured):
         _email_from_url("carrier-pigeon://coop")
+
+
+def test_every_variable_settings_reads_is_in_env_example() -> None:
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    read = set(
+        re.findall(
+            r'env_(?:str|int|bool|float|list|choice|secret)\("([A-Z_0-9]+)"',
+            (root / "supportdesk" / "settings.py").read_text(),
+        )
+    )
+    listed = set(re.findall(r"^#? ?([A-Z_0-9]+)=", (root / ".env.example").read_text(), re.M))
+    assert read and sorted(read - listed) == []
