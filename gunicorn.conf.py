@@ -2,7 +2,7 @@
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set, each worker process writes its metrics there and
 ``/metrics`` adds them up; the directory is emptied when the master starts and a dead
-worker's live gauges are dropped (supportdesk.metrics)."""
+worker's live gauges are dropped (core.metrics)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-accesslog = None  # supportdesk.observability writes one structured line per request
+accesslog = None  # core.observability writes one structured line per request
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 

@@ -14,7 +14,7 @@ Method:
 
 (a) ``escalations_per_s``: N Severity A tickets whose level-1 escalation is due (written
     with ``bulk_create``; second escalation an hour ahead, so exactly one step each) are
-    swept in-process by ``severity.sweep.sweep`` with the production batch size and the
+    swept in-process by ``tickets.sweep.sweep`` with the production batch size and the
     production side effects (delivery tasks published to a private Redis nobody consumes).
     N / wall seconds; exactly N level-1 escalation Events are checked afterwards.
 (b) ``floor_rows_per_s``: the same N rows reset to level 0, then ONE set-based
@@ -235,7 +235,7 @@ def _one_sweeper(index: int, now_iso: str) -> dict[str, int]:
     """A sweeper process (forked): its own connection, the same due rows as the others."""
     from django.db import connections
 
-    from severity.sweep import sweep
+    from tickets.sweep import sweep
 
     connections.close_all()  # never share the parent's socket
     result = sweep(now=datetime.fromisoformat(now_iso), worker=f"bench-{index}", heartbeat=False)

@@ -14,7 +14,6 @@ from severity.models import (
     CalendarHoliday,
     CalendarWindow,
     SlaTarget,
-    WorkerHeartbeat,
 )
 
 
@@ -74,23 +73,3 @@ class SlaTargetAdmin(admin.ModelAdmin):
     list_select_related = ("calendar",)
     search_fields = ("=severity", "=category", "calendar__name")
     readonly_fields = ("updated_at",)
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the workers only; the admin shows them and changes nothing."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(_ReadOnlyAdmin):
-    list_display = ("name", "last_run_at", "last_duration_ms", "acted")
-    list_filter = ("name",)
-    search_fields = ("name",)

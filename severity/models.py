@@ -200,22 +200,6 @@ class SlaTarget(models.Model):
         return f"{self.severity} / {self.get_category_display()}"
 
 
-class WorkerHeartbeat(models.Model):
-    """When a periodic job last finished: the health check and the desk banner read it."""
-
-    name = models.CharField(_("name"), max_length=64, unique=True)
-    last_run_at = models.DateTimeField(_("last run"))
-    last_duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
-    acted = models.PositiveIntegerField(_("actions in last run"), default=0)
-
-    class Meta:
-        verbose_name = _("worker heartbeat")
-        verbose_name_plural = _("worker heartbeats")
-
-    def __str__(self) -> str:
-        return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
-
-
 # Targets are read on every ticket filed and change a few times a year: each process keeps
 # them for TARGET_CACHE_SECONDS. An edit through the models (admin, services) clears this
 # process's copy at once; other processes pick it up within that time.
@@ -248,7 +232,6 @@ for _model in ("SlaTarget", "Calendar", "CalendarWindow", "CalendarHoliday", "Ca
 __all__ = [
     "Calendar",
     "SlaTarget",
-    "WorkerHeartbeat",
     "business_calendar",
     "target_for",
 ]

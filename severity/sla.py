@@ -1,6 +1,8 @@
-"""Ticket clocks in closed form, from a ticket's status history. Pure.
+"""SLA clocks in closed form, from a case's history of phases. Pure.
 
-The response clock runs only while a ticket waits on support (``new``/``open``) and only
+A phase says who owes the next move: support, the customer, or nobody (stopped). The
+caller maps its own statuses onto phases (``tickets.clocks``); this module knows no
+ticket status. The response clock runs only while support owes the next move and only
 inside the calendar's working hours; it pauses while the ticket waits on the customer
 and resumes on their reply. Before the first public answer it measures the
 first-response target (POL-SLA-1); afterwards, where the target has an update cadence
@@ -17,18 +19,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 
 from severity.calendars import BusinessCalendar
 
-SUPPORT_OWES = frozenset({"new", "open"})
-CUSTOMER_OWES = "awaiting_customer"
-STOPPED = frozenset({"resolved", "closed"})
+
+class Phase(StrEnum):
+    """Who owes the next move."""
+
+    SUPPORT = "support"  # the response clock runs (in working hours)
+    CUSTOMER = "customer"  # paused; the customer-cooperation clock runs (POL-SEV-7)
+    STOPPED = "stopped"  # resolved or closed: no clock runs
 
 
 @dataclass(frozen=True, slots=True)
-class StatusChange:
+class PhaseChange:
+    """From ``at`` on, the case is in ``phase``; ``label`` is the caller's own name for
+    it (a ticket's status), carried through to the ledger untouched."""
+
     at: datetime
-    status: str
+    phase: Phase
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +71,23 @@ class Clocks:
 class Span:
     start: datetime
     end: datetime | None  # None: still going on
-    status: str
+    phase: Phase
+    label: str
 
 
-def spans(history: Sequence[StatusChange]) -> list[Span]:
-    """Consecutive status spans; the last one is open-ended."""
+def spans(history: Sequence[PhaseChange]) -> list[Span]:
+    """Consecutive phase spans; the last one is open-ended."""
     result: list[Span] = []
     for index, change in enumerate(history):
         end = history[index + 1].at if index + 1 < len(history) else None
         if end is not None and end < change.at:
-            raise ValueError("status history must be in time order")
-        result.append(Span(change.at, end, change.status))
+            raise ValueError("the history must be in time order")
+        result.append(Span(change.at, end, change.phase, change.label))
     return result
 
 
 def _due(
-    history: Sequence[StatusChange], start_at: datetime, work: timedelta, calendar: BusinessCalendar
+    history: Sequence[PhaseChange], start_at: datetime, work: timedelta, calendar: BusinessCalendar
 ) -> datetime | None:
     """When ``work`` of working time waiting on support has elapsed since ``start_at``.
 
@@ -83,7 +95,7 @@ def _due(
     (the clock is paused, so there is no deadline)."""
     remaining = work
     for span in spans(history):
-        if span.status not in SUPPORT_OWES:
+        if span.phase != Phase.SUPPORT:
             continue
         end = span.end
         if end is not None and end <= start_at:
@@ -100,7 +112,7 @@ def _due(
 
 def compute_clocks(
     *,
-    history: Sequence[StatusChange],
+    history: Sequence[PhaseChange],
     target: Target,
     calendar: BusinessCalendar,
     first_response_at: datetime | None,
@@ -114,9 +126,9 @@ def compute_clocks(
     if not history:
         raise ValueError("a ticket has at least its opening in its history")
     current = history[-1]
-    if current.status in STOPPED:
+    if current.phase == Phase.STOPPED:
         return Clocks(None, None)
-    if current.status == CUSTOMER_OWES:
+    if current.phase == Phase.CUSTOMER:
         since = current.at
         if last_reminder_at is not None and last_reminder_at > since:
             since = last_reminder_at
@@ -153,7 +165,7 @@ class Segment:
     start: datetime
     end: datetime
     kind: str  # running | paused | out_of_hours | holiday | met | stopped
-    status: str
+    label: str  # the caller's name of the phase (a ticket's status)
 
     @property
     def duration(self) -> timedelta:
@@ -162,7 +174,7 @@ class Segment:
 
 def ledger(
     *,
-    history: Sequence[StatusChange],
+    history: Sequence[PhaseChange],
     calendar: BusinessCalendar,
     clock_from: datetime,
     until: datetime,
@@ -174,33 +186,33 @@ def ledger(
     of the same kind are merged, so the list is what a person reads along a bar."""
     segments: list[Segment] = []
 
-    def push(start: datetime, end: datetime, kind: str, status: str) -> None:
+    def push(start: datetime, end: datetime, kind: str, label: str) -> None:
         if end <= start:
             return
         if segments and segments[-1].kind == kind and segments[-1].end == start:
-            segments[-1] = Segment(segments[-1].start, end, kind, status)
+            segments[-1] = Segment(segments[-1].start, end, kind, label)
         else:
-            segments.append(Segment(start, end, kind, status))
+            segments.append(Segment(start, end, kind, label))
 
     for span in spans(history):
         begin = max(span.start, clock_from)
         end = min(span.end or until, until)
         if end <= begin:
             continue
-        if span.status == CUSTOMER_OWES:
-            push(begin, end, PAUSED, span.status)
+        if span.phase == Phase.CUSTOMER:
+            push(begin, end, PAUSED, span.label)
             continue
-        if span.status in STOPPED:
-            push(begin, end, STOPPED_SEGMENT, span.status)
+        if span.phase == Phase.STOPPED:
+            push(begin, end, STOPPED_SEGMENT, span.label)
             continue
         cursor = begin
         for open_start, open_end in calendar.intervals(begin, end):
             for piece_start, piece_end, kind in _closed_pieces(calendar, cursor, open_start):
-                push(piece_start, piece_end, kind, span.status)
-            push(open_start, open_end, RUNNING, span.status)
+                push(piece_start, piece_end, kind, span.label)
+            push(open_start, open_end, RUNNING, span.label)
             cursor = open_end
         for piece_start, piece_end, kind in _closed_pieces(calendar, cursor, end):
-            push(piece_start, piece_end, kind, span.status)
+            push(piece_start, piece_end, kind, span.label)
     return segments
 
 

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supportdesk.api_errors import error_body
+from core.api_errors import error_body
 from tickets import api as tickets_api
 from webhooks import api as webhooks_api
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from severity.health import sweep_status
+from tickets.health import sweep_status
 
 
 def _database() -> str:

@@ -79,7 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Request id, organization and ticket on every log line; request latency metrics.
-    "supportdesk.observability.RequestContextMiddleware",
+    "core.observability.RequestContextMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # A lost database connection answers 503 + Retry-After, never a 500.
     "supportdesk.middleware.DatabaseUnavailableMiddleware",
@@ -163,13 +163,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["supportdesk.api_errors.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api_errors.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["tenants.api_keys.CredentialRateThrottle"],
     # One bucket per API key, agent token or signed-in user.
     "DEFAULT_THROTTLE_RATES": {"credential": env_str("API_THROTTLE_RATE", "600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "supportdesk.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "supportdesk API",
@@ -464,19 +464,19 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Logging ------------------------------------------------------------------------------
-# Every record carries the request id, organization and ticket (supportdesk.observability);
+# Every record carries the request id, organization and ticket (core.observability);
 # production writes one JSON object per line for the log shipper.
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "supportdesk.observability.ContextFilter"}},
+    "filters": {"context": {"()": "core.observability.ContextFilter"}},
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s",
         },
-        "json": {"()": "supportdesk.observability.JsonFormatter"},
+        "json": {"()": "core.observability.JsonFormatter"},
     },
     "handlers": {
         "console": {

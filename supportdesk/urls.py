@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from supportdesk import health, metrics, views
+from core import metrics
+from supportdesk import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -21,7 +21,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from supportdesk import observability
+from core import observability
 from tenants.credentials import (
     AGENT_TOKEN_PREFIX,
     API_KEY_PREFIX,

@@ -25,7 +25,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportdesk.api_errors import ApiError
+from core.api_errors import ApiError
 from tenants.credentials import IdempotencyRecord
 from tenants.models import Organization
 

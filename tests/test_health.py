@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from severity.models import WorkerHeartbeat
 from supportdesk import health
 from tests.conftest import World
+from tickets.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ import pytest
 from django.test import Client
 from prometheus_client import REGISTRY
 
-from severity import sweep as sweeping
-from supportdesk.observability import ContextFilter, JsonFormatter, bound
+from core.observability import ContextFilter, JsonFormatter, bound
 from tests.conftest import World
+from tickets import sweep as sweeping
 
 pytestmark = pytest.mark.django_db
 

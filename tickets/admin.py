@@ -9,10 +9,11 @@ no delete, for superusers too. Staff change tickets on the desk.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
 from tickets.models import (
     Attachment,
     Event,
@@ -20,25 +21,12 @@ from tickets.models import (
     Message,
     Rating,
     Ticket,
+    WorkerHeartbeat,
     parse_reference,
 )
 
 
-class ViewOnlyMixin:
-    """View permission only: Django then renders every field read-only and refuses
-    POSTs, and the changelist offers no delete action."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
-class MessageInline(ViewOnlyMixin, admin.TabularInline):
+class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Message
     extra = 0
     fields = ("created_at", "kind", "author_role", "author", "body")
@@ -46,7 +34,7 @@ class MessageInline(ViewOnlyMixin, admin.TabularInline):
     show_change_link = True
 
 
-class EventInline(ViewOnlyMixin, admin.TabularInline):
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Event
     extra = 0
     fields = ("created_at", "kind", "actor_kind", "actor_label", "before", "after", "reason")
@@ -55,7 +43,7 @@ class EventInline(ViewOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "title",
@@ -136,7 +124,7 @@ class TicketAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("original_name", "ticket", "content_type", "size", "uploaded_by", "created_at")
     list_filter = ("content_type",)
     list_select_related = ("ticket", "uploaded_by")
@@ -145,7 +133,7 @@ class AttachmentAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Rating)
-class RatingAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class RatingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The customers' satisfaction ratings (POL-ROLE-2), for supervisors' reports."""
 
     list_display = ("ticket", "score", "rated_by", "created_at")
@@ -156,7 +144,7 @@ class RatingAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "kind", "author_role", "author", "created_at")
     list_filter = ("kind", "author_role")
     list_select_related = ("ticket", "author")
@@ -165,7 +153,7 @@ class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "kind",
@@ -203,3 +191,10 @@ class MacroAdmin(admin.ModelAdmin):
     list_editable = ("is_active", "position")
     list_filter = ("language", "is_active")
     search_fields = ("name", "body")
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "last_run_at", "last_duration_ms", "acted")
+    list_filter = ("name",)
+    search_fields = ("name",)

@@ -33,11 +33,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import ApiError, error_responses
 from helpcenter import selectors as helpcenter
 from severity import assessment
 from severity.choices import Category, Severity
-from severity.clocks import explain
-from supportdesk.api_errors import ApiError, error_responses
 from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsAgent, IsTenantAdmin, api_tenant
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.idempotency import idempotent
@@ -46,6 +45,7 @@ from tickets import serializers as io
 from tickets import services
 from tickets.access import ticket_for_desk, ticket_for_organization
 from tickets.actors import Actor
+from tickets.clocks import explain
 from tickets.models import ActorKind, Channel, Event, Status, Ticket
 from tickets.services import TicketDraft, TicketError
 
@@ -534,7 +534,7 @@ class TicketSla(TenantView):
                             "start": s.start,
                             "end": s.end,
                             "kind": s.kind,
-                            "status": s.status,
+                            "status": s.label,
                             "seconds": int(s.duration.total_seconds()),
                         }
                         for s in ledger.segments

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Service requests")
+
+    def ready(self) -> None:
+        from core import metrics
+        from tickets.health import TicketState
+
+        metrics.register_state(TicketState)

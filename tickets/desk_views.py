@@ -25,13 +25,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from helpcenter.selectors import deflection_stats
-from severity.clocks import Explanation, current_clocks, explain
 from severity.sla import RUNNING, ledger
 from tenants.access import desk_view, supervisor_view
 from tenants.models import User
 from tickets import desk_forms, selectors, services
 from tickets.access import ticket_for_desk
 from tickets.actors import Actor
+from tickets.clocks import Explanation, current_clocks, explain
 from tickets.forms import SeverityChangeForm
 from tickets.models import Macro, SavedView, Status, Ticket
 from tickets.services import TicketError

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from severity.choices import Category, Impact, Scope, Severity
+from severity.sla import Phase
 from tenants.models import Organization
 
 
@@ -32,6 +33,20 @@ class Status(models.TextChoices):
     def active(cls) -> tuple[str, ...]:
         """Statuses in which support still owes the customer something."""
         return (cls.NEW, cls.OPEN, cls.AWAITING_CUSTOMER)
+
+    @classmethod
+    def waiting_on_support(cls) -> tuple[str, ...]:
+        """Statuses in which the response clock runs."""
+        return (cls.NEW, cls.OPEN)
+
+    @property
+    def phase(self) -> Phase:
+        """Who owes the next move, in the SLA engine's terms (``severity.sla``)."""
+        if self in (Status.NEW, Status.OPEN):
+            return Phase.SUPPORT
+        if self == Status.AWAITING_CUSTOMER:
+            return Phase.CUSTOMER
+        return Phase.STOPPED
 
 
 class Channel(models.TextChoices):
@@ -69,7 +84,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.filter(status__in=Status.active())
 
     def waiting_on_support(self) -> TicketQuerySet:
-        return self.filter(status__in=(Status.NEW, Status.OPEN))
+        return self.filter(status__in=Status.waiting_on_support())
 
     def waiting_on_customer(self) -> TicketQuerySet:
         return self.filter(status=Status.AWAITING_CUSTOMER)
@@ -97,13 +112,13 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 # with no running clock (first response met, no update cadence), oldest first. Both
 # expressions are also the key of the partial index ``ticket_queue``, so PostgreSQL reads
 # the top of the queue straight off the index; the two must stay identical.
-_SUPPORT_CLOCK_RUNNING = Q(status__in=["new", "open"], response_due_at__isnull=False)
+_SUPPORT_CLOCK_RUNNING = Q(status__in=Status.waiting_on_support(), response_due_at__isnull=False)
 
 
 def queue_bucket() -> Case:
     return Case(
         When(_SUPPORT_CLOCK_RUNNING, then=Value(0)),
-        When(status="awaiting_customer", then=Value(1)),
+        When(status=Status.AWAITING_CUSTOMER, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
@@ -112,7 +127,7 @@ def queue_bucket() -> Case:
 def queue_due() -> Case:
     return Case(
         When(_SUPPORT_CLOCK_RUNNING, then=F("response_due_at")),
-        When(status="awaiting_customer", then=F("customer_due_at")),
+        When(status=Status.AWAITING_CUSTOMER, then=F("customer_due_at")),
         default=F("created_at"),
         output_field=models.DateTimeField(),
     )
@@ -195,7 +210,7 @@ class Ticket(models.Model):
     )
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
 
-    # SLA clocks, recomputed by severity.clocks whenever status or severity changes.
+    # SLA clocks, recomputed by tickets.clocks whenever status or severity changes.
     response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
     customer_due_at = models.DateTimeField(_("customer reply due"), null=True, blank=True)
     # The workers' next steps on the response clock; None once taken (or not applicable).
@@ -239,7 +254,7 @@ class Ticket(models.Model):
                 queue_due(),
                 F("id"),
                 name="ticket_queue",
-                condition=Q(status__in=["new", "open", "awaiting_customer"]),
+                condition=Q(status__in=Status.active()),
                 # The queue's counts, filters and search read these: carried in the index, they
                 # are answered by index-only scans. They add width, not entries: an UPDATE
                 # that is not HOT writes one entry per index either way.
@@ -257,7 +272,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["next_action_at"],
                 name="ticket_next_action_active",
-                condition=Q(status__in=["new", "open", "awaiting_customer"]),
+                condition=Q(status__in=Status.active()),
             ),
             models.Index(fields=["organization", "status"], name="ticket_org_status"),
             models.Index(fields=["organization", "-created_at"], name="ticket_org_created"),
@@ -584,3 +599,19 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a periodic job last finished: the health check and the desk banner read it."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    last_run_at = models.DateTimeField(_("last run"))
+    last_duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    acted = models.PositiveIntegerField(_("actions in last run"), default=0)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"

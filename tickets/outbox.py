@@ -34,6 +34,7 @@ from operator import or_
 from queue import Empty, SimpleQueue
 from threading import Lock, Thread
 from time import monotonic
+from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -155,6 +156,21 @@ def _publish(ids: list[int]) -> None:
             )
 
 
+class EventHandler(Protocol):
+    def __call__(self, events: list[Event], *, now: datetime) -> object: ...
+
+
+_handlers: list[EventHandler] = []
+
+
+def register_handler(handler: EventHandler) -> None:
+    """Let another app act on every Event before it is marked delivered (the webhooks
+    app registers its deliveries in ``AppConfig.ready``): the handler must be idempotent
+    per Event, as a failed delivery runs it again. Registering twice has no effect."""
+    if handler not in _handlers:
+        _handlers.append(handler)
+
+
 def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
     """Send the e-mails of those of these Events that are still undelivered and mark them
     delivered at ``now``. Returns how many were marked delivered (Events that tell
@@ -170,11 +186,10 @@ def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
     )
     if not events:
         return 0
-    # Webhook deliveries first: idempotent per (endpoint, Event), so an Event is marked
-    # delivered only once its deliveries exist, and a re-run creates none twice.
-    from webhooks.services import deliveries_for_events
-
-    deliveries_for_events(events, now=now)
+    # Other channels' handlers first (webhooks: idempotent per endpoint and Event), so an
+    # Event is marked delivered only once their work exists, and a re-run repeats none.
+    for handler in _handlers:
+        handler(events, now=now)
     prefetched = notifications.prefetch(events)
 
     silent: list[int] = []

@@ -14,9 +14,9 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
+from core.api_errors import MSG_UNKNOWN_FIELD
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
-from supportdesk.api_errors import MSG_UNKNOWN_FIELD
 from tickets.models import (
     AuthorRole,
     Channel,

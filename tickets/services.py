@@ -25,12 +25,11 @@ from phonenumber_field.phonenumber import PhoneNumber
 from helpcenter.models import Service
 from severity import assessment as sev
 from severity.choices import Category, Severity
-from severity.clocks import opening_clocks, refresh_clocks
-from severity.scheduling import schedule_deadline
 from tenants.models import Organization, User
 from tenants.roles import ROLE_CANNOT_FILE, may_file
 from tickets import attachments as uploads
 from tickets.actors import Actor
+from tickets.clocks import opening_clocks, refresh_clocks
 from tickets.models import (
     Attachment,
     AuthorRole,
@@ -46,6 +45,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.outbox import queue_delivery
+from tickets.scheduling import schedule_deadline
 
 # Error messages are module constants so tests and callers can reuse them.
 ERR_CLOSED = _("This request is closed; it cannot be changed any more.")

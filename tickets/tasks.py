@@ -1,11 +1,20 @@
-"""Celery entry points for tickets: thin adapters over ``tickets.outbox``."""
+"""Celery entry points for tickets: thin adapters over ``tickets.outbox`` and ``tickets.sweep``.
+
+The SLA tasks keep their ``severity.tasks.*`` names: queued messages and beat entries
+written before they moved here still resolve."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from tickets import outbox
+from tickets import sweep as sweeping
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tickets.tasks.deliver_events")
@@ -13,3 +22,34 @@ def deliver_events(event_ids: list[int]) -> int:
     """Queued after commit by ``outbox.queue_delivery``; running it twice sends nothing
     twice (delivered Events are skipped), and the sweep retries what it leaves undone."""
     return outbox.deliver_events(event_ids, now=timezone.now())
+
+
+@shared_task(name="severity.tasks.sweep")
+def sweep(helper: bool = False) -> dict[str, int]:
+    """Beat runs this every SWEEP_INTERVAL_SECONDS; running it twice at once is harmless.
+
+    On a backlog (after an outage, say) the sweep asks other worker processes to help:
+    each extra sweep claims different rows with SKIP LOCKED."""
+    now = timezone.now()
+    if not helper:
+        for _ in range(sweeping.helpers_wanted(now=now)):
+            try:
+                sweep.apply_async(
+                    kwargs={"helper": True},
+                    expires=settings.SUPPORTDESK["SWEEP_INTERVAL_SECONDS"],
+                    retry=False,
+                )
+            except Exception:  # the broker is down: this sweep still does all the work
+                logger.warning("could not start a helper sweep", exc_info=True)
+                break
+    return sweeping.sweep(
+        now=now, worker="sweep-helper" if helper else "sweep", heartbeat=not helper
+    ).as_dict()
+
+
+@shared_task(name="severity.tasks.act_on_ticket")
+def act_on_ticket(ticket_id: int, clock_version: int) -> dict[str, int]:
+    """Scheduled at a ticket's next deadline; a no-op when the ticket has moved on."""
+    return sweeping.act_on_ticket(
+        ticket_id=ticket_id, clock_version=clock_version, now=timezone.now(), worker="deadline"
+    ).as_dict()

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supportdesk.api_errors import error_body, error_responses
+from core.api_errors import error_body, error_responses
 from tenants.api_tenancy import IsAgent
 from tenants.models import Organization
 from verification import services

@@ -44,7 +44,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from supportdesk import metrics
+from core import metrics
 from tenants.models import Organization, RegisteredEmail, RegisteredPhone, User
 from verification import pins
 from verification.delivery import SmsDeliveryError, get_sms_backend

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supportdesk.api_errors import ApiError, error_responses
+from core.api_errors import ApiError, error_responses
 from tenants.api_tenancy import IsGlobalAdmin, IsTenantAdmin, api_tenant
 from tickets.serializers import StrictSerializer
 from webhooks import services

@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +25,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from supportdesk import metrics
+from core import metrics
 from tenants.models import Organization, User
 from tickets.models import Event, EventKind, Message, MessageKind
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
@@ -371,3 +373,15 @@ def delivery_resend(*, delivery: WebhookDelivery, now: datetime) -> WebhookDeliv
     delivery.refresh_from_db()
     queue_send([delivery.pk])
     return delivery
+
+
+class FailedDeliveries(Collector):
+    """/metrics: webhook deliveries that gave up after their retries (read when scraped)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "supportdesk_webhook_deliveries_failed",
+            "Webhook deliveries that gave up after their retries.",
+        )
+        gauge.add_metric([], WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).count())
+        yield gauge

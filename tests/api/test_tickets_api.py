@@ -265,7 +265,7 @@ def test_a_new_tickets_clocks_are_what_a_refresh_computes(
 ) -> None:
     """The create path writes the deadlines in its INSERT (``opening_clocks``); recomputing
     them from the audit trail, as every later change does, finds nothing to change."""
-    from severity.clocks import refresh_clocks
+    from tickets.clocks import refresh_clocks
 
     ticket = world.file(
         category=category, impact=impact, scope=scope, business_impact="x", contact_24x7="y"

@@ -367,7 +367,7 @@ def test_agents_bulk_claim_for_themselves_only(world: World, client: Client) -> 
 def test_the_worker_banner_shows_on_desk_pages_when_the_sweep_is_stale(
     world: World, client: Client
 ) -> None:
-    from severity.models import WorkerHeartbeat
+    from tickets.models import WorkerHeartbeat
 
     ticket = world.file()
     client.force_login(world.agent)

@@ -16,10 +16,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection, connections, transaction
 from kombu.exceptions import OperationalError
 
-from severity import sweep as sweeping
 from tests.conftest import T0, World
 from tests.factories import SupervisorFactory
 from tickets import notifications, outbox, services, tasks
+from tickets import sweep as sweeping
 from tickets.actors import Actor
 from tickets.models import ActorKind, Event, EventKind, Ticket
 

@@ -19,11 +19,11 @@ from django.db import connections
 from django.db.models import Count
 from django.utils import timezone
 
-from severity import sweep as sweeping
 from supportdesk.celery import app
 from tests.conftest import World
 from tests.workers.conftest import Cluster, PrivateRedis, due_tickets, wait_until
 from tickets import services
+from tickets import sweep as sweeping
 from tickets.actors import Actor
 from tickets.models import Event, EventKind, Status, Ticket
 

@@ -12,8 +12,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
 
-from severity.health import SweepStatus, sweep_status
 from tenants.models import User
+from tickets.health import SweepStatus, sweep_status
 from tickets.models import Ticket
 
 register = template.Library()

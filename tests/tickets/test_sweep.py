@@ -9,12 +9,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from severity import sweep as sweeping
-from severity.models import WorkerHeartbeat
 from tests.conftest import T0, World
 from tickets import services
+from tickets import sweep as sweeping
 from tickets.actors import Actor
-from tickets.models import Event, EventKind, Status, Ticket
+from tickets.models import Event, EventKind, Status, Ticket, WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -277,7 +276,7 @@ def test_deadline_task_is_queued_after_commit_for_near_deadlines(
 ) -> None:
     from django.utils import timezone
 
-    from severity import tasks
+    from tickets import tasks
 
     settings.SUPPORTDESK = {  # type: ignore[attr-defined]
         **settings.SUPPORTDESK,  # type: ignore[attr-defined]
@@ -302,7 +301,7 @@ def test_deadline_task_publish_failure_does_not_fail_the_request(
     from django.utils import timezone
     from kombu.exceptions import OperationalError
 
-    from severity import tasks
+    from tickets import tasks
 
     settings.SUPPORTDESK = {**settings.SUPPORTDESK, "DEADLINE_TASKS": True}  # type: ignore[attr-defined]
 

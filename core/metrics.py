@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,7 +29,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 REQUEST_LATENCY = Histogram(
@@ -70,73 +68,14 @@ def count_sla_steps(*, warnings: int, escalations: int, downgrades: int, reminde
             SLA_STEPS.labels(kind).inc(amount)
 
 
-class DatabaseState(Collector):
-    """Gauges read from the database when scraped."""
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count
-
-        from severity.models import WorkerHeartbeat
-        from severity.sweep import SWEEP
-        from tickets.models import Status, Ticket
-
-        now = timezone.now()
-        open_tickets = GaugeMetricFamily(
-            "supportdesk_open_tickets",
-            "Active tickets (new, open, waiting on the customer) by severity and status.",
-            labels=["severity", "status"],
-        )
-        counts = (
-            Ticket.objects.active()
-            .values("severity", "status")
-            .annotate(n=Count("*"))
-            .order_by("severity", "status")
-        )
-        for row in counts:
-            open_tickets.add_metric([row["severity"], row["status"]], row["n"])
-        yield open_tickets
-
-        breached = GaugeMetricFamily(
-            "supportdesk_breached_tickets",
-            "Tickets waiting on support whose response deadline has passed, by severity.",
-            labels=["severity"],
-        )
-        late = (
-            Ticket.objects.filter(status__in=(Status.NEW, Status.OPEN), response_due_at__lt=now)
-            .values("severity")
-            .annotate(n=Count("*"))
-            .order_by("severity")
-        )
-        for row in late:
-            breached.add_metric([row["severity"]], row["n"])
-        yield breached
-
-        heartbeat = WorkerHeartbeat.objects.filter(name=SWEEP).first()
-        lag = GaugeMetricFamily(
-            "supportdesk_sweep_lag_seconds",
-            "Seconds since the SLA sweep last finished (-1: it never ran).",
-        )
-        lag.add_metric([], (now - heartbeat.last_run_at).total_seconds() if heartbeat else -1)
-        yield lag
-
-        failed = _failed_webhook_deliveries()
-        if failed is not None:
-            gauge = GaugeMetricFamily(
-                "supportdesk_webhook_deliveries_failed",
-                "Webhook deliveries that gave up after their retries.",
-            )
-            gauge.add_metric([], failed)
-            yield gauge
+# Collectors of state read from the database at scrape time, registered by the apps that
+# own the state (``AppConfig.ready``): this module imports no app.
+_state_collectors: list[Callable[[], Collector]] = []
 
 
-def _failed_webhook_deliveries() -> int | None:
-    from django.apps import apps
-
-    try:
-        delivery = apps.get_model("webhooks", "WebhookDelivery")
-    except LookupError:
-        return None
-    return delivery.objects.filter(status="failed").count()
+def register_state(factory: Callable[[], Collector]) -> None:
+    if factory not in _state_collectors:
+        _state_collectors.append(factory)
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -157,7 +96,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return HttpResponseNotFound()
     state = CollectorRegistry(auto_describe=True)
-    state.register(DatabaseState())
+    for factory in _state_collectors:
+        state.register(factory())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

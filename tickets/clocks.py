@@ -1,42 +1,44 @@
-"""Store a ticket's SLA clocks: the one function every ticket service calls."""
+"""A ticket's SLA clocks: its phases from its Events, its deadlines stored on the row.
+
+``refresh_clocks`` is the one function every ticket service calls after the status or
+severity moved; the arithmetic is ``severity.sla``'s, on the ticket's phases."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from severity.calendars import BusinessCalendar
 from severity.models import SlaTarget, business_calendar, target_for
-from severity.scheduling import schedule_deadline
 from severity.sla import (
     RUNNING,
     Clocks,
+    PhaseChange,
     Segment,
-    StatusChange,
     Target,
     compute_clocks,
     ledger,
 )
+from tickets.models import EventKind, Status, Ticket
+from tickets.scheduling import schedule_deadline
 
-if TYPE_CHECKING:
-    from tickets.models import Ticket
+
+def _change(at: datetime, status: str) -> PhaseChange:
+    return PhaseChange(at, Status(status).phase, status)
 
 
-def status_history(ticket: Ticket) -> tuple[list[StatusChange], datetime | None]:
-    """The ticket's statuses over time and its last customer reminder, from its Events
-    (the audit trail is the truth)."""
-    from tickets.models import EventKind
-
-    history = [StatusChange(ticket.created_at, "new")]
+def status_history(ticket: Ticket) -> tuple[list[PhaseChange], datetime | None]:
+    """The ticket's statuses over time, as SLA phases, and its last customer reminder,
+    from its Events (the audit trail is the truth)."""
+    history = [_change(ticket.created_at, Status.NEW)]
     last_reminder: datetime | None = None
     rows = ticket.events.order_by("created_at", "pk").values_list("created_at", "kind", "after")
     for at, kind, after in rows:
         if kind == EventKind.REMINDED:
             last_reminder = at
         status = (after or {}).get("status")
-        if status and status != history[-1].status:
-            history.append(StatusChange(max(at, history[-1].at), status))
+        if status and status != history[-1].label:
+            history.append(_change(max(at, history[-1].at), status))
     return history, last_reminder
 
 
@@ -50,7 +52,7 @@ def _plain(target: SlaTarget) -> Target:
 
 def current_clocks(
     ticket: Ticket,
-) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[StatusChange]]:
+) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[PhaseChange]]:
     target = target_for(ticket.severity, ticket.category)
     calendar = ticket_calendar(ticket, target)
     history, last_reminder = status_history(ticket)
@@ -87,7 +89,7 @@ def opening_clocks(ticket: Ticket) -> Clocks:
     schedules the deadline task once the row has its id."""
     target = target_for(ticket.severity, ticket.category)
     clocks = compute_clocks(
-        history=[StatusChange(ticket.created_at, "new")],
+        history=[_change(ticket.created_at, Status.NEW)],
         target=_plain(target),
         calendar=ticket_calendar(ticket, target),
         first_response_at=None,
@@ -115,8 +117,6 @@ def refresh_clocks(ticket: Ticket, *, now: datetime) -> Clocks:
     deadline (an agent answered, or the severity changed); an unchanged deadline keeps
     the level reached and a warning already sent. ``clock_version`` is bumped on every
     change, so a deadline task scheduled for the old values becomes a no-op."""
-    from tickets.models import Ticket
-
     clocks, _target, _calendar, _history = current_clocks(ticket)
     before = (
         ticket.response_due_at,

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from severity.sweep import sweep
+from tickets.sweep import sweep
 
 
 class Command(BaseCommand):

@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from severity.clocks import explain
 from severity.models import Calendar, CalendarHoliday, SlaTarget
 from tenants.models import Contract, Role
 from tests.conftest import World
 from tests.factories import MembershipFactory, OrganizationFactory
 from tickets import services
 from tickets.actors import Actor
+from tickets.clocks import explain
 
 pytestmark = pytest.mark.django_db
 

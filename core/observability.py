@@ -21,7 +21,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from supportdesk import metrics
+from core import metrics
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 _organization: ContextVar[str] = ContextVar("organization", default="")

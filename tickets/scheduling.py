@@ -32,7 +32,7 @@ def schedule_deadline(
 
 
 def _publish(ticket_id: int, clock_version: int, at: datetime) -> None:
-    from severity.tasks import act_on_ticket
+    from tickets.tasks import act_on_ticket
 
     try:
         act_on_ticket.apply_async(

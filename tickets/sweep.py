@@ -29,15 +29,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_noop
 
-from severity.models import WorkerHeartbeat
-from severity.scheduling import schedule_deadline
-from supportdesk import metrics
+from core import metrics
+from tickets.clocks import next_action_at
+from tickets.health import SWEEP
+from tickets.models import ActorKind, Event, EventKind, Status, Ticket, WorkerHeartbeat
+from tickets.outbox import deliver_pending, queue_delivery
+from tickets.scheduling import schedule_deadline
+from tickets.services import ticket_cooperation_lapse
 
 logger = logging.getLogger(__name__)
 
-SWEEP = "sweep"
-ACTIVE = ("new", "open", "awaiting_customer")
-SUPPORT = ("new", "open")
 
 # Stored on the Event in English; the notification renders it in the reader's language.
 # xgettext:no-python-format
@@ -48,10 +49,8 @@ REASON_LEVEL_1_UPDATE = gettext_noop(
 )
 REASON_LEVEL_2 = gettext_noop("Twice the response target has passed; the duty manager is told.")
 
-# tickets.models.EventKind values of the two steps taken here (plain strings: this module
-# is imported by the tickets app's services, so it cannot import its models at load time).
-WARNED = "warned"
-ESCALATED = "escalated"
+WARNED = EventKind.WARNED
+ESCALATED = EventKind.ESCALATED
 
 
 @dataclass
@@ -85,7 +84,6 @@ def sweep(
     *, now: datetime, worker: str = SWEEP, batch_size: int | None = None, heartbeat: bool = True
 ) -> SweepResult:
     """Act on everything due at ``now``, batch after batch, until nothing is left."""
-    from tickets.outbox import deliver_pending
 
     started = time.monotonic()
     batch_size = batch_size or settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
@@ -127,19 +125,17 @@ def sweep(
 def helpers_wanted(*, now: datetime) -> int:
     """How many extra sweeps to start beside this one: on a backlog of at least two
     batches, ``SWEEP_PARALLELISM - 1`` (SKIP LOCKED splits the rows between them)."""
-    from tickets.models import Ticket
 
     parallelism = settings.SUPPORTDESK["SWEEP_PARALLELISM"]
     if parallelism <= 1 or not connection.features.has_select_for_update_skip_locked:
         return 0
     backlog = 2 * settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
-    due = Ticket.objects.filter(status__in=ACTIVE, next_action_at__lte=now).values("pk")
+    due = Ticket.objects.filter(status__in=Status.active(), next_action_at__lte=now).values("pk")
     return parallelism - 1 if due[:backlog].count() >= backlog else 0
 
 
 def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: str) -> SweepResult:
     """The deadline task's path: the same steps for one ticket, if it has not moved on."""
-    from tickets.models import Ticket
 
     result = SweepResult()
     with transaction.atomic():
@@ -147,7 +143,7 @@ def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: 
             Ticket.objects.filter(
                 pk=ticket_id,
                 clock_version=clock_version,
-                status__in=ACTIVE,
+                status__in=Status.active(),
                 next_action_at__lte=now,
             )
             .select_for_update(skip_locked=True)
@@ -166,10 +162,9 @@ def act_on_ticket(*, ticket_id: int, clock_version: int, now: datetime, worker: 
 
 def _claim(*, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Lock and read the next batch of due tickets in one statement."""
-    from tickets.models import Ticket
 
     query = (
-        Ticket.objects.filter(status__in=ACTIVE, next_action_at__lte=now)
+        Ticket.objects.filter(status__in=Status.active(), next_action_at__lte=now)
         .order_by("next_action_at")
         .values(*_FIELDS)
     )
@@ -205,7 +200,6 @@ class _Step:
 
 def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: SweepResult) -> None:
     """Take the due steps of the claimed (locked) rows."""
-    from tickets.models import Ticket
 
     result.claimed += len(rows)
     steps: list[_Step] = []
@@ -215,7 +209,7 @@ def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: Swee
     lapsed_cooperation: list[int] = []
     for row in rows:
         planned = _plan(row, now)
-        if row["status"] == "awaiting_customer":
+        if row["status"] == Status.AWAITING_CUSTOMER:
             if row["customer_due_at"] is not None and row["customer_due_at"] <= now:
                 lapsed_cooperation.append(row["pk"])
             else:
@@ -262,8 +256,6 @@ def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: Swee
     _recompute_next_action(set(leftovers))
 
     for ticket_id in lapsed_cooperation:
-        from tickets.services import ticket_cooperation_lapse
-
         outcome = ticket_cooperation_lapse(ticket_id=ticket_id, now=now, worker=worker)
         if outcome == "downgraded":
             result.downgrades += 1
@@ -284,15 +276,13 @@ def _act(rows: list[dict[str, Any]], *, now: datetime, worker: str, result: Swee
         now=now,
     )
     if event_ids:
-        from tickets.outbox import queue_delivery
-
         # This batch's Events only: the batches before queued theirs on their own commit.
         queue_delivery(event_ids)
 
 
 def _plan(row: dict[str, Any], now: datetime) -> list[_Step]:
     """The steps due for one ticket waiting on support, catching up missed ones."""
-    if row["status"] not in SUPPORT or row["response_due_at"] is None:
+    if row["status"] not in Status.waiting_on_support() or row["response_due_at"] is None:
         return []
     level = row["escalation_level"]
     due = row["response_due_at"]
@@ -333,7 +323,6 @@ def _write_steps(
     """Write one Event per step; the unique constraint on (ticket, kind, level, lapse)
     refuses any step already taken. Returns the keys of the steps this call took and the
     ids of their Events (for delivery)."""
-    from tickets.models import ActorKind, Event
 
     if not steps:
         return set(), []
@@ -442,8 +431,6 @@ def _json_value(value: Any) -> Any:
 
 
 def _recompute_next_action(ticket_ids: set[int]) -> None:
-    from severity.clocks import next_action_at
-    from tickets.models import Ticket
 
     for ticket in Ticket.objects.filter(pk__in=ticket_ids):
         value = next_action_at(ticket)
