@@ -13,10 +13,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework import permissions, status
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework import permissions
 
 from core.api_errors import error_body
 from tickets import api as tickets_api
@@ -122,34 +119,6 @@ def not_found(request: HttpRequest, rest: str) -> JsonResponse:
     """Any other path under /api/v1/: a JSON 404 like every API error, not an HTML page."""
     return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
-
-if settings.SUPPORTDESK["API_BENCH_FLOOR"]:
-    from tickets.models import Ticket
-    from tickets.serializers import TicketCreateIn
-
-    class BenchFloorView(APIView):
-        """The benchmark's floor: the same payload validated by DRF and one INSERT, with
-        no authentication, assessment, Event or clocks (``bench/api.py``)."""
-
-        authentication_classes = ()
-        permission_classes = (permissions.AllowAny,)
-        throttle_classes = ()
-        schema = None  # not part of the API
-
-        def post(self, request: Request) -> Response:
-            data = TicketCreateIn(data=request.data)
-            data.is_valid(raise_exception=True)
-            values = dict(data.validated_data)
-            values["contact_phone"] = values["contact_phone"] or ""
-            ticket = Ticket.objects.create(
-                organization_id=int(request.headers.get("X-Bench-Organization", "0") or 0),
-                severity="B",
-                original_severity="B",
-                **values,
-            )
-            return Response({"number": ticket.reference}, status=status.HTTP_201_CREATED)
-
-    urlpatterns.append(path("bench/floor/", BenchFloorView.as_view(), name="bench-floor"))
 
 # Last: whatever no route above matched.
 urlpatterns.append(re_path(r"^(?P<rest>.*)$", not_found, name="not-found"))

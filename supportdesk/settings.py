@@ -377,8 +377,6 @@ SUPPORTDESK = {
     "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env_bool(
         "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not PRODUCTION
     ),
-    # Benchmarks only: mounts the bare validate+INSERT floor view under /api/v1/bench/.
-    "API_BENCH_FLOOR": env_bool("API_BENCH_FLOOR", default=False),
 }
 
 # --- Caller verification delivery ------------------------------------------------------
