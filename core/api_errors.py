@@ -3,7 +3,9 @@
 ``{"code": "invalid", "message": "…", "fields": {"contact_phone": ["…"]}}``
 
 Bad JSON, wrong types, unknown fields, oversized bodies, refused transitions and
-throttling all end here as a 4xx in this shape; none of them may reach a 500.
+throttling all end here as a 4xx in this shape; none of them may reach a 500. A
+``core.refusals.Refused`` raised by any service is mapped here, once: its code, its
+message under its field, and the status for its code.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from core.refusals import Refused
+
 MSG_INVALID = gettext_lazy("Some fields are not valid.")
 MSG_UNKNOWN_FIELD = gettext_lazy("Unknown field.")
 MSG_TOO_LARGE = gettext_lazy("The request body is too large.")
@@ -35,8 +39,8 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 class ApiError(exceptions.APIException):
-    """A refused request with its own status and machine code (a ``TicketError``, a reused
-    idempotency key …); ``field`` puts the message under that field as well."""
+    """A refused request with its own status and machine code (a service's ``Refused``, a
+    reused idempotency key …); ``field`` puts the message under that field as well."""
 
     def __init__(
         self, message: object, *, code: str, http_status: int, field: str | None = None
@@ -89,7 +93,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     # this module's parser, so a module-level import would be circular.
     from rest_framework.views import exception_handler as drf_exception_handler
 
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, Refused):
+        exc = ApiError(exc.message, code=exc.code, http_status=exc.http_status, field=exc.field)
+    elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from core.refusals import Refused
 from helpcenter.markdown import plain_text, render_markdown
 from helpcenter.models import (
     Article,
@@ -56,8 +57,8 @@ def article_save(*, article: Article, author: User | None, now: datetime) -> Art
 # --- Service health (POL-SELF-1) ----------------------------------------------------------
 
 
-class IncidentError(ValueError):
-    pass
+class IncidentError(Refused):
+    """A refused incident update."""
 
 
 EMPTY_UPDATE = _("An update needs a text.")

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from core.refusals import into_form
 from tenants.access import TenantRequest, tenant_view
-from tenants.api_keys import CredentialError, api_key_create, api_key_revoke
+from tenants.api_keys import api_key_create, api_key_revoke
 from tenants.api_tenancy import ERR_GLOBAL_ADMIN_ONLY
 from tenants.credentials import ApiKey
 from tenants.models import Role
@@ -69,7 +70,7 @@ def api_keys(request: TenantRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     issued = None
     if request.method == "POST" and form.is_valid():
-        try:
+        with into_form(form):
             issued = api_key_create(
                 organization=request.organization,
                 name=form.cleaned_data["name"],
@@ -77,9 +78,6 @@ def api_keys(request: TenantRequest) -> HttpResponse:
                 created_by=request.user,
                 now=timezone.now(),
             )
-        except CredentialError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
             form = ApiKeyForm()
     return render(
         request,

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from core import observability
+from core.refusals import Refused
 from tenants.credentials import (
     AGENT_TOKEN_PREFIX,
     API_KEY_PREFIX,
@@ -38,11 +39,8 @@ ERR_ROLE_NOT_ADMIN = _("An API key acts as an admin: choose an admin role.")
 ERR_NOT_AGENT = _("Agent tokens are issued to support staff only.")
 
 
-class CredentialError(Exception):
-    def __init__(self, message: object, *, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
+class CredentialError(Refused):
+    """A refused API key or agent token."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.refusals import into_form
 from tenants import services
 from tenants.access import TenantRequest, tenant_view
 from tenants.forms import EmailContactForm, PhoneContactForm, RemoveContactForm
 from tenants.models import CONTACT_COOL_OFF, RegisteredEmail, RegisteredPhone
 from tenants.services import (
-    ERR_CONTACT_GONE,
     ERR_NOT_GLOBAL_ADMIN,
     Contact,
     ContactError,
@@ -143,7 +143,7 @@ def _add(request: TenantRequest, kind: ContactKind) -> HttpResponse:
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with into_form(form):
             if kind == ContactKind.PHONE:
                 contact: Contact = services.contact_phone_add(
                     organization=organization,
@@ -162,9 +162,6 @@ def _add(request: TenantRequest, kind: ContactKind) -> HttpResponse:
                     password=data["password"],
                     now=now,
                 )
-        except ContactError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
             row = _row(contact, now=now, full=True)
             messages.success(
                 request,
@@ -206,7 +203,7 @@ def contact_remove(request: TenantRequest, kind: str, contact: int) -> HttpRespo
         return _refused(request, "portal/contacts_remove.html", context)
     form = RemoveContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with into_form(form):
             services.contact_remove(
                 organization=organization,
                 actor_membership=request.membership,
@@ -215,12 +212,6 @@ def contact_remove(request: TenantRequest, kind: str, contact: int) -> HttpRespo
                 password=form.cleaned_data["password"],
                 now=now,
             )
-        except ContactError as error:
-            if error.code == "not_found":  # removed meanwhile by another admin
-                messages.info(request, str(ERR_CONTACT_GONE))
-                return redirect("portal:contacts", org=organization.slug)
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
             messages.success(
                 request,
                 _(

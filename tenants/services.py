@@ -22,7 +22,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -33,6 +32,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
+from core.refusals import Refused
 from tenants.models import (
     CONTACT_COOL_OFF,
     ContactAction,
@@ -87,15 +87,8 @@ class ContactKind(models.TextChoices):
     EMAIL = "email", _("e-mail address")
 
 
-class ContactError(Exception):
-    """A refused change; ``message`` is shown to the admin, ``field`` names the form field
-    it belongs to (None for the whole form), ``code`` is for programs."""
-
-    def __init__(self, message: Any, *, code: str = "invalid", field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.code = code
-        self.field = field
+class ContactError(Refused):
+    """A refused change of the registered contacts."""
 
 
 type Contact = RegisteredPhone | RegisteredEmail
@@ -601,14 +594,8 @@ ERR_SAME_ROLE = _("The member already has this role.")
 ERR_UNKNOWN_ROLE = _("Choose one of the roles in the list.")
 
 
-class MembershipError(Exception):
-    """A refused change of members; ``message`` is shown next to ``field`` (or the form)."""
-
-    def __init__(self, message: Any, *, code: str = "invalid", field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.code = code
-        self.field = field
+class MembershipError(Refused):
+    """A refused change of members or roles."""
 
 
 def may_manage_members(membership: Membership) -> bool:

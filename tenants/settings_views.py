@@ -17,12 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from core.refusals import Outcome, captured, into_form
 from tenants.access import TenantRequest, tenant_view
 from tenants.models import Membership, MembershipChange, Role
 from tenants.services import (
-    ERR_MEMBER_GONE,
     ERR_NOT_GLOBAL_ADMIN_MEMBERS,
-    MembershipError,
     may_manage_members,
     membership_change_role,
     membership_remove,
@@ -91,7 +90,7 @@ def member(request: TenantRequest, member: int) -> HttpResponse:
         return _refused(request)
     form = RoleForm(request.POST or None, initial={"role": found.role})
     if request.method == "POST" and form.is_valid():
-        try:
+        with into_form(form, field="role"):
             changed = membership_change_role(
                 organization=request.organization,
                 actor_membership=request.membership,
@@ -99,12 +98,6 @@ def member(request: TenantRequest, member: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
                 now=timezone.now(),
             )
-        except MembershipError as error:
-            if error.code == "not_found":
-                messages.info(request, str(ERR_MEMBER_GONE))
-                return redirect("portal:settings_members", org=request.organization.slug)
-            form.add_error("role", error.message)
-        else:
             messages.success(
                 request,
                 _("%(member)s is now %(role)s.")
@@ -125,21 +118,15 @@ def member_remove(request: TenantRequest, member: int) -> HttpResponse:
     found = _member_or_404(request, member)
     if not may_manage_members(request.membership):
         return _refused(request)
-    error_message = ""
+    outcome = Outcome()
     if request.method == "POST":
-        try:
+        with captured() as outcome:
             membership_remove(
                 organization=request.organization,
                 actor_membership=request.membership,
                 member_id=found.pk,
                 now=timezone.now(),
             )
-        except MembershipError as error:
-            if error.code == "not_found":
-                messages.info(request, str(ERR_MEMBER_GONE))
-                return redirect("portal:settings_members", org=request.organization.slug)
-            error_message = error.message
-        else:
             messages.success(
                 request,
                 _("%(member)s was removed from %(organization)s.")
@@ -154,8 +141,8 @@ def member_remove(request: TenantRequest, member: int) -> HttpResponse:
         {
             "organization": request.organization,
             "member": found,
-            "error": error_message,
+            "error": outcome.message,
             "is_self": found.pk == request.membership.pk,
         },
-        status=400 if error_message else 200,
+        status=400 if outcome.refusal else 200,
     )

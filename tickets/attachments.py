@@ -19,6 +19,8 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from core.refusals import Refused
+
 # How much of a file is read to judge it; every magic number filetype knows fits in it.
 SNIFF_BYTES = 8192
 NAME_MAX_LENGTH = 255
@@ -69,12 +71,11 @@ ERR_TOO_MANY = _("Attach at most %(count)d files at a time.")
 ERR_NAME_TOO_LONG = _("A file name can be at most %(max)d characters long.")
 
 
-class AttachmentRejected(ValueError):
+class AttachmentRejected(Refused):
     """An upload that may not be stored; ``message`` is shown next to the field."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: object) -> None:
+        super().__init__(message, code="invalid_attachment", field="attachments")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +86,11 @@ class CheckedUpload:
 
 
 def max_bytes() -> int:
-    return int(settings.SUPPORTDESK["ATTACHMENT_MAX_BYTES"])
+    return settings.SUPPORTDESK.ATTACHMENT_MAX_BYTES
 
 
 def max_files() -> int:
-    return int(settings.SUPPORTDESK["ATTACHMENT_MAX_FILES"])
+    return settings.SUPPORTDESK.ATTACHMENT_MAX_FILES
 
 
 def allowed_extensions() -> str:

@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.refusals import into_form, into_messages
 from helpcenter.selectors import deflection_stats
 from severity.sla import RUNNING, ledger
 from tenants.access import desk_view, supervisor_view
@@ -34,7 +35,6 @@ from tickets.actors import Actor
 from tickets.clocks import Explanation, current_clocks, explain
 from tickets.forms import SeverityChangeForm
 from tickets.models import Macro, SavedView, Status, Ticket
-from tickets.services import TicketError
 
 # --- The queue -----------------------------------------------------------------------------
 
@@ -112,15 +112,12 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
     # Whatever was posted, only the filters the queue understands are kept, re-encoded.
     query = desk_forms.QueueFilterForm(QueryDict(request.POST.get("query", ""))).query_string()
     if form.is_valid():
-        try:
+        with into_messages(request):
             view = services.saved_view_create(
                 user=request.user,  # type: ignore[arg-type]
                 name=form.cleaned_data["name"],
                 query=query,
             )
-        except TicketError as error:
-            messages.error(request, error.message)
-        else:
             messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
             return redirect(f"{reverse('desk:home')}?{view.query}")
     else:
@@ -155,16 +152,13 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Some of the selected requests do not exist."))
         return _back(request, "desk:home")
     assignee = form.chosen_agent()
-    try:
+    with into_messages(request):
         services.tickets_bulk_assign(
             tickets=tickets,
             actor=Actor.for_user(request.user),  # type: ignore[arg-type]
             assignee=assignee,
             now=timezone.now(),
         )
-    except TicketError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(
             request,
             _("%(count)d requests assigned to %(name)s.")
@@ -358,11 +352,8 @@ def _ticket_action(
     the page again with the error next to the field."""
     ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
     if form.is_valid():
-        try:
+        with into_form(form):
             done = act(ticket, Actor.for_user(request.user), form.cleaned_data)  # type: ignore[arg-type]
-        except TicketError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
             messages.success(request, done)
             return redirect("desk:ticket", number=ticket.pk)
     ticket.refresh_from_db()
@@ -472,16 +463,13 @@ def ticket_assign(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, _("Choose an agent from the list."))
         return _back(request, fallback)
     assignee = form.chosen_agent()
-    try:
+    with into_messages(request):
         services.ticket_assign(
             ticket=ticket,
             actor=Actor.for_user(request.user),  # type: ignore[arg-type]
             assignee=assignee,
             now=timezone.now(),
         )
-    except TicketError as error:
-        messages.error(request, error.message)
-    else:
         if assignee is None:
             messages.success(request, _("%(ref)s is unassigned.") % {"ref": ticket.reference})
         else:

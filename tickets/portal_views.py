@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.refusals import into_form
 from helpcenter.models import Service
 from helpcenter.selectors import current_incidents
 from helpcenter.services import mark_request_filed
@@ -191,33 +192,27 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
     if action == "resolve":
         resolve_form = ResolveForm(request.POST)
         if resolve_form.is_valid():
-            try:
+            with into_form(resolve_form):
                 ticket_resolve(
                     ticket=ticket, actor=actor, reason=resolve_form.cleaned_data["reason"], now=now
                 )
-            except TicketError as error:
-                resolve_form.add_error(None, error.message)
-            else:
                 messages.success(request, _("The request is resolved. Thank you for telling us."))
                 return back
         return _detail(request, ticket, resolve_form=resolve_form, status=400)
     if action == "reopen":
         reopen_form = ReopenForm(request.POST)
         if reopen_form.is_valid():
-            try:
+            with into_form(reopen_form, field="reason"):
                 ticket_reopen(
                     ticket=ticket, actor=actor, reason=reopen_form.cleaned_data["reason"], now=now
                 )
-            except TicketError as error:
-                reopen_form.add_error("reason", error.message)
-            else:
                 messages.success(request, _("The request is open again; support will answer."))
                 return back
         return _detail(request, ticket, reopen_form=reopen_form, status=400)
     if action == "rate":
         rating_form = RatingForm(request.POST)
         if rating_form.is_valid():
-            try:
+            with into_form(rating_form):
                 ticket_rate(
                     ticket=ticket,
                     actor=actor,
@@ -225,17 +220,12 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
                     comment=rating_form.cleaned_data["comment"],
                     now=now,
                 )
-            except TicketError as error:
-                rating_form.add_error(
-                    error.field if error.field in rating_form.fields else None, error.message
-                )
-            else:
                 messages.success(request, _("Thank you for rating the support."))
                 return back
         return _detail(request, ticket, rating_form=rating_form, status=400)
     reply_form = MessageForm(request.POST, request.FILES)
     if reply_form.is_valid():
-        try:
+        with into_form(reply_form, field="body"):
             ticket_customer_reply(
                 ticket=ticket,
                 actor=actor,
@@ -243,11 +233,6 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
                 attachments=reply_form.cleaned_data["attachments"],
                 now=now,
             )
-        except TicketError as error:
-            reply_form.add_error(
-                error.field if error.field in reply_form.fields else "body", error.message
-            )
-        else:
             messages.success(request, _("Your reply was sent."))
             return back
     return _detail(request, ticket, reply_form=reply_form)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from phonenumber_field.phonenumber import PhoneNumber
 
+from core.refusals import Refused
 from helpcenter.models import Service
 from severity import assessment as sev
 from severity.choices import Category, Severity
@@ -77,14 +78,8 @@ ERR_TOP_LEVEL = _("This request is already escalated to the duty manager (level 
 RATING_COMMENT_MAX_LENGTH = 2000
 
 
-class TicketError(Exception):
-    """A refused change; ``message`` is shown to the person who tried it."""
-
-    def __init__(self, message: Any, *, code: str = "invalid", field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.code = code
-        self.field = field
+class TicketError(Refused):
+    """A refused change of a request; ``message`` is shown to the person who tried it."""
 
 
 def _record(
@@ -773,7 +768,7 @@ def _discard_files_on_error(stored: list[str]) -> Iterator[None]:
 
 
 def reopen_window() -> timedelta:
-    return timedelta(days=settings.SUPPORTDESK["REOPEN_WINDOW_DAYS"])
+    return timedelta(days=settings.SUPPORTDESK.REOPEN_WINDOW_DAYS)
 
 
 def may_reopen(ticket: Ticket, now: datetime) -> bool:
@@ -789,7 +784,7 @@ def _require_reopen_window(ticket: Ticket, now: datetime) -> None:
     if not may_reopen(ticket, now):
         raise TicketError(
             ERR_REOPEN_WINDOW
-            % {"days": settings.SUPPORTDESK["REOPEN_WINDOW_DAYS"], "reference": ticket.reference},
+            % {"days": settings.SUPPORTDESK.REOPEN_WINDOW_DAYS, "reference": ticket.reference},
             code="reopen_window",
             field="body",
         )

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import error_body, error_responses
+from core.api_errors import error_responses
 from tenants.api_tenancy import IsAgent
 from tenants.models import Organization
 from verification import services
@@ -73,10 +73,6 @@ def _call_out(call: Call) -> dict[str, Any]:
             for choice in channel_choices(organization=call.organization, now=now)
         ]
     return body
-
-
-def _error(error: services.VerificationError, http_status: int = 400) -> Response:
-    return Response(error_body(error.code, error.message), status=http_status)
 
 
 class ChannelOut(serializers.Serializer):
@@ -159,15 +155,12 @@ class CallStartView(APIView):
         organization = Organization.objects.filter(slug=data.validated_data["organization"]).first()
         if organization is None:
             raise Http404
-        try:
-            call = services.call_start(
-                agent=request.user,
-                organization=organization,
-                caller_number=data.validated_data["caller_number"],
-                now=timezone.now(),
-            )
-        except services.VerificationError as error:
-            return _error(error)
+        call = services.call_start(
+            agent=request.user,
+            organization=organization,
+            caller_number=data.validated_data["caller_number"],
+            now=timezone.now(),
+        )
         return Response(_call_out(call), status=status.HTTP_201_CREATED)
 
 
@@ -209,15 +202,12 @@ class CodeSendView(APIView):
         call = call_for_agent(request.user, call_id)
         data = CodeSendIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            challenge = services.code_send(
-                call=call,
-                agent=request.user,
-                channel_id=data.validated_data["channel_id"],
-                channel_kind=data.validated_data["channel_kind"],
-            )
-        except services.VerificationError as error:
-            return _error(error, status.HTTP_429_TOO_MANY_REQUESTS if "rate" in error.code else 400)
+        challenge = services.code_send(
+            call=call,
+            agent=request.user,
+            channel_id=data.validated_data["channel_id"],
+            channel_kind=data.validated_data["channel_kind"],
+        )
         return Response(
             {
                 "challenge": challenge.pk,
@@ -243,12 +233,7 @@ class CodeCheckView(APIView):
         call = call_for_agent(request.user, call_id)
         data = CodeCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            call = services.code_check(
-                call=call, agent=request.user, entry=data.validated_data["code"]
-            )
-        except services.VerificationError as error:
-            return _error(error)
+        call = services.code_check(call=call, agent=request.user, entry=data.validated_data["code"])
         return Response(_call_out(call))
 
 
@@ -265,8 +250,5 @@ class CallEndView(APIView):
 
     def post(self, request: Request, call_id: int) -> Response:
         call = call_for_agent(request.user, call_id)
-        try:
-            call = services.call_end(call=call, agent=request.user)
-        except services.VerificationError as error:
-            return _error(error)
+        call = services.call_end(call=call, agent=request.user)
         return Response(_call_out(call))

@@ -4,7 +4,7 @@ a request on its behalf while the call lasts.
 
 Thin views: find the agent's call → parse the form → call one service → render. Every
 rule is in ``verification.services`` (and ``tickets.services``); a refusal arrives as a
-``VerificationError`` or ``TicketError`` whose message is shown on the form.
+``core.refusals.Refused`` whose message ``into_form`` shows on the form.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.refusals import into_form, into_messages
 from tenants.access import desk_view
 from tenants.models import Membership, Role, User
 from tickets.actors import Actor
@@ -67,17 +68,13 @@ def start(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
     form = CallStartForm(_posted(request), query=query)
     if request.method == "POST" and form.is_valid():
-        try:
+        with into_form(form):
             call = call_start(
                 agent=request.user,  # type: ignore[arg-type]
                 organization=form.cleaned_data["organization"],
                 caller_number=form.cleaned_data["caller_number"],
                 now=timezone.now(),
             )
-        except VerificationError as error:
-            field = "caller_number" if error.code == "invalid_number" else None
-            form.add_error(field, error.message)
-        else:
             if call.is_verified:
                 return redirect("calls:account", call=call.pk)
             return redirect("calls:verify", call=call.pk)
@@ -147,11 +144,8 @@ def verify(request: HttpRequest, call: int) -> HttpResponse:
     if request.POST.get("action") == "check":
         check_form = CheckCodeForm(request.POST)
         if check_form.is_valid():
-            try:
+            with into_form(check_form, field="code"):
                 code_check(call=the_call, agent=agent, entry=check_form.cleaned_data["code"])
-            except VerificationError as error:
-                check_form.add_error("code", error.message)
-            else:
                 messages.success(
                     request,
                     _("Caller verified. You have access to %(org)s for this call.")
@@ -164,11 +158,8 @@ def verify(request: HttpRequest, call: int) -> HttpResponse:
     send_form = SendCodeForm(request.POST, channels=channels)
     if send_form.is_valid():
         kind, pk = send_form.cleaned_channel()
-        try:
+        with into_form(send_form):
             challenge = code_send(call=the_call, agent=agent, channel_id=pk, channel_kind=kind)
-        except VerificationError as error:
-            send_form.add_error(None, error.message)
-        else:
             messages.success(
                 request,
                 _("Code sent by %(kind)s to %(to)s. Ask the caller to read it out.")
@@ -190,11 +181,8 @@ def end(request: HttpRequest, call: int) -> HttpResponse:
             {"call": the_call, "organization": the_call.organization},
         )
     was_open = the_call.ended_at is None
-    try:
+    with into_messages(request):
         call_end(call=the_call, agent=request.user)  # type: ignore[arg-type]
-    except VerificationError as error:  # pragma: no cover - call_for_agent checked the agent
-        messages.error(request, error.message)
-    else:
         if was_open:
             messages.success(
                 request,
@@ -207,14 +195,24 @@ def end(request: HttpRequest, call: int) -> HttpResponse:
 # --- During a verified call ----------------------------------------------------------------
 
 
-def _refused(request: HttpRequest, call: Call, error: VerificationError) -> HttpResponse:
-    """The clear page shown instead of the account: verify first (POL-PIN-2)."""
-    return render(
-        request,
-        "desk/calls/verify_first.html",
-        {"call": call, "organization": call.organization, "message": error.message},
-        status=403,
-    )
+def _verify_first(request: HttpRequest, call: Call, *, now: datetime) -> HttpResponse | None:
+    """None while the agent's call is verified and open; else the clear page shown
+    instead of the account: verify first (POL-PIN-2)."""
+    try:
+        require_active_call(
+            agent=request.user,  # type: ignore[arg-type]
+            organization=call.organization,
+            now=now,
+            call_id=call.pk,
+        )
+    except VerificationError as refusal:
+        return render(
+            request,
+            "desk/calls/verify_first.html",
+            {"call": call, "organization": call.organization, "message": refusal.message},
+            status=403,
+        )
+    return None
 
 
 def _minutes_left(call: Call, now: datetime) -> int:
@@ -228,15 +226,8 @@ def account(request: HttpRequest, call: int) -> HttpResponse:
     the_call = call_for_agent(request.user, call)  # type: ignore[arg-type]
     now = timezone.now()
     organization = the_call.organization
-    try:
-        require_active_call(
-            agent=request.user,  # type: ignore[arg-type]
-            organization=organization,
-            now=now,
-            call_id=the_call.pk,
-        )
-    except VerificationError as error:
-        return _refused(request, the_call, error)
+    if (refusal := _verify_first(request, the_call, now=now)) is not None:
+        return refusal
     admins = [
         {
             "name": m.user.full_name,
@@ -290,15 +281,8 @@ def intake(request: HttpRequest, call: int) -> HttpResponse:
     the_call = call_for_agent(request.user, call)  # type: ignore[arg-type]
     organization = the_call.organization
     now = timezone.now()
-    try:
-        require_active_call(
-            agent=request.user,  # type: ignore[arg-type]
-            organization=organization,
-            now=now,
-            call_id=the_call.pk,
-        )
-    except VerificationError as error:
-        return _refused(request, the_call, error)
+    if (refusal := _verify_first(request, the_call, now=now)) is not None:
+        return refusal
     form = PhoneIntakeForm(
         _posted(request),
         initial=_intake_initial(the_call),

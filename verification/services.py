@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from core import metrics
+from core.refusals import Refused
 from tenants.models import Organization, RegisteredEmail, RegisteredPhone, User
 from verification import pins
 from verification.delivery import SmsDeliveryError, get_sms_backend
@@ -104,18 +105,17 @@ ERR_VERIFY_FIRST = _(
 )
 
 
-class VerificationError(Exception):
-    """A refused step; ``message`` is shown to the agent, ``code`` is for programs."""
+class VerificationError(Refused):
+    """A refused step of caller verification; ``message`` is shown to the agent.
 
-    def __init__(self, message: object, *, code: str = "invalid") -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.code = code
+    The telephony API answers every refusal but the rate limits with 400, as documented."""
+
+    status_by_code = {"forbidden": 400, "not_found": 400, "unchanged": 400}
 
 
 def current_policy() -> pins.PinPolicy:
-    """The PIN policy from ``settings.SUPPORTDESK`` (``PIN_*`` keys), defaults otherwise."""
-    return pins.PinPolicy.from_settings(getattr(settings, "SUPPORTDESK", {}) or {})
+    """The PIN policy from ``settings.SUPPORTDESK`` (its ``PIN_*`` values)."""
+    return pins.PinPolicy.from_settings(asdict(settings.SUPPORTDESK))
 
 
 def _pepper() -> bytes:
@@ -261,7 +261,9 @@ def call_start(
     number = to_python((caller_number or "").strip(), region=region)
     if not isinstance(number, PhoneNumber) or not number.is_valid():
         raise VerificationError(
-            ERR_INVALID_NUMBER % {"number": (caller_number or "").strip()}, code="invalid_number"
+            ERR_INVALID_NUMBER % {"number": (caller_number or "").strip()},
+            code="invalid_number",
+            field="caller_number",
         )
     with transaction.atomic():
         for previous in Call.objects.open().filter(agent=agent).select_for_update():

@@ -22,9 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import ApiError, error_responses
+from core.api_errors import error_responses
+from core.serializers import StrictSerializer
 from tenants.api_tenancy import IsGlobalAdmin, IsTenantAdmin, api_tenant
-from tickets.serializers import StrictSerializer
 from webhooks import services
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
 
@@ -189,19 +189,14 @@ class EndpointList(WebhookView):
         data = EndpointIn(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = api_tenant(request)
-        try:
-            registered = services.endpoint_create(
-                organization=tenant.organization,
-                url=data.validated_data["url"],
-                event_types=data.validated_data["event_types"],
-                description=data.validated_data["description"],
-                created_by=tenant.user,
-                now=timezone.now(),
-            )
-        except services.WebhookError as error:
-            raise ApiError(
-                error.message, code="invalid", http_status=400, field=error.field
-            ) from error
+        registered = services.endpoint_create(
+            organization=tenant.organization,
+            url=data.validated_data["url"],
+            event_types=data.validated_data["event_types"],
+            description=data.validated_data["description"],
+            created_by=tenant.user,
+            now=timezone.now(),
+        )
         body = EndpointOut(registered.endpoint).data
         return Response({**body, "secret": registered.secret}, status=status.HTTP_201_CREATED)
 
@@ -298,8 +293,5 @@ class DeliveryResend(WebhookView):
         delivery = endpoint.deliveries.select_related("endpoint").filter(pk=delivery_id).first()
         if delivery is None:
             raise Http404
-        try:
-            delivery = services.delivery_resend(delivery=delivery, now=timezone.now())
-        except services.WebhookError as error:
-            raise ApiError(error.message, code="inactive", http_status=409) from error
+        delivery = services.delivery_resend(delivery=delivery, now=timezone.now())
         return Response(DeliveryOut(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -29,6 +29,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from core import metrics
+from core.refusals import Refused
 from tenants.models import Organization, User
 from tickets.models import Event, EventKind, Message, MessageKind
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
@@ -67,15 +68,8 @@ EVENT_TYPE_FOR_KIND: dict[str, WebhookEventType] = {
 _SHARED_CHANGES = ("status", "severity", "level", "lapse_at", "first_response")
 
 
-class WebhookError(Exception):
-    def __init__(self, message: object, *, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
-
-
-def _setting(name: str) -> Any:
-    return settings.SUPPORTDESK[name]
+class WebhookError(Refused):
+    """A refused webhook endpoint or delivery."""
 
 
 # --- Endpoints -----------------------------------------------------------------------------
@@ -85,7 +79,7 @@ def _address_allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.is_global:
         return True
-    return bool(_setting("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"))
+    return settings.SUPPORTDESK.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
 
 
 def check_url(url: str) -> str:
@@ -257,7 +251,7 @@ def deliveries_for_events(events: Sequence[Event], *, now: datetime) -> list[int
 def queue_send(delivery_ids: list[int]) -> None:
     """Publish the sending task after commit; never fails the caller (the periodic
     ``send_due`` task sends whatever was not published)."""
-    if not delivery_ids or not _setting("OUTBOX_TASKS"):
+    if not delivery_ids or not settings.SUPPORTDESK.OUTBOX_TASKS:
         return
 
     def publish() -> None:
@@ -276,14 +270,14 @@ def queue_send(delivery_ids: list[int]) -> None:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the ``attempts``-th failure: base, 2×base, 4×base, …"""
-    base = _setting("WEBHOOK_RETRY_BASE_SECONDS")
+    base = settings.SUPPORTDESK.WEBHOOK_RETRY_BASE_SECONDS
     return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
 
 
 def delivery_send(*, delivery_id: int, now: datetime) -> str | None:
     """Send one due delivery; returns its new status, or None when it was not due or
     another worker holds it."""
-    timeout = float(_setting("WEBHOOK_TIMEOUT_SECONDS"))
+    timeout = settings.SUPPORTDESK.WEBHOOK_TIMEOUT_SECONDS
     lease = now + timedelta(seconds=timeout * 2 + 30)
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
@@ -342,7 +336,7 @@ def _record_attempt(
         metrics.WEBHOOK_FAILURES.inc()
     if not error:
         changes.update(status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None)
-    elif attempts >= _setting("WEBHOOK_MAX_ATTEMPTS"):
+    elif attempts >= settings.SUPPORTDESK.WEBHOOK_MAX_ATTEMPTS:
         changes.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
         logger.warning("webhook delivery %s failed for good: %s", delivery.pk, error)
     else:
@@ -366,7 +360,7 @@ def delivery_resend(*, delivery: WebhookDelivery, now: datetime) -> WebhookDeliv
     """Queue a delivery again (delivered or failed ones too): the same payload, signed
     anew when sent."""
     if not delivery.endpoint.is_active:
-        raise WebhookError(ERR_INACTIVE)
+        raise WebhookError(ERR_INACTIVE, code="inactive")
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
     )
