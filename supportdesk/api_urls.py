@@ -16,7 +16,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework import permissions
 
 from core.api_errors import error_body
-from tickets import api as tickets_api
+from helpcenter import api as helpcenter_api
+from tickets.api import customer as customer_api
+from tickets.api import desk as desk_api
 from webhooks import api as webhooks_api
 
 app_name = "api"
@@ -71,23 +73,23 @@ class RedocView(_Docs, SpectacularRedocView):
 
 
 urlpatterns = [
-    path("tickets/", tickets_api.TicketListCreate.as_view(), name="ticket-list"),
-    path("tickets/<str:number>/", tickets_api.TicketDetail.as_view(), name="ticket-detail"),
+    path("tickets/", customer_api.TicketListCreate.as_view(), name="ticket-list"),
+    path("tickets/<str:number>/", customer_api.TicketDetail.as_view(), name="ticket-detail"),
     path(
         "tickets/<str:number>/messages/",
-        tickets_api.TicketMessages.as_view(),
+        customer_api.TicketMessages.as_view(),
         name="ticket-messages",
     ),
-    path("tickets/<str:number>/events/", tickets_api.TicketEvents.as_view(), name="ticket-events"),
-    path("tickets/<str:number>/sla/", tickets_api.TicketSla.as_view(), name="ticket-sla"),
+    path("tickets/<str:number>/events/", customer_api.TicketEvents.as_view(), name="ticket-events"),
+    path("tickets/<str:number>/sla/", customer_api.TicketSla.as_view(), name="ticket-sla"),
     path(
-        "tickets/<str:number>/resolve/", tickets_api.TicketResolve.as_view(), name="ticket-resolve"
+        "tickets/<str:number>/resolve/", customer_api.TicketResolve.as_view(), name="ticket-resolve"
     ),
-    path("tickets/<str:number>/reopen/", tickets_api.TicketReopen.as_view(), name="ticket-reopen"),
-    path("tickets/<str:number>/rate/", tickets_api.TicketRate.as_view(), name="ticket-rate"),
-    path("severity/assess/", tickets_api.SeverityAssess.as_view(), name="severity-assess"),
-    path("health/incidents/", tickets_api.IncidentList.as_view(), name="incident-list"),
-    path("articles/", tickets_api.ArticleSearch.as_view(), name="article-search"),
+    path("tickets/<str:number>/reopen/", customer_api.TicketReopen.as_view(), name="ticket-reopen"),
+    path("tickets/<str:number>/rate/", customer_api.TicketRate.as_view(), name="ticket-rate"),
+    path("severity/assess/", customer_api.SeverityAssess.as_view(), name="severity-assess"),
+    path("health/incidents/", helpcenter_api.IncidentList.as_view(), name="incident-list"),
+    path("articles/", helpcenter_api.ArticleSearch.as_view(), name="article-search"),
     path("webhooks/", webhooks_api.EndpointList.as_view(), name="webhook-list"),
     path(
         "webhooks/<int:endpoint_id>/", webhooks_api.EndpointDetail.as_view(), name="webhook-detail"
@@ -102,11 +104,11 @@ urlpatterns = [
         webhooks_api.DeliveryResend.as_view(),
         name="webhook-delivery-resend",
     ),
-    path("desk/queue/", tickets_api.DeskQueue.as_view(), name="desk-queue"),
-    path("desk/tickets/<str:number>/", tickets_api.DeskTicket.as_view(), name="desk-ticket"),
-    path("desk/tickets/<str:number>/claim/", tickets_api.DeskClaim.as_view(), name="desk-claim"),
-    path("desk/tickets/<str:number>/assign/", tickets_api.DeskAssign.as_view(), name="desk-assign"),
-    path("desk/tickets/<str:number>/replies/", tickets_api.DeskReply.as_view(), name="desk-reply"),
+    path("desk/queue/", desk_api.DeskQueue.as_view(), name="desk-queue"),
+    path("desk/tickets/<str:number>/", desk_api.DeskTicket.as_view(), name="desk-ticket"),
+    path("desk/tickets/<str:number>/claim/", desk_api.DeskClaim.as_view(), name="desk-claim"),
+    path("desk/tickets/<str:number>/assign/", desk_api.DeskAssign.as_view(), name="desk-assign"),
+    path("desk/tickets/<str:number>/replies/", desk_api.DeskReply.as_view(), name="desk-reply"),
     path("", include("verification.api_urls")),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", _docs_csp(SwaggerView.as_view(url_name="api:schema")), name="docs"),

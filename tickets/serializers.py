@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from core.api_errors import MSG_UNKNOWN_FIELD
+from core.serializers import StrictSerializer
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
 from tickets.models import (
@@ -29,18 +29,6 @@ from tickets.models import (
     Status,
     Ticket,
 )
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error rather than silently
-    ignored (``{"titel": …}`` must not file a request without a title)."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        initial = self.initial_data if isinstance(self.initial_data, dict) else {}
-        unknown = sorted(set(initial) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: [MSG_UNKNOWN_FIELD] for name in unknown})
-        return attrs
 
 
 def _text(max_length: int, *, required: bool = True, **extra: Any) -> serializers.CharField:

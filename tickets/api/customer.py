@@ -1,10 +1,9 @@
-"""The REST API of service requests (``/api/v1/…``; DESIGN.md "REST API").
+"""The customer's REST API of service requests (``/api/v1/tickets/…``, ``severity/assess/``;
+DESIGN.md "REST API").
 
 Thin views: resolve the acting organization (``tenants.api_tenancy``) → reach the ticket
 through ``tickets.access`` (another organization's number is 404) → validate with an
-input serializer → call a service → render with an output serializer. A ``TicketError``
-becomes a JSON error with its code: refused transitions 409, missing rights 403,
-bad values 400 on their field.
+input serializer → call a service → render with an output serializer.
 """
 
 from __future__ import annotations
@@ -20,12 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeRangeField
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, generics, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -33,40 +27,35 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import ApiError, error_responses
-from helpcenter import selectors as helpcenter
+from core.api_errors import error_responses
 from severity import assessment
 from severity.choices import Category, Severity
-from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsAgent, IsTenantAdmin, api_tenant
+from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsTenantAdmin, api_tenant
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.idempotency import idempotent
-from tenants.models import User
 from tickets import serializers as io
 from tickets import services
-from tickets.access import ticket_for_desk, ticket_for_organization
+from tickets.access import ticket_for_organization
 from tickets.actors import Actor
+from tickets.api.common import NUMBER, refused
+from tickets.api.examples import (
+    ASSESS_EXAMPLE,
+    ASSESSED_EXAMPLE,
+    CONTACT_CHANGE_EXAMPLE,
+    CREATE_EXAMPLE,
+    CUSTOMER_REPLY_EXAMPLE,
+    EVENTS_EXAMPLE,
+    MESSAGE_EXAMPLE,
+    RATED_EXAMPLE,
+    RATING_EXAMPLE,
+    REASON_EXAMPLE,
+    REOPEN_EXAMPLE,
+    SLA_EXAMPLE,
+    TICKET_EXAMPLE,
+)
 from tickets.clocks import explain
 from tickets.models import ActorKind, Channel, Event, Status, Ticket
 from tickets.services import TicketDraft, TicketError
-
-# TicketError codes → HTTP status; anything else is a 400 on the error's field.
-_ERROR_STATUS = {
-    "forbidden": status.HTTP_403_FORBIDDEN,
-    "forbidden_category": status.HTTP_403_FORBIDDEN,
-    "illegal_transition": status.HTTP_409_CONFLICT,
-    "already_rated": status.HTTP_409_CONFLICT,
-    "reopen_window": status.HTTP_409_CONFLICT,
-    "unchanged": status.HTTP_409_CONFLICT,
-}
-
-
-def refused(error: TicketError) -> ApiError:
-    return ApiError(
-        error.message,
-        code=error.code,
-        http_status=_ERROR_STATUS.get(error.code, status.HTTP_400_BAD_REQUEST),
-        field=error.field,
-    )
 
 
 def tenant_actor(tenant: ApiTenant) -> Actor:
@@ -82,12 +71,6 @@ def tenant_actor(tenant: ApiTenant) -> Actor:
 
 # --- Schema vocabulary ---------------------------------------------------------------------
 
-NUMBER = OpenApiParameter(
-    "number",
-    OpenApiTypes.STR,
-    OpenApiParameter.PATH,
-    description=_("The request's number, e.g. SR-000123 (or 123)."),
-)
 ORGANIZATION = OpenApiParameter(
     ORGANIZATION_HEADER,
     OpenApiTypes.STR,
@@ -110,66 +93,6 @@ IDEMPOTENCY = OpenApiParameter(
     ),
 )
 TENANT_TAGS = ["tickets"]
-
-_TICKET_EXAMPLE = {
-    "number": "SR-000123",
-    "url": "https://support.example.com/api/v1/tickets/SR-000123/",
-    "title": "Cannot send mail",
-    "description": "Outbound mail is stuck in the outbox for everyone since 09:10.",
-    "category": "technical",
-    "product": "exchange-online",
-    "impact": "service_down",
-    "scope": "many",
-    "business_impact": "Sales cannot send quotes.",
-    "contact_24x7": "+48 600 100 200 (on-call)",
-    "severity": "A",
-    "original_severity": "A",
-    "severity_reason": "The service is unavailable for several users or services: "
-    "severity A (critical).",
-    "status": "new",
-    "channel": "api",
-    "contact_phone": "+48600100200",
-    "contact_email": "it@contoso.example",
-    "preferred_contact": "phone",
-    "language": "en",
-    "assigned": False,
-    "response_due_at": "2026-06-10T11:00:00Z",
-    "customer_due_at": None,
-    "first_response_at": None,
-    "created_at": "2026-06-10T10:00:00Z",
-    "updated_at": "2026-06-10T10:00:00Z",
-    "resolved_at": None,
-    "closed_at": None,
-}
-TICKET_EXAMPLE = OpenApiExample("ticket", value=_TICKET_EXAMPLE, response_only=True)
-CREATE_EXAMPLE = OpenApiExample(
-    "file a request",
-    value={
-        "title": "Cannot send mail",
-        "description": "Outbound mail is stuck in the outbox for everyone since 09:10.",
-        "category": "technical",
-        "impact": "service_down",
-        "scope": "many",
-        "business_impact": "Sales cannot send quotes.",
-        "contact_24x7": "+48 600 100 200 (on-call)",
-        "contact_phone": "+48600100200",
-        "contact_email": "it@contoso.example",
-        "preferred_contact": "phone",
-    },
-    request_only=True,
-)
-MESSAGE_EXAMPLE = OpenApiExample(
-    "message",
-    value={
-        "id": 41,
-        "kind": "reply",
-        "author_role": "agent",
-        "author": "Anna",
-        "body": "We are looking into it.",
-        "created_at": "2026-06-10T10:20:00Z",
-    },
-    response_only=True,
-)
 
 
 # --- Base views ----------------------------------------------------------------------------
@@ -348,11 +271,7 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
         request=io.TicketContactIn,
         responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
         examples=[
-            OpenApiExample(
-                "new phone",
-                value={"contact_phone": "+48600100300", "preferred_contact": "phone"},
-                request_only=True,
-            ),
+            CONTACT_CHANGE_EXAMPLE,
             TICKET_EXAMPLE,
         ],
     ),
@@ -401,9 +320,7 @@ class TicketDetail(TenantView):
             **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
         },
         examples=[
-            OpenApiExample(
-                "reply", value={"body": "Logs attached to the portal."}, request_only=True
-            ),
+            CUSTOMER_REPLY_EXAMPLE,
             MESSAGE_EXAMPLE,
         ],
     ),
@@ -436,23 +353,7 @@ class TicketMessages(TenantView):
     tags=TENANT_TAGS,
     parameters=[NUMBER, ORGANIZATION],
     responses={200: io.EventOut(many=True), **error_responses(401, 403, 404, 429)},
-    examples=[
-        OpenApiExample(
-            "filed",
-            value=[
-                {
-                    "id": 7,
-                    "kind": "created",
-                    "actor": "API key sdk_ab12cd34 (monitoring)",
-                    "before": {},
-                    "after": {"status": "new", "severity": "B"},
-                    "reason": "The service is usable but impaired …",
-                    "created_at": "2026-06-10T10:00:00Z",
-                }
-            ],
-            response_only=True,
-        )
-    ],
+    examples=[EVENTS_EXAMPLE],
 )
 class TicketEvents(TenantView):
     def get(self, request: Request, number: str) -> Response:
@@ -476,35 +377,7 @@ class TicketEvents(TenantView):
     tags=TENANT_TAGS,
     parameters=[NUMBER, ORGANIZATION],
     responses={200: io.SlaOut, **error_responses(401, 403, 404, 429)},
-    examples=[
-        OpenApiExample(
-            "running",
-            value={
-                "severity": "B",
-                "category": "technical",
-                "calendar": "Beijing 09-24",
-                "time_zone": "Asia/Shanghai",
-                "target_seconds": 54000,
-                "measuring": "first_response",
-                "clock_from": "2026-06-10T10:00:00Z",
-                "due_at": "2026-06-11T10:00:00Z",
-                "customer_due_at": None,
-                "used_seconds": 1800,
-                "remaining_seconds": 52200,
-                "first_response_at": None,
-                "segments": [
-                    {
-                        "start": "2026-06-10T10:00:00Z",
-                        "end": "2026-06-10T10:30:00Z",
-                        "kind": "running",
-                        "status": "new",
-                        "seconds": 1800,
-                    }
-                ],
-            },
-            response_only=True,
-        )
-    ],
+    examples=[SLA_EXAMPLE],
 )
 class TicketSla(TenantView):
     def get(self, request: Request, number: str) -> Response:
@@ -544,11 +417,6 @@ class TicketSla(TenantView):
         )
 
 
-_REASON_EXAMPLE = OpenApiExample(
-    "with a reason", value={"reason": "Fixed by the DNS change."}, request_only=True
-)
-
-
 @extend_schema(
     summary="Resolve a request",
     description="The customer's admins may mark their own request solved (POL-ROLE-2).",
@@ -556,7 +424,7 @@ _REASON_EXAMPLE = OpenApiExample(
     parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
     request=io.ReasonIn,
     responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)},
-    examples=[_REASON_EXAMPLE, TICKET_EXAMPLE],
+    examples=[REASON_EXAMPLE, TICKET_EXAMPLE],
 )
 class TicketResolve(TenantView):
     def post(self, request: Request, number: str) -> Response:
@@ -578,9 +446,7 @@ class TicketResolve(TenantView):
     request=io.ReasonIn,
     responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)},
     examples=[
-        OpenApiExample(
-            "not fixed", value={"reason": "It failed again at noon."}, request_only=True
-        ),
+        REOPEN_EXAMPLE,
         TICKET_EXAMPLE,
     ],
 )
@@ -608,14 +474,8 @@ class TicketReopen(TenantView):
         **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
     },
     examples=[
-        OpenApiExample(
-            "five", value={"score": 5, "comment": "Quick and clear."}, request_only=True
-        ),
-        OpenApiExample(
-            "rated",
-            value={"score": 5, "comment": "Quick and clear.", "created_at": "2026-06-11T08:00:00Z"},
-            response_only=True,
-        ),
+        RATING_EXAMPLE,
+        RATED_EXAMPLE,
     ],
 )
 class TicketRate(TenantView):
@@ -647,34 +507,8 @@ class TicketRate(TenantView):
     request=io.AssessIn,
     responses={200: io.AssessmentOut, **error_responses(400, 401, 403, 413, 415, 429)},
     examples=[
-        OpenApiExample(
-            "outage",
-            value={"category": "technical", "impact": "service_down", "scope": "many"},
-            request_only=True,
-        ),
-        OpenApiExample(
-            "capped",
-            value={
-                "severity": "B",
-                "matrix_severity": "A",
-                "capped": True,
-                "reasons": [
-                    {
-                        "code": "matrix",
-                        "policy": "POL-SEV-2",
-                        "message": "The service is unavailable for several users or services: "
-                        "severity A (critical).",
-                    },
-                    {
-                        "code": "cap_business_impact",
-                        "policy": "POL-SLA-2",
-                        "message": "Severity A needs a statement of the business impact; "
-                        "without one, this request is filed as B.",
-                    },
-                ],
-            },
-            response_only=True,
-        ),
+        ASSESS_EXAMPLE,
+        ASSESSED_EXAMPLE,
     ],
 )
 class SeverityAssess(TenantView):
@@ -705,286 +539,7 @@ class SeverityAssess(TenantView):
         )
 
 
-# --- Self-help (POL-SELF-1..3): open to any authenticated caller ---------------------------
-
-
-class IncidentOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    service = serializers.CharField(source="service.slug")
-    title = serializers.CharField()
-    summary = serializers.CharField()
-    status = serializers.CharField()
-    impact = serializers.CharField()
-    started_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class IncidentQuery(serializers.Serializer):
-    service = serializers.SlugField(max_length=60, required=False)
-
-
-class ArticleOut(serializers.Serializer):
-    slug = serializers.CharField()
-    title = serializers.CharField()
-    excerpt = serializers.CharField()
-    language = serializers.CharField()
-
-
-class ArticleQuery(serializers.Serializer):
-    q = serializers.CharField(max_length=200, allow_blank=True, default="")
-    language = serializers.ChoiceField(choices=[("en", "English"), ("pl", "Polski")], default="en")
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=8)
-
-
-@extend_schema(
-    summary="Current service incidents",
-    description="Known incidents not yet resolved, the most severe first (POL-SELF-1).",
-    tags=["self-help"],
-    parameters=[IncidentQuery],
-    responses={200: IncidentOut(many=True), **error_responses(400, 401, 429)},
-    examples=[
-        OpenApiExample(
-            "outage",
-            value=[
-                {
-                    "id": 3,
-                    "service": "exchange-online",
-                    "title": "Delayed mail delivery",
-                    "summary": "Some messages are delayed by up to 30 minutes.",
-                    "status": "investigating",
-                    "impact": "degraded",
-                    "started_at": "2026-06-10T08:40:00Z",
-                    "updated_at": "2026-06-10T09:10:00Z",
-                }
-            ],
-            response_only=True,
-        )
-    ],
-)
-class IncidentList(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    def get(self, request: Request) -> Response:
-        query = IncidentQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        incidents = helpcenter.current_incidents()
-        if query.validated_data.get("service"):
-            incidents = incidents.filter(service__slug=query.validated_data["service"])
-        return Response(IncidentOut(incidents[:100], many=True).data)
-
-
-@extend_schema(
-    summary="Search help articles",
-    description="Published articles matching the words, best first (POL-SELF-2).",
-    tags=["self-help"],
-    parameters=[ArticleQuery],
-    responses={200: ArticleOut(many=True), **error_responses(400, 401, 429)},
-    examples=[
-        OpenApiExample(
-            "found",
-            value=[
-                {
-                    "slug": "shared-mailbox-permissions",
-                    "title": "Give someone access to a shared mailbox",
-                    "excerpt": "Open the admin centre, choose the mailbox …",
-                    "language": "en",
-                }
-            ],
-            response_only=True,
-        )
-    ],
-)
-class ArticleSearch(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    def get(self, request: Request) -> Response:
-        query = ArticleQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
-        articles = helpcenter.search_articles(
-            values["q"], language=values["language"], limit=values["limit"]
-        )
-        return Response(ArticleOut(articles, many=True).data)
-
-
-# --- The desk, for support agents (agent token or session) --------------------------------
-
-DESK_TAGS = ["desk"]
-DESK_TICKET_EXAMPLE = OpenApiExample(
-    "desk ticket",
-    value={**_TICKET_EXAMPLE, "organization": "contoso", "assignee": None, "escalation_level": 0},
-    response_only=True,
-)
-
-
-class DeskView(APIView):
-    permission_classes = (IsAgent,)
-
-    def actor(self) -> Actor:
-        return Actor.for_user(self.request.user)  # type: ignore[arg-type]
-
-    def ticket(self, number: str) -> Ticket:
-        return ticket_for_desk(self.request.user, number)  # type: ignore[arg-type]
-
-
-class DeskQueueQuery(serializers.Serializer):
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    mine = serializers.BooleanField(default=False)
-    unassigned = serializers.BooleanField(default=False)
-    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-
-
-@extend_schema(
-    summary="The desk queue",
-    description=(
-        "Active requests of every organization: escalated first, then by the response "
-        "deadline (time to breach)."
-    ),
-    tags=DESK_TAGS,
-    parameters=[DeskQueueQuery],
-    responses={200: io.DeskTicketOut(many=True), **error_responses(400, 401, 404, 429)},
-    examples=[DESK_TICKET_EXAMPLE],
-)
-class DeskQueue(DeskView):
-    def get(self, request: Request) -> Response:
-        query = DeskQueueQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
-        tickets = Ticket.objects.active().select_related("organization", "product", "assignee")
-        if values.get("severity"):
-            tickets = tickets.filter(severity=values["severity"])
-        if values["mine"]:
-            tickets = tickets.assigned_to(request.user)
-        if values["unassigned"]:
-            tickets = tickets.unassigned()
-        tickets = tickets.order_by("-escalation_level", "response_due_at", "created_at")
-        return Response([io.desk_ticket_data(ticket) for ticket in tickets[: values["limit"]]])
-
-
-@extend_schema(
-    summary="A request, as support sees it",
-    tags=DESK_TAGS,
-    parameters=[NUMBER],
-    responses={200: io.DeskTicketOut, **error_responses(401, 404, 429)},
-    examples=[DESK_TICKET_EXAMPLE],
-)
-class DeskTicket(DeskView):
-    def get(self, request: Request, number: str) -> Response:
-        return Response(io.desk_ticket_data(self.ticket(number)))
-
-
-@extend_schema(
-    summary="Claim a request",
-    description="Assign the request to yourself.",
-    tags=DESK_TAGS,
-    parameters=[NUMBER],
-    request=None,
-    responses={200: io.DeskTicketOut, **error_responses(400, 401, 403, 404, 409, 429)},
-    examples=[DESK_TICKET_EXAMPLE],
-)
-class DeskClaim(DeskView):
-    def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        try:
-            ticket = services.ticket_assign(
-                ticket=ticket, actor=self.actor(), assignee=request.user, now=timezone.now()
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.desk_ticket_data(ticket))
-
-
-@extend_schema(
-    summary="Assign or unassign a request",
-    description="Agents may release their own requests; supervisors assign to anyone.",
-    tags=DESK_TAGS,
-    parameters=[NUMBER],
-    request=io.DeskAssignIn,
-    responses={
-        200: io.DeskTicketOut,
-        **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
-    },
-    examples=[
-        OpenApiExample("hand over", value={"assignee": "anna@provider.example"}, request_only=True),
-        DESK_TICKET_EXAMPLE,
-    ],
-)
-class DeskAssign(DeskView):
-    def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        data = io.DeskAssignIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        email = data.validated_data["assignee"]
-        assignee = None
-        if email is not None:
-            assignee = User.objects.agents().filter(email__iexact=email).first()
-            if assignee is None:
-                raise ApiError(
-                    services.ERR_ASSIGNEE_NOT_AGENT,
-                    code="invalid",
-                    http_status=status.HTTP_400_BAD_REQUEST,
-                    field="assignee",
-                )
-        try:
-            ticket = services.ticket_assign(
-                ticket=ticket, actor=self.actor(), assignee=assignee, now=timezone.now()
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.desk_ticket_data(ticket))
-
-
-_DESK_REPLY = {
-    "reply": services.ticket_agent_reply,
-    "note": services.ticket_internal_note,
-    "request_information": services.ticket_request_information,
-}
-
-
-@extend_schema(
-    summary="Answer a request",
-    description=(
-        "A public reply (the first one meets the first-response target, POL-SLA-1), an "
-        "internal note, or a request for information, which makes the request wait on "
-        "the customer (POL-SEV-7)."
-    ),
-    tags=DESK_TAGS,
-    parameters=[NUMBER],
-    request=io.DeskReplyIn,
-    responses={201: io.MessageOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
-    examples=[
-        OpenApiExample(
-            "reply", value={"kind": "reply", "body": "We are on it."}, request_only=True
-        ),
-        MESSAGE_EXAMPLE,
-    ],
-)
-class DeskReply(DeskView):
-    def post(self, request: Request, number: str) -> Response:
-        ticket = self.ticket(number)
-        data = io.DeskReplyIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        write = _DESK_REPLY[data.validated_data["kind"]]
-        try:
-            message = write(
-                ticket=ticket,
-                actor=self.actor(),
-                body=data.validated_data["body"],
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
-        return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
-
-
 __all__ = [
-    "ArticleSearch",
-    "DeskAssign",
-    "DeskClaim",
-    "DeskQueue",
-    "DeskReply",
-    "DeskTicket",
-    "IncidentList",
     "SeverityAssess",
     "TicketDetail",
     "TicketEvents",

@@ -1,0 +1,192 @@
+"""The desk's REST API (``/api/v1/desk/…``): the queue and one request as support sees it,
+claiming, assigning and answering, for agents (agent token or session)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApiError, error_responses
+from severity.choices import Severity
+from tenants.api_tenancy import IsAgent
+from tenants.models import User
+from tickets import serializers as io
+from tickets import services
+from tickets.access import ticket_for_desk
+from tickets.actors import Actor
+from tickets.api.common import NUMBER, refused
+from tickets.api.examples import (
+    DESK_REPLY_EXAMPLE,
+    DESK_TICKET_EXAMPLE,
+    HAND_OVER_EXAMPLE,
+    MESSAGE_EXAMPLE,
+)
+from tickets.models import Ticket
+from tickets.services import TicketError
+
+DESK_TAGS = ["desk"]
+
+
+class DeskView(APIView):
+    permission_classes = (IsAgent,)
+
+    def actor(self) -> Actor:
+        return Actor.for_user(self.request.user)  # type: ignore[arg-type]
+
+    def ticket(self, number: str) -> Ticket:
+        return ticket_for_desk(self.request.user, number)  # type: ignore[arg-type]
+
+
+class DeskQueueQuery(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    mine = serializers.BooleanField(default=False)
+    unassigned = serializers.BooleanField(default=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+@extend_schema(
+    summary="The desk queue",
+    description=(
+        "Active requests of every organization: escalated first, then by the response "
+        "deadline (time to breach)."
+    ),
+    tags=DESK_TAGS,
+    parameters=[DeskQueueQuery],
+    responses={200: io.DeskTicketOut(many=True), **error_responses(400, 401, 404, 429)},
+    examples=[DESK_TICKET_EXAMPLE],
+)
+class DeskQueue(DeskView):
+    def get(self, request: Request) -> Response:
+        query = DeskQueueQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        tickets = Ticket.objects.active().select_related("organization", "product", "assignee")
+        if values.get("severity"):
+            tickets = tickets.filter(severity=values["severity"])
+        if values["mine"]:
+            tickets = tickets.assigned_to(request.user)
+        if values["unassigned"]:
+            tickets = tickets.unassigned()
+        tickets = tickets.order_by("-escalation_level", "response_due_at", "created_at")
+        return Response([io.desk_ticket_data(ticket) for ticket in tickets[: values["limit"]]])
+
+
+@extend_schema(
+    summary="A request, as support sees it",
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    responses={200: io.DeskTicketOut, **error_responses(401, 404, 429)},
+    examples=[DESK_TICKET_EXAMPLE],
+)
+class DeskTicket(DeskView):
+    def get(self, request: Request, number: str) -> Response:
+        return Response(io.desk_ticket_data(self.ticket(number)))
+
+
+@extend_schema(
+    summary="Claim a request",
+    description="Assign the request to yourself.",
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    request=None,
+    responses={200: io.DeskTicketOut, **error_responses(400, 401, 403, 404, 409, 429)},
+    examples=[DESK_TICKET_EXAMPLE],
+)
+class DeskClaim(DeskView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        try:
+            ticket = services.ticket_assign(
+                ticket=ticket, actor=self.actor(), assignee=request.user, now=timezone.now()
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.desk_ticket_data(ticket))
+
+
+@extend_schema(
+    summary="Assign or unassign a request",
+    description="Agents may release their own requests; supervisors assign to anyone.",
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    request=io.DeskAssignIn,
+    responses={
+        200: io.DeskTicketOut,
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
+    },
+    examples=[
+        HAND_OVER_EXAMPLE,
+        DESK_TICKET_EXAMPLE,
+    ],
+)
+class DeskAssign(DeskView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        data = io.DeskAssignIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["assignee"]
+        assignee = None
+        if email is not None:
+            assignee = User.objects.agents().filter(email__iexact=email).first()
+            if assignee is None:
+                raise ApiError(
+                    services.ERR_ASSIGNEE_NOT_AGENT,
+                    code="invalid",
+                    http_status=status.HTTP_400_BAD_REQUEST,
+                    field="assignee",
+                )
+        try:
+            ticket = services.ticket_assign(
+                ticket=ticket, actor=self.actor(), assignee=assignee, now=timezone.now()
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.desk_ticket_data(ticket))
+
+
+_DESK_REPLY = {
+    "reply": services.ticket_agent_reply,
+    "note": services.ticket_internal_note,
+    "request_information": services.ticket_request_information,
+}
+
+
+@extend_schema(
+    summary="Answer a request",
+    description=(
+        "A public reply (the first one meets the first-response target, POL-SLA-1), an "
+        "internal note, or a request for information, which makes the request wait on "
+        "the customer (POL-SEV-7)."
+    ),
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    request=io.DeskReplyIn,
+    responses={201: io.MessageOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+    examples=[
+        DESK_REPLY_EXAMPLE,
+        MESSAGE_EXAMPLE,
+    ],
+)
+class DeskReply(DeskView):
+    def post(self, request: Request, number: str) -> Response:
+        ticket = self.ticket(number)
+        data = io.DeskReplyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        write = _DESK_REPLY[data.validated_data["kind"]]
+        try:
+            message = write(
+                ticket=ticket,
+                actor=self.actor(),
+                body=data.validated_data["body"],
+                now=timezone.now(),
+            )
+        except TicketError as error:
+            raise refused(error) from error
+        return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
+
+
+__all__ = ["DeskAssign", "DeskClaim", "DeskQueue", "DeskReply", "DeskTicket"]
