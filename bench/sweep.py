@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -324,7 +325,9 @@ def measure_delays(
     processes.wait_ready(worker_log)
     log("worker and beat running")
 
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "DEADLINE_TASK_HORIZON_SECONDS": 7200}
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, DEADLINE_TASK_HORIZON_SECONDS=7200
+    )
     actor = Actor.system("bench")
     first_due = timezone.now() + timedelta(seconds=3)
     step = timedelta(seconds=spread / tickets)

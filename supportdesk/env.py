@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 
 class ImproperlyConfiguredEnv(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -23,6 +28,10 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return value
 
 
+@overload
+def env_secret(name: str, default: str) -> str: ...
+@overload
+def env_secret(name: str, default: None = None) -> str | None: ...
 def env_secret(name: str, default: str | None = None) -> str | None:
     """Read NAME, or the contents of the file named by NAME_FILE (Docker secrets)."""
     file_name = os.environ.get(f"{name}_FILE")

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from core.config import SupportdeskConfig
 from supportdesk.env import (
     env_bool,
     env_choice,
@@ -333,51 +334,51 @@ if PRODUCTION:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Product policy defaults (POLICY.md "Default" lines; configurable, not hard-coded) -----
-SUPPORTDESK = {
-    "TICKET_PREFIX": env_str("TICKET_PREFIX", "SR") or "SR",
-    "DUTY_MANAGER_EMAIL": env_str("DUTY_MANAGER_EMAIL", "duty-manager@supportdesk.localhost"),
-    "SWEEP_INTERVAL_SECONDS": env_float("SWEEP_INTERVAL_SECONDS", 30.0, minimum=0.5),
-    "SWEEP_BATCH_SIZE": env_int("SWEEP_BATCH_SIZE", 1000, minimum=1),
+SUPPORTDESK = SupportdeskConfig(
+    TICKET_PREFIX=env_str("TICKET_PREFIX", "SR") or "SR",
+    DUTY_MANAGER_EMAIL=env_str("DUTY_MANAGER_EMAIL", "duty-manager@supportdesk.localhost"),
+    SWEEP_INTERVAL_SECONDS=env_float("SWEEP_INTERVAL_SECONDS", 30.0, minimum=0.5),
+    SWEEP_BATCH_SIZE=env_int("SWEEP_BATCH_SIZE", 1000, minimum=1),
     # Concurrent sweeps on a backlog (PostgreSQL): about one per worker process.
-    "SWEEP_PARALLELISM": env_int("SWEEP_PARALLELISM", 2, minimum=1),
+    SWEEP_PARALLELISM=env_int("SWEEP_PARALLELISM", 2, minimum=1),
     # A deadline task per ticket for precise timing; the sweep is the safety net.
-    "DEADLINE_TASKS": env_bool("DEADLINE_TASKS", True),
+    DEADLINE_TASKS=env_bool("DEADLINE_TASKS", True),
     # Only deadlines this close get a task (well inside the broker's visibility timeout).
-    "DEADLINE_TASK_HORIZON_SECONDS": env_int("DEADLINE_TASK_HORIZON_SECONDS", 900, minimum=1),
+    DEADLINE_TASK_HORIZON_SECONDS=env_int("DEADLINE_TASK_HORIZON_SECONDS", 900, minimum=1),
     # Deliver each Event's e-mails from a task right after commit (else only the sweep).
-    "OUTBOX_TASKS": env_bool("OUTBOX_TASKS", True),
+    OUTBOX_TASKS=env_bool("OUTBOX_TASKS", True),
     # Delivery tasks are published by a thread per process, one per this many seconds of
     # commits; 0 publishes each on its own commit, in the request.
-    "OUTBOX_PUBLISH_BATCH_SECONDS": env_float("OUTBOX_PUBLISH_BATCH_SECONDS", 0.05, minimum=0),
+    OUTBOX_PUBLISH_BATCH_SECONDS=env_float("OUTBOX_PUBLISH_BATCH_SECONDS", 0.05, minimum=0),
     # An Event not delivered this long after it was written is retried by the sweep.
-    "OUTBOX_RETRY_AFTER_SECONDS": env_int("OUTBOX_RETRY_AFTER_SECONDS", 60, minimum=1),
+    OUTBOX_RETRY_AFTER_SECONDS=env_int("OUTBOX_RETRY_AFTER_SECONDS", 60, minimum=1),
     # Caller verification by PIN (POL-PIN-1..3; POLICY.md PIN defaults).
-    "PIN_CODE_LENGTH": env_int("PIN_CODE_LENGTH", 8, minimum=6),
-    "PIN_VALID_MINUTES": env_int("PIN_VALID_MINUTES", 10, minimum=1),
-    "PIN_MAX_WRONG_PER_CODE": env_int("PIN_MAX_WRONG_PER_CODE", 5, minimum=1),
-    "PIN_MAX_CODES_PER_HOUR": env_int("PIN_MAX_CODES_PER_HOUR", 3, minimum=1),
-    "PIN_MAX_CODES_PER_DAY": env_int("PIN_MAX_CODES_PER_DAY", 10, minimum=1),
-    "PIN_LOCK_AFTER_FAILURES": env_int("PIN_LOCK_AFTER_FAILURES", 100, minimum=1),
-    "PIN_CALL_MAX_MINUTES": env_int("PIN_CALL_MAX_MINUTES", 60, minimum=1),
+    PIN_CODE_LENGTH=env_int("PIN_CODE_LENGTH", 8, minimum=6),
+    PIN_VALID_MINUTES=env_int("PIN_VALID_MINUTES", 10, minimum=1),
+    PIN_MAX_WRONG_PER_CODE=env_int("PIN_MAX_WRONG_PER_CODE", 5, minimum=1),
+    PIN_MAX_CODES_PER_HOUR=env_int("PIN_MAX_CODES_PER_HOUR", 3, minimum=1),
+    PIN_MAX_CODES_PER_DAY=env_int("PIN_MAX_CODES_PER_DAY", 10, minimum=1),
+    PIN_LOCK_AFTER_FAILURES=env_int("PIN_LOCK_AFTER_FAILURES", 100, minimum=1),
+    PIN_CALL_MAX_MINUTES=env_int("PIN_CALL_MAX_MINUTES", 60, minimum=1),
     # Customer attachments on requests and replies: size per file and files per upload.
-    "ATTACHMENT_MAX_BYTES": env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
-    "ATTACHMENT_MAX_FILES": env_int("ATTACHMENT_MAX_FILES", 5, minimum=1),
+    ATTACHMENT_MAX_BYTES=env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+    ATTACHMENT_MAX_FILES=env_int("ATTACHMENT_MAX_FILES", 5, minimum=1),
     # A resolved request may be reopened by its customer for this many days; after that
     # they file a new one.
-    "REOPEN_WINDOW_DAYS": env_int("REOPEN_WINDOW_DAYS", 14, minimum=0),
+    REOPEN_WINDOW_DAYS=env_int("REOPEN_WINDOW_DAYS", 14, minimum=0),
     # REST API: a POST with an Idempotency-Key is answered from its first response this long.
-    "IDEMPOTENCY_TTL_HOURS": env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+    IDEMPOTENCY_TTL_HOURS=env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
     # Outbound webhooks: timeout per attempt, attempts before giving up, first retry delay
     # (doubling each time: 30 s, 1 min, 2 min … about 1 h for the 8th by default).
-    "WEBHOOK_TIMEOUT_SECONDS": env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=1.0),
-    "WEBHOOK_MAX_ATTEMPTS": env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
-    "WEBHOOK_RETRY_BASE_SECONDS": env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1),
+    WEBHOOK_TIMEOUT_SECONDS=env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=1.0),
+    WEBHOOK_MAX_ATTEMPTS=env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+    WEBHOOK_RETRY_BASE_SECONDS=env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1),
     # Private, loopback and link-local webhook targets: refused in production (the workers
     # must not be pointed into the provider's own network); allowed for development/tests.
-    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": env_bool(
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES=env_bool(
         "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not PRODUCTION
     ),
-}
+)
 
 # --- Caller verification delivery ------------------------------------------------------
 # HMAC key of stored PIN hashes; empty means derived from SECRET_KEY.
@@ -443,9 +444,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep": {
         "task": "severity.tasks.sweep",
-        "schedule": SUPPORTDESK["SWEEP_INTERVAL_SECONDS"],
+        "schedule": SUPPORTDESK.SWEEP_INTERVAL_SECONDS,
         # A sweep queued while no worker ran is stale by the next one: let it expire.
-        "options": {"expires": SUPPORTDESK["SWEEP_INTERVAL_SECONDS"]},
+        "options": {"expires": SUPPORTDESK.SWEEP_INTERVAL_SECONDS},
     },
     # Webhook retries whose backoff has passed, and deliveries whose task was lost.
     "webhooks-send-due": {

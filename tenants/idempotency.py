@@ -41,7 +41,7 @@ ERR_KEY_BUSY = _("A request with this Idempotency-Key is still being handled; re
 
 
 def ttl() -> timedelta:
-    return timedelta(hours=settings.SUPPORTDESK["IDEMPOTENCY_TTL_HOURS"])
+    return timedelta(hours=settings.SUPPORTDESK.IDEMPOTENCY_TTL_HOURS)
 
 
 def _request_hash(request: Request) -> str:

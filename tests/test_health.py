@@ -37,7 +37,7 @@ def test_unhealthy_when_no_sweep_ever_ran(client: Client) -> None:
 
 
 def test_unhealthy_after_three_missed_intervals(client: Client, settings: object) -> None:
-    interval = settings.SUPPORTDESK["SWEEP_INTERVAL_SECONDS"]  # type: ignore[attr-defined]
+    interval = settings.SUPPORTDESK.SWEEP_INTERVAL_SECONDS  # type: ignore[attr-defined]
     beat(timedelta(seconds=3 * interval - 5))
     assert client.get("/healthz").status_code == 200
     beat(timedelta(seconds=3 * interval + 5))

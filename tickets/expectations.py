@@ -133,7 +133,7 @@ def sla_state(ticket: Ticket, *, now: datetime) -> SlaState:
         return SlaState("closed", _("Closed %(when)s.") % {"when": when(ticket.closed_at or now)})
     if ticket.status == Status.RESOLVED:
         resolved_at = ticket.resolved_at or now
-        until = resolved_at + timedelta(days=settings.SUPPORTDESK["REOPEN_WINDOW_DAYS"])
+        until = resolved_at + timedelta(days=settings.SUPPORTDESK.REOPEN_WINDOW_DAYS)
         if now <= until:
             text = _("Resolved %(when)s. Not solved after all? Reopen it until %(until)s.") % {
                 "when": when(resolved_at),

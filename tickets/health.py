@@ -30,7 +30,7 @@ class SweepStatus:
 
 
 def sweep_status(*, now: datetime) -> SweepStatus:
-    interval = timedelta(seconds=settings.SUPPORTDESK["SWEEP_INTERVAL_SECONDS"])
+    interval = timedelta(seconds=settings.SUPPORTDESK.SWEEP_INTERVAL_SECONDS)
     last = WorkerHeartbeat.objects.filter(name=SWEEP).values_list("last_run_at", flat=True).first()
     if last is None:
         return SweepStatus(None, None, True, interval)

@@ -291,7 +291,7 @@ class Ticket(models.Model):
 
     @property
     def reference(self) -> str:
-        prefix = settings.SUPPORTDESK["TICKET_PREFIX"]
+        prefix = settings.SUPPORTDESK.TICKET_PREFIX
         return f"{prefix}-{self.pk:06d}" if self.pk else f"{prefix}-new"
 
     @property

@@ -346,7 +346,7 @@ def _escalated(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Not
     level = level if isinstance(level, int) else 1
     people: list[User | str] = []
     if level >= 2:
-        people.append(settings.SUPPORTDESK["DUTY_MANAGER_EMAIL"])
+        people.append(settings.SUPPORTDESK.DUTY_MANAGER_EMAIL)
     else:
         assignee = _active_assignee(ticket)
         people.extend([assignee] if assignee is not None else [])

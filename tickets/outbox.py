@@ -71,9 +71,9 @@ def queue_delivery(event_ids: list[int]) -> None:
     batch lost with its process is delivered by the sweep.
     """
     ids = list(dict.fromkeys(int(pk) for pk in event_ids))
-    if not ids or not settings.SUPPORTDESK.get("OUTBOX_TASKS", True):
+    if not ids or not settings.SUPPORTDESK.OUTBOX_TASKS:
         return
-    if settings.SUPPORTDESK.get("OUTBOX_PUBLISH_BATCH_SECONDS", 0) > 0:
+    if settings.SUPPORTDESK.OUTBOX_PUBLISH_BATCH_SECONDS > 0:
         transaction.on_commit(lambda: _publisher.submit(ids))
     else:
         transaction.on_commit(lambda: _publish(ids))
@@ -109,7 +109,7 @@ class _BatchPublisher:
     def _run(self) -> None:
         while True:
             ids = self._queue.get()
-            window = settings.SUPPORTDESK.get("OUTBOX_PUBLISH_BATCH_SECONDS", 0.05)
+            window = settings.SUPPORTDESK.OUTBOX_PUBLISH_BATCH_SECONDS
             deadline = monotonic() + window
             while len(ids) < TASK_BATCH and (remaining := deadline - monotonic()) > 0:
                 try:
@@ -237,7 +237,7 @@ def deliver_pending(*, now: datetime, limit: int = 500) -> int:
     """Deliver, oldest first, the Events the task path has not delivered: written at
     least ``OUTBOX_RETRY_AFTER_SECONDS`` ago (doubling per failed attempt) and not given
     up on. Runs inline in the sweep; reads through the ``event_undelivered`` index."""
-    retry_after = timedelta(seconds=settings.SUPPORTDESK["OUTBOX_RETRY_AFTER_SECONDS"])
+    retry_after = timedelta(seconds=settings.SUPPORTDESK.OUTBOX_RETRY_AFTER_SECONDS)
     due = reduce(
         or_,
         (

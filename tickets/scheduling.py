@@ -23,9 +23,9 @@ def schedule_deadline(
 ) -> None:
     """After commit, queue ``act_on_ticket`` for ``at`` when it is near enough."""
     config = settings.SUPPORTDESK
-    if at is None or not config["DEADLINE_TASKS"]:
+    if at is None or not config.DEADLINE_TASKS:
         return
-    horizon = timedelta(seconds=config["DEADLINE_TASK_HORIZON_SECONDS"])
+    horizon = timedelta(seconds=config.DEADLINE_TASK_HORIZON_SECONDS)
     if at - now > horizon:
         return
     transaction.on_commit(lambda: _publish(ticket_id, clock_version, at))

@@ -86,7 +86,7 @@ def sweep(
     """Act on everything due at ``now``, batch after batch, until nothing is left."""
 
     started = time.monotonic()
-    batch_size = batch_size or settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
+    batch_size = batch_size or settings.SUPPORTDESK.SWEEP_BATCH_SIZE
     result = SweepResult()
     seen: set[int] = set()
     while True:
@@ -126,10 +126,10 @@ def helpers_wanted(*, now: datetime) -> int:
     """How many extra sweeps to start beside this one: on a backlog of at least two
     batches, ``SWEEP_PARALLELISM - 1`` (SKIP LOCKED splits the rows between them)."""
 
-    parallelism = settings.SUPPORTDESK["SWEEP_PARALLELISM"]
+    parallelism = settings.SUPPORTDESK.SWEEP_PARALLELISM
     if parallelism <= 1 or not connection.features.has_select_for_update_skip_locked:
         return 0
-    backlog = 2 * settings.SUPPORTDESK["SWEEP_BATCH_SIZE"]
+    backlog = 2 * settings.SUPPORTDESK.SWEEP_BATCH_SIZE
     due = Ticket.objects.filter(status__in=Status.active(), next_action_at__lte=now).values("pk")
     return parallelism - 1 if due[:backlog].count() >= backlog else 0
 
@@ -442,7 +442,7 @@ def _recompute_next_action(ticket_ids: set[int]) -> None:
 
 def _schedule_next(upcoming: list[tuple[int, int, datetime | None]], *, now: datetime) -> None:
     """Deadline tasks for the next step of tickets that just moved one step."""
-    if not upcoming or not settings.SUPPORTDESK["DEADLINE_TASKS"]:
+    if not upcoming or not settings.SUPPORTDESK.DEADLINE_TASKS:
         return
     for pk, version, at in upcoming:
         schedule_deadline(pk, version, at, now=now)  # it skips far or missing deadlines

@@ -36,7 +36,7 @@ def sweep(helper: bool = False) -> dict[str, int]:
             try:
                 sweep.apply_async(
                     kwargs={"helper": True},
-                    expires=settings.SUPPORTDESK["SWEEP_INTERVAL_SECONDS"],
+                    expires=settings.SUPPORTDESK.SWEEP_INTERVAL_SECONDS,
                     retry=False,
                 )
             except Exception:  # the broker is down: this sweep still does all the work

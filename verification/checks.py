@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from verification.delivery import HttpSmsBackend, get_sms_backend, http_backend_
 def pin_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     try:
-        pins.PinPolicy.from_settings(getattr(settings, "SUPPORTDESK", {}) or {})
+        pins.PinPolicy.from_settings(asdict(settings.SUPPORTDESK))
     except ValueError as exc:
         errors.append(
             Error(

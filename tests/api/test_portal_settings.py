@@ -3,6 +3,8 @@ only; a key and a signing secret are shown once."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -106,10 +108,10 @@ def test_webhook_pages_register_log_and_resend(world: World, client: Client) -> 
 def test_a_private_webhook_url_is_refused_on_the_form(
     world: World, client: Client, settings: object
 ) -> None:
-    settings.SUPPORTDESK = {  # type: ignore[attr-defined]
-        **settings.SUPPORTDESK,  # type: ignore[attr-defined]
-        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False,
-    }
+    settings.SUPPORTDESK = dataclasses.replace(  # type: ignore[attr-defined]
+        settings.SUPPORTDESK,  # type: ignore[attr-defined]
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False,
+    )
     client.force_login(world.admin_a.user)
     response = client.post(
         _url("settings_webhooks"),

@@ -3,6 +3,7 @@ against a real HTTP server on a local port."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -140,14 +141,14 @@ def test_failures_are_retried_with_exponential_backoff_then_given_up(
     world: World, keys: Keys, client_a: APIClient, receiver: Receiver,
     settings: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "WEBHOOK_MAX_ATTEMPTS": 3}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, WEBHOOK_MAX_ATTEMPTS=3)
     receiver.statuses = [500, 503, 500]
     _register(client_a, receiver.url)
     client_a.post("/api/v1/tickets/", NEW_TICKET, format="json")
     start = timezone.now()
     _outbox(start)
     delivery = WebhookDelivery.objects.get()
-    base = timedelta(seconds=settings.SUPPORTDESK["WEBHOOK_RETRY_BASE_SECONDS"])
+    base = timedelta(seconds=settings.SUPPORTDESK.WEBHOOK_RETRY_BASE_SECONDS)
 
     assert services.delivery_send(delivery_id=delivery.pk, now=start) == "pending"
     delivery.refresh_from_db()
@@ -226,7 +227,9 @@ def test_a_switched_off_endpoint_is_not_sent_to(
 def test_private_addresses_and_other_schemes_are_refused_in_production(
     world: World, keys: Keys, client_a: APIClient, settings: pytest.FixtureRequest, url: str
 ) -> None:
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False
+    )
     response = client_a.post(
         "/api/v1/webhooks/", {"url": url, "event_types": ["ticket.created"]}, format="json"
     )
@@ -242,7 +245,9 @@ def test_the_send_time_check_refuses_a_now_private_target(
     _register(client_a, receiver.url)
     client_a.post("/api/v1/tickets/", NEW_TICKET, format="json")
     _outbox()
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False}
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False
+    )
     delivery = WebhookDelivery.objects.get()
     services.delivery_send(delivery_id=delivery.pk, now=timezone.now())
     assert receiver.received == []

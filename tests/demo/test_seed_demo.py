@@ -1,5 +1,6 @@
 """``manage.py seed_demo``: the demo data the README and the workers demo rely on."""
 
+import dataclasses
 from datetime import timedelta
 from io import StringIO
 
@@ -68,7 +69,7 @@ def seeded(django_db_setup, django_db_blocker):
     # active yet here.
     from django.conf import settings
 
-    quiet = {**settings.SUPPORTDESK, "DEADLINE_TASKS": False, "OUTBOX_TASKS": False}
+    quiet = dataclasses.replace(settings.SUPPORTDESK, DEADLINE_TASKS=False, OUTBOX_TASKS=False)
     with (
         django_db_blocker.unblock(),
         override_settings(PASSWORD_HASHERS=FAST_HASHERS, SUPPORTDESK=quiet),

@@ -3,6 +3,7 @@ that every Event is delivered after commit, retried, and never lost or sent twic
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -40,14 +41,14 @@ A_READY = {
 @pytest.fixture(autouse=True)
 def _config(settings: Any) -> None:
     settings.SITE_URL = "https://desk.example.test"
-    settings.SUPPORTDESK = {
-        **settings.SUPPORTDESK,
-        "DUTY_MANAGER_EMAIL": DUTY,
-        "DEADLINE_TASKS": False,
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK,
+        DUTY_MANAGER_EMAIL=DUTY,
+        DEADLINE_TASKS=False,
         # Publishing is switched on here; each test that publishes patches apply_async.
-        "OUTBOX_TASKS": True,
-        "OUTBOX_RETRY_AFTER_SECONDS": 60,
-    }
+        OUTBOX_TASKS=True,
+        OUTBOX_RETRY_AFTER_SECONDS=60,
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -294,10 +295,10 @@ def test_escalation_level_1_tells_assignee_and_supervisors_level_2_the_duty_mana
 def test_a_duty_manager_who_is_also_a_supervisor_gets_one_mail(
     world: World, settings: Any, mailoutbox: list[mail.EmailMessage]
 ) -> None:
-    settings.SUPPORTDESK = {
-        **settings.SUPPORTDESK,
-        "DUTY_MANAGER_EMAIL": "Supervisor@provider.test",
-    }
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK,
+        DUTY_MANAGER_EMAIL="Supervisor@provider.test",
+    )
     ticket = world.file(**A_READY)
     sweep(T0 + 3 * H)
     mailoutbox.clear()
@@ -567,7 +568,9 @@ def test_batched_publishing_sends_one_task_for_commits_close_together(
     request's path, and once for many requests."""
     import threading
 
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "OUTBOX_PUBLISH_BATCH_SECONDS": 0.2}
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, OUTBOX_PUBLISH_BATCH_SECONDS=0.2
+    )
     published = threading.Event()
     calls: list[list[int]] = []
 
@@ -621,10 +624,10 @@ def test_queue_delivery_swallows_a_broker_error(
 def test_queue_delivery_can_be_switched_off(
     world: World, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "OUTBOX_TASKS": False}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, OUTBOX_TASKS=False)
     with django_capture_on_commit_callbacks() as callbacks:
         outbox.queue_delivery([1])
-        settings.SUPPORTDESK = {**settings.SUPPORTDESK, "OUTBOX_TASKS": True}
+        settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, OUTBOX_TASKS=True)
         outbox.queue_delivery([])
     assert callbacks == []
 

@@ -3,6 +3,7 @@ the browser's content type plays no part. Pure: no database."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from typing import Any
@@ -81,7 +82,7 @@ def test_refused_files(name: str, head: bytes, message: Any) -> None:
 
 
 def test_size_limits(settings: Any) -> None:
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "ATTACHMENT_MAX_BYTES": 1024}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, ATTACHMENT_MAX_BYTES=1024)
     with pytest.raises(AttachmentRejected) as too_large:
         check(name="screen.png", size=1025, head=PNG)
     assert too_large.value.message == str(

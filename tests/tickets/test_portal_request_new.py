@@ -3,6 +3,7 @@ wait, role rules, contact details, attachments, partner-first, and refusals."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,7 +239,7 @@ def test_a_bad_attachment_is_refused_next_to_the_field(world: World, client: Cli
 
 
 def test_too_many_attachments_are_refused(world: World, client: Client, settings: Any) -> None:
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "ATTACHMENT_MAX_FILES": 1}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, ATTACHMENT_MAX_FILES=1)
     client.force_login(world.admin_a.user)
     files = [SimpleUploadedFile(f"s{i}.png", PNG) for i in range(2)]
     response = client.post(_url("request_new"), {**_answers(), "attachments": files})

@@ -279,7 +279,7 @@ def test_the_admin_resolves_and_reopens_within_the_window(world: World, client: 
 def test_after_the_window_the_admin_is_told_to_file_a_new_request(
     world: World, client: Client, settings: Any
 ) -> None:
-    window = timedelta(days=settings.SUPPORTDESK["REOPEN_WINDOW_DAYS"])
+    window = timedelta(days=settings.SUPPORTDESK.REOPEN_WINDOW_DAYS)
     resolved_at = timezone.now() - window - timedelta(hours=1)
     ticket = world.file(now=resolved_at - timedelta(days=1))
     services.ticket_resolve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from io import StringIO
@@ -31,7 +32,11 @@ A_READY = {
 @pytest.fixture(autouse=True)
 def _no_broker(settings: object) -> None:
     # Service tier: no deadline tasks or delivery tasks are published.
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "DEADLINE_TASKS": False, "OUTBOX_TASKS": False}  # type: ignore[attr-defined]
+    settings.SUPPORTDESK = dataclasses.replace(  # type: ignore[attr-defined]
+        settings.SUPPORTDESK,  # type: ignore[attr-defined]
+        DEADLINE_TASKS=False,
+        OUTBOX_TASKS=False,
+    )
 
 
 def a_ticket(world: World, at: datetime = T0) -> Ticket:
@@ -278,11 +283,11 @@ def test_deadline_task_is_queued_after_commit_for_near_deadlines(
 
     from tickets import tasks
 
-    settings.SUPPORTDESK = {  # type: ignore[attr-defined]
-        **settings.SUPPORTDESK,  # type: ignore[attr-defined]
-        "DEADLINE_TASKS": True,
-        "DEADLINE_TASK_HORIZON_SECONDS": 3600,
-    }
+    settings.SUPPORTDESK = dataclasses.replace(  # type: ignore[attr-defined]
+        settings.SUPPORTDESK,  # type: ignore[attr-defined]
+        DEADLINE_TASKS=True,
+        DEADLINE_TASK_HORIZON_SECONDS=3600,
+    )
     published: list[tuple[object, object]] = []
     monkeypatch.setattr(  # type: ignore[attr-defined]
         tasks.act_on_ticket, "apply_async", lambda args, eta, **kw: published.append((args, eta))
@@ -303,7 +308,10 @@ def test_deadline_task_publish_failure_does_not_fail_the_request(
 
     from tickets import tasks
 
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "DEADLINE_TASKS": True}  # type: ignore[attr-defined]
+    settings.SUPPORTDESK = dataclasses.replace(  # type: ignore[attr-defined]
+        settings.SUPPORTDESK,  # type: ignore[attr-defined]
+        DEADLINE_TASKS=True,
+    )
 
     def broker_down(*args: object, **kwargs: object) -> None:
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -317,11 +325,11 @@ def test_deadline_task_publish_failure_does_not_fail_the_request(
 def test_a_backlog_asks_for_helper_sweeps(world: World, settings: object) -> None:
     from django.db import connection
 
-    settings.SUPPORTDESK = {  # type: ignore[attr-defined]
-        **settings.SUPPORTDESK,  # type: ignore[attr-defined]
-        "SWEEP_BATCH_SIZE": 2,
-        "SWEEP_PARALLELISM": 3,
-    }
+    settings.SUPPORTDESK = dataclasses.replace(  # type: ignore[attr-defined]
+        settings.SUPPORTDESK,  # type: ignore[attr-defined]
+        SWEEP_BATCH_SIZE=2,
+        SWEEP_PARALLELISM=3,
+    )
     for i in range(3):
         a_ticket(world, T0 + i * S)
     assert sweeping.helpers_wanted(now=T0 + 30 * M) == 0  # nothing due yet

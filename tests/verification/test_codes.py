@@ -8,6 +8,7 @@ moving earlier codes' ``created_at`` back (``age_codes``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from datetime import timedelta
@@ -889,7 +890,7 @@ def test_a_contact_who_is_no_member_gets_the_first_global_admins_language(
 def test_the_policy_comes_from_settings(
     world: World, contacts: Contacts, call: Call, settings: Any
 ) -> None:
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "PIN_MAX_WRONG_PER_CODE": 2}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, PIN_MAX_WRONG_PER_CODE=2)
     _challenge, code = send_email_code(call, contacts)
     refused(call, world.agent, wrong(code))
     refused(call, world.agent, wrong(code))
@@ -976,7 +977,7 @@ def test_the_code_never_reaches_redis(
             pytest.fail("CI must check Redis: REDIS_URL is not set")
         pytest.skip("no REDIS_URL: nothing to scan (CI runs this with Redis)")
     # Publishing on: a code that leaked into a task argument would land in Redis.
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "OUTBOX_TASKS": True}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, OUTBOX_TASKS=True)
     from django.core.cache import cache
 
     cache.set("supportdesk-test-probe", "present", 30)

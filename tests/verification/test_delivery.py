@@ -3,6 +3,7 @@ backend setting and the start-up checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -172,7 +173,7 @@ def test_checks_pass_with_the_defaults(settings: Any) -> None:
 
 
 def test_checks_report_a_bad_policy(settings: Any) -> None:
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "PIN_MAX_WRONG_PER_CODE": 0}
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, PIN_MAX_WRONG_PER_CODE=0)
     [error] = checks.pin_settings()
     assert error.id == "verification.E001"
 

@@ -8,6 +8,7 @@ skip with the reason; with ``SUPPORTDESK_CI=1`` they fail instead, as CI must ru
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import runpy
 import shutil
@@ -190,14 +191,14 @@ def publishing(private_redis: PrivateRedis, settings: Any) -> Iterator[PrivateRe
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
     _reset_broker_pools(app)
     app.conf.broker_url, app.conf.broker_transport_options = _broker_settings_for(private_redis.url)
-    settings.SUPPORTDESK = {
-        **settings.SUPPORTDESK,
-        "DEADLINE_TASKS": True,
-        "OUTBOX_TASKS": True,
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK,
+        DEADLINE_TASKS=True,
+        OUTBOX_TASKS=True,
         # The horizon is measured from the service's ``now``; tests file tickets with
         # ``now`` up to an hour in the past so that their deadlines fall seconds from now.
-        "DEADLINE_TASK_HORIZON_SECONDS": 2 * 3600,
-    }
+        DEADLINE_TASK_HORIZON_SECONDS=2 * 3600,
+    )
     try:
         yield private_redis
     finally:

@@ -8,6 +8,7 @@ reply sent in time wins its race against the downgrade.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import datetime, timedelta
@@ -229,7 +230,9 @@ def test_reply_versus_downgrade_race_never_downgrades_an_answer_in_time(
     world: World, settings: Any
 ) -> None:
     # Threads and PostgreSQL only: nothing is published to a broker.
-    settings.SUPPORTDESK = {**settings.SUPPORTDESK, "DEADLINE_TASKS": False, "OUTBOX_TASKS": False}
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, DEADLINE_TASKS=False, OUTBOX_TASKS=False
+    )
     agent = Actor.for_user(world.agent)
     customer = Actor.for_member(world.admin_a)
     start = timezone.now() - timedelta(days=60)

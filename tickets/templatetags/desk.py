@@ -107,7 +107,7 @@ def queue_rows(rows: list[Ticket], user: User, now: datetime) -> SafeString:
     from severity.choices import Category, Severity
     from tickets.models import Status
 
-    prefix = settings.SUPPORTDESK["TICKET_PREFIX"]
+    prefix = settings.SUPPORTDESK.TICKET_PREFIX
     ticket_url = reverse("desk:ticket", kwargs={"number": "NUMBER"})
     assign_url = reverse("desk:ticket_assign", kwargs={"number": "NUMBER"})
     severities = {k: str(v) for k, v in Severity.choices}

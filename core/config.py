@@ -1,0 +1,52 @@
+"""The product's own settings, as one typed, immutable object: ``settings.SUPPORTDESK``.
+
+``supportdesk.settings`` builds it from the environment (each field is the variable of
+the same name; defaults and start-up validation live there, beside the other variables
+in ``.env.example``). Code reads ``settings.SUPPORTDESK.SWEEP_INTERVAL_SECONDS``, which
+mypy checks; a test changes one value with ``dataclasses.replace`` on a copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupportdeskConfig:
+    """Product policy values (POLICY.md "Default" lines), configurable per deployment."""
+
+    TICKET_PREFIX: str
+    DUTY_MANAGER_EMAIL: str
+
+    # The SLA sweep and its per-ticket deadline tasks.
+    SWEEP_INTERVAL_SECONDS: float
+    SWEEP_BATCH_SIZE: int
+    SWEEP_PARALLELISM: int
+    DEADLINE_TASKS: bool
+    DEADLINE_TASK_HORIZON_SECONDS: int
+
+    # Delivery of each Event's notifications (tickets.outbox).
+    OUTBOX_TASKS: bool
+    OUTBOX_PUBLISH_BATCH_SECONDS: float
+    OUTBOX_RETRY_AFTER_SECONDS: int
+
+    # Caller verification by PIN (POL-PIN-1..3); judged by verification.pins.PinPolicy.
+    PIN_CODE_LENGTH: int
+    PIN_VALID_MINUTES: int
+    PIN_MAX_WRONG_PER_CODE: int
+    PIN_MAX_CODES_PER_HOUR: int
+    PIN_MAX_CODES_PER_DAY: int
+    PIN_LOCK_AFTER_FAILURES: int
+    PIN_CALL_MAX_MINUTES: int
+
+    # Customer attachments, the reopen window, the REST API's Idempotency-Key memory.
+    ATTACHMENT_MAX_BYTES: int
+    ATTACHMENT_MAX_FILES: int
+    REOPEN_WINDOW_DAYS: int
+    IDEMPOTENCY_TTL_HOURS: int
+
+    # Outbound webhooks.
+    WEBHOOK_TIMEOUT_SECONDS: float
+    WEBHOOK_MAX_ATTEMPTS: int
+    WEBHOOK_RETRY_BASE_SECONDS: int
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool
