@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
 
 from tenants.models import Organization, User
-from tickets.models import Attachment, Ticket
+from tickets.models import Attachment, MessageKind, Ticket
 
 
 def ticket_for_organization(organization: Organization, reference: str | int) -> Ticket:
@@ -40,10 +41,6 @@ def attachment_for_organization(
 ) -> Attachment:
     """An attachment the organization's customer may download, or 404: another tenant's,
     another request's, or one on an internal note."""
-    from django.db.models import Q
-
-    from tickets.models import MessageKind
-
     ticket = ticket_for_organization(organization, reference)
     if not 0 < attachment_id < 2**63:  # a huge id would overflow the column, not miss
         raise Http404

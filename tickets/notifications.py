@@ -48,6 +48,7 @@ from severity import assessment
 from severity.choices import Severity
 from tenants.models import User
 from tickets.models import Event, EventKind, Message, MessageKind, Status, Ticket
+from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER
 
 Context = dict[str, Any]
 
@@ -360,8 +361,6 @@ def _escalated(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Not
 
 
 def _downgraded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    from tickets.services import REASON_DOWNGRADE
-
     before = event.before.get("severity", "")
     after = event.after.get("severity", "")
 
@@ -379,8 +378,6 @@ def _downgraded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[No
 
 
 def _reminded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    from tickets.services import REASON_REMINDER
-
     return _customer(
         ticket, "reminder", lambda: {"reason": _translated(event.reason or REASON_REMINDER)}
     )

@@ -11,17 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
-from tenants.models import Membership, Organization, Role, User
-
-# RFC 3834: tells mail servers and out-of-office responders not to auto-reply.
-HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-# Which verification message this is, for mail filters (and tests), in any language.
-KIND_HEADER = "X-Supportdesk-Message"
+from tenants.mail import HEADERS, KIND_HEADER, language
+from tenants.models import Organization, Role, User
 
 
 class Notice:
@@ -40,34 +35,6 @@ class CodeText:
     organization: Organization
     agent: User
     valid_minutes: int
-
-
-def language(code: str | None) -> str:
-    available = {language for language, _name in settings.LANGUAGES}
-    return code if code in available else settings.LANGUAGE_CODE
-
-
-def contact_language(
-    organization: Organization, *, email: str | None = None, phone: Any = None
-) -> str:
-    """The language of the member behind a registered contact; else of the organization's
-    first global admin; else the site's default (English)."""
-    members = Membership.objects.filter(organization=organization, user__is_active=True)
-    if email:
-        match = members.filter(user__email__iexact=email).values_list("user__language", flat=True)
-        if found := match.first():
-            return language(found)
-    if phone:
-        match = members.filter(user__phone=phone).values_list("user__language", flat=True)
-        if found := match.first():
-            return language(found)
-    first_admin = (
-        members.filter(role=Role.GLOBAL_ADMIN)
-        .order_by("created_at", "pk")
-        .values_list("user__language", flat=True)
-        .first()
-    )
-    return language(first_admin)
 
 
 def _code_context(text: CodeText, code: str) -> dict[str, Any]:

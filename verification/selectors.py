@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tenants import masking
 from tenants.models import Organization
-from verification import pins
 from verification.models import ChannelKind, OrganizationPinState
 
 
@@ -29,7 +29,7 @@ def channel_choices(*, organization: Organization, now: datetime) -> list[Channe
         ChannelChoice(
             kind=ChannelKind.EMAIL,
             id=contact.pk,
-            label=pins.mask_email(contact.email),
+            label=masking.mask_email(contact.email),
             name=contact.label,
             usable_from=contact.active_from,
             usable=contact.active_from <= now,
@@ -40,7 +40,7 @@ def channel_choices(*, organization: Organization, now: datetime) -> list[Channe
         ChannelChoice(
             kind=ChannelKind.PHONE,
             id=contact.pk,
-            label=pins.mask_phone(contact.number),
+            label=masking.mask_phone(contact.number),
             name=contact.label,
             usable_from=contact.active_from,
             usable=contact.active_from <= now,

@@ -1,0 +1,20 @@
+"""The reasons the workers store on the Events they write (POL-SEV-7), in English: the
+notification renders each in its reader's language (the msgids are translated, then the
+values substituted)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_noop
+
+REASON_DOWNGRADE = gettext_noop(
+    "We asked for information and did not hear back within the customer-cooperation "
+    "window, so the severity was lowered from %(before)s to %(after)s (POL-SEV-7). Reply "
+    "to the request to continue."
+)
+REASON_REMINDER = gettext_noop(
+    "We are still waiting for the information we asked for. Reply to the request so that "
+    "support can continue (POL-SEV-7)."
+)
+REASON_REPLY_IN_TIME = gettext_noop(
+    "The customer's reply arrived within the cooperation window; the severity is restored."
+)
