@@ -1,5 +1,6 @@
 """Registered contacts (POL-PIN-1, POL-PIN-3): the use cases. The only writers of
-``RegisteredPhone``, ``RegisteredEmail`` and ``ContactChange`` outside the Django admin.
+``RegisteredPhone``, ``RegisteredEmail`` and ``ContactChange``, for the portal and the
+Django admin alike.
 
 Managing the account's verification contacts is a global-admin task (POL-WHO-2). Every
 change needs the admin's password again, is recorded as a ``ContactChange`` (values
@@ -33,6 +34,8 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from core.refusals import Refused
+from tenants.mail import HEADERS, KIND_HEADER, contact_language
+from tenants.masking import mask_email, mask_phone
 from tenants.models import (
     CONTACT_COOL_OFF,
     ContactAction,
@@ -46,8 +49,6 @@ from tenants.models import (
     Role,
     User,
 )
-from verification.messages import HEADERS, KIND_HEADER, contact_language
-from verification.pins import mask_email, mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -436,31 +437,36 @@ def _notify_after_commit(
 # --- Use cases -----------------------------------------------------------------------------
 
 
-def contact_phone_add(
-    *,
-    organization: Organization,
-    actor_membership: Membership,
-    number: str,
-    label: str,
-    password: str,
-    now: datetime,
-) -> RegisteredPhone:
-    """Register a phone number; it receives codes (and verifies calls from it) only after
-    the 48-hour cool-off."""
-    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+def phone_to_register(*, organization: Organization, number: str | None) -> PhoneNumber:
+    """``number`` as it would be registered for ``organization``; refuses a number that is
+    not valid, or is registered already however it is written."""
     parsed = parse_phone(number, organization)
-    label = _clean_label(label)
     if RegisteredPhone.objects.filter(organization=organization, number=parsed).exists():
         raise ContactError(ERR_DUPLICATE_PHONE, code="duplicate", field="number")
-    actor = actor_membership.user
-    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    return parsed
+
+
+def email_to_register(*, organization: Organization, email: str | None) -> str:
+    """``email`` as it would be registered for ``organization``; refuses an address that is
+    not valid, or is registered already in any letter case."""
+    address = clean_email(email)
+    if RegisteredEmail.objects.filter(organization=organization, email__iexact=address).exists():
+        raise ContactError(ERR_DUPLICATE_EMAIL, code="duplicate", field="email")
+    return address
+
+
+def _register_phone(
+    *, organization: Organization, actor: User, number: PhoneNumber, label: str, now: datetime
+) -> RegisteredPhone:
+    """Write an accepted phone number: the cool-off, the audit row and, after commit, the
+    notices, in one transaction."""
     with transaction.atomic():
         recipients = _recipients_before_change(organization)
         try:
             with transaction.atomic():
                 phone = RegisteredPhone.objects.create(
                     organization=organization,
-                    number=parsed,
+                    number=number,
                     label=label,
                     created_at=now,
                     active_from=now + CONTACT_COOL_OFF,
@@ -471,7 +477,7 @@ def contact_phone_add(
             organization=organization,
             actor=actor,
             action=ContactAction.PHONE_ADDED,
-            masked_value=mask_phone(parsed),
+            masked_value=mask_phone(number),
             now=now,
         )
         _notify_after_commit(
@@ -484,30 +490,18 @@ def contact_phone_add(
     return phone
 
 
-def contact_email_add(
-    *,
-    organization: Organization,
-    actor_membership: Membership,
-    email: str,
-    label: str,
-    password: str,
-    now: datetime,
+def _register_email(
+    *, organization: Organization, actor: User, email: str, label: str, now: datetime
 ) -> RegisteredEmail:
-    """Register an e-mail address; it receives codes only after the 48-hour cool-off."""
-    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
-    address = clean_email(email)
-    label = _clean_label(label)
-    if RegisteredEmail.objects.filter(organization=organization, email__iexact=address).exists():
-        raise ContactError(ERR_DUPLICATE_EMAIL, code="duplicate", field="email")
-    actor = actor_membership.user
-    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    """Write an accepted e-mail address: the cool-off, the audit row and, after commit,
+    the notices, in one transaction."""
     with transaction.atomic():
         recipients = _recipients_before_change(organization)
         try:
             with transaction.atomic():
                 registered = RegisteredEmail.objects.create(
                     organization=organization,
-                    email=address,
+                    email=email,
                     label=label,
                     created_at=now,
                     active_from=now + CONTACT_COOL_OFF,
@@ -518,7 +512,7 @@ def contact_email_add(
             organization=organization,
             actor=actor,
             action=ContactAction.EMAIL_ADDED,
-            masked_value=mask_email(address),
+            masked_value=mask_email(email),
             now=now,
         )
         _notify_after_commit(
@@ -531,27 +525,16 @@ def contact_email_add(
     return registered
 
 
-def contact_remove(
+def _remove_contact(
     *,
     organization: Organization,
-    actor_membership: Membership,
-    kind: str,
-    contact_id: int | str,
-    password: str,
+    actor: User,
+    model: type[RegisteredPhone] | type[RegisteredEmail],
+    pk: int,
     now: datetime,
 ) -> str:
-    """Remove a registered contact at once; return its masked value. Removing the last
-    usable contact is allowed (the portal warns first): callers from unregistered numbers
-    then cannot be verified until a new contact is past its cool-off."""
-    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
-    model = contact_model(kind)
-    pk = contact_pk(contact_id)
-    if model is None or pk is None:
-        raise ContactError(ERR_CONTACT_GONE, code="not_found")
-    if not model.objects.filter(organization=organization, pk=pk).exists():
-        raise ContactError(ERR_CONTACT_GONE, code="not_found")
-    actor = actor_membership.user
-    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    """Delete a contact with its audit row and, after commit, the notices; return its
+    masked value."""
     with transaction.atomic():
         contact = model.objects.select_for_update().filter(organization=organization, pk=pk).first()
         if contact is None:  # removed meanwhile by another admin
@@ -575,6 +558,127 @@ def contact_remove(
             change=change, organization=organization, actor=actor, recipients=recipients
         )
     return value
+
+
+def contact_phone_add(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    number: str,
+    label: str,
+    password: str,
+    now: datetime,
+) -> RegisteredPhone:
+    """Register a phone number; it receives codes (and verifies calls from it) only after
+    the 48-hour cool-off."""
+    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+    parsed = phone_to_register(organization=organization, number=number)
+    label = _clean_label(label)
+    actor = actor_membership.user
+    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    return _register_phone(
+        organization=organization, actor=actor, number=parsed, label=label, now=now
+    )
+
+
+def contact_email_add(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    email: str,
+    label: str,
+    password: str,
+    now: datetime,
+) -> RegisteredEmail:
+    """Register an e-mail address; it receives codes only after the 48-hour cool-off."""
+    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+    address = email_to_register(organization=organization, email=email)
+    label = _clean_label(label)
+    actor = actor_membership.user
+    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    return _register_email(
+        organization=organization, actor=actor, email=address, label=label, now=now
+    )
+
+
+def contact_remove(
+    *,
+    organization: Organization,
+    actor_membership: Membership,
+    kind: str,
+    contact_id: int | str,
+    password: str,
+    now: datetime,
+) -> str:
+    """Remove a registered contact at once; return its masked value. Removing the last
+    usable contact is allowed (the portal warns first): callers from unregistered numbers
+    then cannot be verified until a new contact is past its cool-off."""
+    require_contact_manager(organization=organization, actor_membership=actor_membership, now=now)
+    model = contact_model(kind)
+    pk = contact_pk(contact_id)
+    if model is None or pk is None:
+        raise ContactError(ERR_CONTACT_GONE, code="not_found")
+    if not model.objects.filter(organization=organization, pk=pk).exists():
+        raise ContactError(ERR_CONTACT_GONE, code="not_found")
+    actor = actor_membership.user
+    _confirm_password(organization=organization, user=actor, password=password, now=now)
+    return _remove_contact(organization=organization, actor=actor, model=model, pk=pk, now=now)
+
+
+# --- Registered contacts changed by provider staff (the Django admin) -----------------------
+# A supervisor registers or removes a contact when the organization asks support to. The
+# rules are the portal's: the same parsing and duplicates, the 48-hour cool-off (POL-PIN-1,
+# POLICY.md PIN defaults), the ContactChange row in the same transaction, and the notice to
+# the organization's e-mail contacts and global admins after commit, so the owners learn of
+# a change they did not ask for while the new contact still cannot receive codes. Staff are
+# signed in to the admin; there is no customer password to confirm.
+
+ERR_NOT_PROVIDER_STAFF = _("Only provider staff with admin access can make this change here.")
+
+
+def _is_provider_staff(user: User) -> bool:
+    return user.is_active and user.is_staff
+
+
+def contact_phone_add_by_staff(
+    *, organization: Organization, staff: User, number: str, label: str, now: datetime
+) -> RegisteredPhone:
+    """Register a phone number for ``organization``; it receives codes only after the
+    48-hour cool-off."""
+    if not _is_provider_staff(staff):
+        raise ContactError(ERR_NOT_PROVIDER_STAFF, code="forbidden")
+    parsed = phone_to_register(organization=organization, number=number)
+    label = _clean_label(label)
+    return _register_phone(
+        organization=organization, actor=staff, number=parsed, label=label, now=now
+    )
+
+
+def contact_email_add_by_staff(
+    *, organization: Organization, staff: User, email: str, label: str, now: datetime
+) -> RegisteredEmail:
+    """Register an e-mail address for ``organization``; it receives codes only after the
+    48-hour cool-off."""
+    if not _is_provider_staff(staff):
+        raise ContactError(ERR_NOT_PROVIDER_STAFF, code="forbidden")
+    address = email_to_register(organization=organization, email=email)
+    label = _clean_label(label)
+    return _register_email(
+        organization=organization, actor=staff, email=address, label=label, now=now
+    )
+
+
+def contact_remove_by_staff(*, contact: Contact, staff: User, now: datetime) -> str:
+    """Remove a registered contact at once; return its masked value."""
+    if not _is_provider_staff(staff):
+        raise ContactError(ERR_NOT_PROVIDER_STAFF, code="forbidden")
+    return _remove_contact(
+        organization=contact.organization,
+        actor=staff,
+        model=type(contact),
+        pk=contact.pk,
+        now=now,
+    )
 
 
 # --- Members and roles (organization settings) ---------------------------------------------
@@ -610,6 +714,10 @@ def _member_for_change(
         actor_membership
     ):
         raise MembershipError(ERR_NOT_GLOBAL_ADMIN_MEMBERS, code="forbidden")
+    return _locked_member(organization, member_id)
+
+
+def _locked_member(organization: Organization, member_id: int) -> Membership:
     member = (
         Membership.objects.select_for_update()
         .select_related("user")
@@ -621,7 +729,9 @@ def _member_for_change(
     return member
 
 
-def _require_another_global_admin(organization: Organization, member: Membership) -> None:
+def _require_another_global_admin(
+    organization: Organization, member: Membership, *, refusal: object = ERR_LAST_GLOBAL_ADMIN
+) -> None:
     """At least one active global admin must remain once ``member`` stops being one.
 
     The other global admins' rows are locked, so two admins demoting each other at the
@@ -635,7 +745,7 @@ def _require_another_global_admin(organization: Organization, member: Membership
         .values_list("pk", flat=True)
     )
     if not others:
-        raise MembershipError(ERR_LAST_GLOBAL_ADMIN, code="last_global_admin", field="role")
+        raise MembershipError(refusal, code="last_global_admin", field="role")
 
 
 def _record_membership(
@@ -708,6 +818,97 @@ def membership_remove(
     _record_membership(
         organization=organization,
         actor=actor_membership.user,
+        member=member,
+        action=MembershipAction.REMOVED,
+        role_after="",
+        now=now,
+    )
+    member.delete()
+
+
+# --- Members and roles changed by provider staff (the Django admin) ------------------------
+# The same rules as the members page: the same roles, never an organization without a
+# global admin, a MembershipChange row in the same transaction for every role change and
+# removal.
+
+ERR_LAST_GLOBAL_ADMIN_STAFF = _(
+    "The organization needs at least one global admin, and this is its last one. "
+    "Make another member a global admin first."
+)
+ERR_ALREADY_MEMBER = _("This person is already a member of the organization.")
+
+
+def _require_staff_for_members(staff: User) -> None:
+    if not _is_provider_staff(staff):
+        raise MembershipError(ERR_NOT_PROVIDER_STAFF, code="forbidden")
+
+
+@transaction.atomic
+def membership_add_by_staff(
+    *, organization: Organization, user: User, role: str, staff: User, now: datetime
+) -> Membership:
+    """Make ``user`` a member of ``organization`` (how an organization gets its first
+    global admin)."""
+    _require_staff_for_members(staff)
+    if role not in Role.values:
+        raise MembershipError(ERR_UNKNOWN_ROLE, field="role")
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise MembershipError(ERR_ALREADY_MEMBER, code="duplicate", field="user")
+    try:
+        with transaction.atomic():
+            member = Membership.objects.create(organization=organization, user=user, role=role)
+    except IntegrityError:  # added at the same moment by someone else
+        raise MembershipError(ERR_ALREADY_MEMBER, code="duplicate", field="user") from None
+    # MembershipChange has no "added" action yet; the admin's own history records the add.
+    logger.info(
+        "membership added organization=%s actor=%s member=%s role=%s at=%s",
+        organization.pk,
+        staff.pk,
+        user.pk,
+        role,
+        now.isoformat(),
+    )
+    return member
+
+
+@transaction.atomic
+def membership_change_role_by_staff(
+    *, member: Membership, role: str, staff: User, now: datetime
+) -> Membership:
+    """Give a member another role; never leaves the organization without a global admin."""
+    _require_staff_for_members(staff)
+    if role not in Role.values:
+        raise MembershipError(ERR_UNKNOWN_ROLE, field="role")
+    organization = member.organization
+    member = _locked_member(organization, member.pk)
+    if member.role == role:
+        raise MembershipError(ERR_SAME_ROLE, code="unchanged", field="role")
+    if role != Role.GLOBAL_ADMIN:
+        _require_another_global_admin(organization, member, refusal=ERR_LAST_GLOBAL_ADMIN_STAFF)
+    _record_membership(
+        organization=organization,
+        actor=staff,
+        member=member,
+        action=MembershipAction.ROLE_CHANGED,
+        role_after=role,
+        now=now,
+    )
+    member.role = role
+    member.save(update_fields=["role"])
+    return member
+
+
+@transaction.atomic
+def membership_remove_by_staff(*, member: Membership, staff: User, now: datetime) -> None:
+    """Remove a member from the organization (their account stays); never the last
+    global admin."""
+    _require_staff_for_members(staff)
+    organization = member.organization
+    member = _locked_member(organization, member.pk)
+    _require_another_global_admin(organization, member, refusal=ERR_LAST_GLOBAL_ADMIN_STAFF)
+    _record_membership(
+        organization=organization,
+        actor=staff,
         member=member,
         action=MembershipAction.REMOVED,
         role_after="",

@@ -28,6 +28,7 @@ from core.refusals import into_form, into_messages
 from helpcenter.selectors import deflection_stats
 from severity.sla import RUNNING, ledger
 from tenants.access import desk_view, supervisor_view
+from tenants.masking import mask_email, mask_phone
 from tenants.models import User
 from tickets import desk_forms, selectors, services
 from tickets.access import ticket_for_desk
@@ -241,7 +242,6 @@ class MaskedContact:
 def _registered_contacts(ticket: Ticket, now: datetime) -> list[MaskedContact]:
     """The organization's registered contacts, masked as everywhere on the desk
     (POL-PIN-1): an agent reaches the full values only through a verified call."""
-    from verification.pins import mask_email, mask_phone
 
     organization = ticket.organization
     contacts = [

@@ -19,14 +19,13 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 from phonenumber_field.phonenumber import PhoneNumber
 
 from core.refusals import Refused
 from helpcenter.models import Service
 from severity import assessment as sev
-from severity.choices import Category, Severity
-from tenants.models import Organization, User
+from severity.choices import Category, Impact, Scope, Severity
+from tenants.models import Organization, Role, User
 from tenants.roles import ROLE_CANNOT_FILE, may_file
 from tickets import attachments as uploads
 from tickets.actors import Actor
@@ -38,6 +37,7 @@ from tickets.models import (
     ContactMethod,
     Event,
     EventKind,
+    Language,
     Message,
     MessageKind,
     Rating,
@@ -46,6 +46,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.outbox import queue_delivery
+from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER, REASON_REPLY_IN_TIME
 from tickets.scheduling import schedule_deadline
 
 # Error messages are module constants so tests and callers can reuse them.
@@ -281,9 +282,6 @@ ERR_UNKNOWN_CHOICE = _("%(value)s is not one of the choices.")
 def _require_known_choices(draft: TicketDraft) -> None:
     """An unknown category, impact, scope, contact method or language is the caller's
     mistake on one field, not a crash deeper down (``assess`` raises ValueError)."""
-    from severity.choices import Impact, Scope
-    from tickets.models import Language
-
     for field, choices in (
         ("category", Category),
         ("impact", Impact),
@@ -299,8 +297,6 @@ def _require_known_choices(draft: TicketDraft) -> None:
 
 
 def _role_label(role: str) -> str:
-    from tenants.models import Role
-
     return str(Role(role).label)
 
 
@@ -601,19 +597,6 @@ def ticket_change_severity(
 
 # --- Cooperation lapses (POL-SEV-7), applied by the workers -------------------------------
 
-REASON_DOWNGRADE = gettext_noop(
-    "We asked for information and did not hear back within the customer-cooperation "
-    "window, so the severity was lowered from %(before)s to %(after)s (POL-SEV-7). Reply "
-    "to the request to continue."
-)
-REASON_REMINDER = gettext_noop(
-    "We are still waiting for the information we asked for. Reply to the request so that "
-    "support can continue (POL-SEV-7)."
-)
-REASON_REPLY_IN_TIME = gettext_noop(
-    "The customer's reply arrived within the cooperation window; the severity is restored."
-)
-
 
 def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> str | None:
     """The customer did not answer within the cooperation window: lower the severity one
@@ -872,8 +855,6 @@ def ticket_update_contact(
     details for the life of the request). What the request is about — title, description,
     category, impact — stays as filed: the severity was assessed from it (POL-SEV-1), so
     later corrections go into a reply instead."""
-    from tickets.models import Language
-
     if not actor.is_admin_of(ticket.organization_id):
         raise TicketError(ERR_CUSTOMER_ONLY, code="forbidden")
     unknown = set(changes) - set(CONTACT_FIELDS)

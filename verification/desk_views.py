@@ -22,15 +22,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.refusals import into_form, into_messages
+from tenants import masking
 from tenants.access import desk_view
+from tenants.mail import contact_language
 from tenants.models import Membership, Role, User
 from tickets.actors import Actor
 from tickets.models import Channel, Language, Ticket
 from tickets.services import TicketDraft, TicketError, ticket_create
-from verification import pins
 from verification.access import call_for_agent
 from verification.forms import CallStartForm, CheckCodeForm, PhoneIntakeForm, SendCodeForm
-from verification.messages import contact_language
 from verification.models import Call, PinChallenge, VerifiedBy
 from verification.selectors import channel_choices, pin_locked
 from verification.services import (
@@ -231,7 +231,7 @@ def account(request: HttpRequest, call: int) -> HttpResponse:
     admins = [
         {
             "name": m.user.full_name,
-            "email": pins.mask_email(m.user.email),
+            "email": masking.mask_email(m.user.email),
             "role": m.get_role_display(),
         }
         for m in Membership.objects.filter(

@@ -46,6 +46,8 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from core import metrics
 from core.refusals import Refused
+from tenants import masking
+from tenants.mail import contact_language
 from tenants.models import Organization, RegisteredEmail, RegisteredPhone, User
 from verification import pins
 from verification.delivery import SmsDeliveryError, get_sms_backend
@@ -54,7 +56,6 @@ from verification.messages import (
     Notice,
     code_email,
     code_sms,
-    contact_language,
     notice_emails,
 )
 from verification.models import (
@@ -293,7 +294,7 @@ def call_start(
             kind=EventKind.CALL_STARTED,
             agent=agent,
             call=call,
-            channel=pins.mask_phone(number),
+            channel=masking.mask_phone(number),
             outcome="Call started.",
         )
         if usable is not None:
@@ -302,7 +303,7 @@ def call_start(
                 kind=EventKind.REGISTERED_NUMBER_MATCH,
                 agent=agent,
                 call=call,
-                channel=pins.mask_phone(number),
+                channel=masking.mask_phone(number),
                 outcome="The caller's number is registered: verified without a code (POL-PIN-3).",
             )
         elif registered.exists():
@@ -312,7 +313,7 @@ def call_start(
                 agent=agent,
                 call=call,
                 reason="cooling_off",
-                channel=pins.mask_phone(number),
+                channel=masking.mask_phone(number),
                 outcome="The caller's number is registered but still in its 48-hour cool-off: "
                 "not verified by the match.",
             )
@@ -390,9 +391,9 @@ class _Channel:
     @property
     def label(self) -> str:
         if self.email is not None:
-            return pins.mask_email(self.email.email)
+            return masking.mask_email(self.email.email)
         assert self.phone is not None
-        return pins.mask_phone(self.phone.number)
+        return masking.mask_phone(self.phone.number)
 
 
 def _channel(organization_id: int, channel_id: object, channel_kind: str) -> _Channel | str:

@@ -17,6 +17,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from tenants.mail import KIND_HEADER
 from tenants.models import (
     CONTACT_COOL_OFF,
     ContactAction,
@@ -41,7 +42,6 @@ from tenants.services import (
 )
 from tests.conftest import T0, World
 from tests.factories import PASSWORD, MembershipFactory
-from verification.messages import KIND_HEADER
 
 pytestmark = pytest.mark.django_db
 

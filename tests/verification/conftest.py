@@ -1,6 +1,10 @@
 """Fixtures for caller verification: registered contacts past and inside their cool-off,
 the SMS outbox, a second agent, more admins, and helpers that learn a sent code the way
-the caller would (from the message), since the code is stored nowhere."""
+the caller would (from the message), since the code is stored nowhere.
+
+Django is imported inside the fixtures and helpers: this folder also holds the pure tier's
+``test_pins.py``, which runs without Django (``pytest -p no:django``).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.core import mail
-from django.db.models.functions import Now
-from django.utils import timezone
 
-from tenants.models import Membership, RegisteredEmail, RegisteredPhone, Role, User
 from tests.conftest import World
-from tests.factories import AgentFactory, MembershipFactory
-from verification import delivery
-from verification.messages import KIND_HEADER
-from verification.models import Call, PinChallenge
-from verification.services import call_start
+
+if TYPE_CHECKING:
+    from django.core import mail
+
+    from tenants.models import Membership, RegisteredEmail, RegisteredPhone, User
+    from verification import delivery
+    from verification.models import Call, PinChallenge
 
 # Numbers in the world: Alpha Corp is in Poland (the factories' default country).
 REGISTERED_PHONE = "+48600100123"
@@ -47,8 +50,11 @@ class People:
     billing_a: Membership  # an admin of org_a who is not a global admin
 
 
-@pytest.fixture(autouse=True)
-def sms_outbox(settings: pytest.FixtureRequest) -> Iterator[list[delivery.SmsMessage]]:
+@pytest.fixture
+def sms_outbox(settings: Any) -> Iterator[list[delivery.SmsMessage]]:
+    """Text messages stay in memory; the contacts bring it, as a code needs a contact."""
+    from verification import delivery
+
     settings.SMS_BACKEND = "verification.delivery.OutboxSmsBackend"
     settings.SMS_SENDER = "supportdesk"
     delivery.outbox.clear()
@@ -57,7 +63,11 @@ def sms_outbox(settings: pytest.FixtureRequest) -> Iterator[list[delivery.SmsMes
 
 
 @pytest.fixture
-def contacts(world: World) -> Contacts:
+def contacts(world: World, sms_outbox: list[delivery.SmsMessage]) -> Contacts:
+    from django.utils import timezone
+
+    from tenants.models import RegisteredEmail, RegisteredPhone
+
     now = timezone.now()
     past = {"created_at": now - timedelta(days=30), "active_from": now - timedelta(days=28)}
     return Contacts(
@@ -87,6 +97,9 @@ def contacts(world: World) -> Contacts:
 
 @pytest.fixture
 def people(world: World) -> People:
+    from tenants.models import Role
+    from tests.factories import AgentFactory, MembershipFactory
+
     return People(
         agent2=AgentFactory(email="agent2@provider.test"),
         admin_a2=MembershipFactory(organization=world.org_a, role=Role.GLOBAL_ADMIN),
@@ -97,6 +110,10 @@ def people(world: World) -> People:
 @pytest.fixture
 def call(world: World, contacts: Contacts) -> Call:
     """An unverified call to org_a from an unregistered number, taken by the agent."""
+    from django.utils import timezone
+
+    from verification.services import call_start
+
     return call_start(
         agent=world.agent,
         organization=world.org_a,
@@ -106,6 +123,10 @@ def call(world: World, contacts: Contacts) -> Call:
 
 
 def code_messages() -> list[mail.EmailMessage]:
+    from django.core import mail
+
+    from tenants.mail import KIND_HEADER
+
     return [m for m in mail.outbox if m.extra_headers.get(KIND_HEADER) == "verification-code"]
 
 
@@ -127,6 +148,10 @@ def emulate_elapsed(challenge: PinChallenge, *, seconds_left: float) -> None:
     """Move a code's clock: the database clock cannot be moved, so the code's own times
     are moved back instead, by an UPDATE on the database's ``Now()``, to where they
     would be ``valid_for - seconds_left`` after sending."""
+    from django.db.models.functions import Now
+
+    from verification.models import PinChallenge
+
     valid = challenge.expires_at - challenge.created_at
     PinChallenge.objects.filter(pk=challenge.pk).update(
         created_at=Now() - (valid - timedelta(seconds=seconds_left)),
@@ -136,6 +161,8 @@ def emulate_elapsed(challenge: PinChallenge, *, seconds_left: float) -> None:
 
 def age_codes(organization_id: int, *, by: timedelta) -> None:
     """Move every code of the organization ``by`` into the past (rate-limit windows)."""
+    from verification.models import PinChallenge
+
     for challenge in PinChallenge.objects.filter(organization_id=organization_id):
         PinChallenge.objects.filter(pk=challenge.pk).update(
             created_at=challenge.created_at - by, expires_at=challenge.expires_at - by

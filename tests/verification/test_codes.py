@@ -21,6 +21,7 @@ from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tenants.mail import KIND_HEADER
 from tests.conftest import World
 from tests.verification.conftest import (
     CODE_IN_TEXT,
@@ -35,7 +36,6 @@ from tests.verification.conftest import (
     wrong,
 )
 from verification import delivery
-from verification.messages import KIND_HEADER
 from verification.models import (
     Call,
     ChannelKind,
