@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "verification",
     "helpcenter",
     "webhooks",
+    # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
+    "demo",
     "axes",
 ]
 

@@ -12,9 +12,10 @@ from django.db.models import Q
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
-from helpcenter.models import Service
+from demo.data.help_centre import ARTICLES, INCIDENTS
+from demo.data.people import DEMO_PASSWORD
+from helpcenter.models import Article, Incident, IncidentUpdate, Service
 from severity.choices import Category, Severity
-from tenants.management.commands.seed_demo import DEMO_PASSWORD
 from tenants.models import (
     Contract,
     Membership,
@@ -42,6 +43,9 @@ SEEDED_MODELS = (
     Ticket,
     Message,
     Event,
+    Incident,
+    IncidentUpdate,
+    Article,
 )
 
 
@@ -91,6 +95,8 @@ def remove_demo_data() -> None:
         | Q(email__endswith="@fabrikam.example")
     ).delete()
     Group.objects.filter(name="Supervisors").delete()
+    Incident.objects.filter(title__in=[incident.title for incident in INCIDENTS]).delete()
+    Article.objects.filter(slug__in=[article.slug for article in ARTICLES]).delete()
 
 
 def test_second_run_changes_nothing(seeded):

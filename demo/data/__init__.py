@@ -1,0 +1,1 @@
+"""What the demo is made of, as plain values; ``demo.seed`` writes it."""

@@ -1,0 +1,29 @@
+"""The demo's help-centre content: incidents (one open) and articles in both languages,
+created once."""
+
+from __future__ import annotations
+
+import pytest
+
+from demo.data.help_centre import ARTICLES, INCIDENTS
+from demo.seed import seed_help_center
+from helpcenter.models import Article, Incident, IncidentStatus
+from helpcenter.selectors import current_incidents, search_articles
+from tests.conftest import T0
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_content_is_created_once() -> None:
+    created = seed_help_center(now=T0)
+    assert created["incidents"] == len(INCIDENTS)
+    assert created["help articles"] == len(ARTICLES)
+    assert not seed_help_center(now=T0)
+    assert Incident.objects.count() == len(INCIDENTS)
+    active = list(current_incidents())
+    assert len(active) == 1 and active[0].status == IncidentStatus.IDENTIFIED
+    resolved = Incident.objects.past()
+    assert all(i.resolved_at and i.updates.count() >= 2 for i in resolved)
+    assert {a.language for a in Article.objects.published()} == {"en", "pl"}
+    assert search_articles("shared mailbox", language="en", limit=3)
+    assert search_articles("skrzynka", language="pl", limit=3)

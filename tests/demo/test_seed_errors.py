@@ -1,0 +1,40 @@
+"""Demo data that contradicts itself stops the command with the ticket named, and leaves
+none of that organization's requests behind."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from demo import seed
+from demo.data.conversation import D, DemoTicket, reply
+from severity.choices import Category, Impact, Scope
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _ticket(*steps: object) -> DemoTicket:
+    return DemoTicket(
+        1 * D, "admin", Category.TECHNICAL, "exchange-online", Impact.MINIMAL, Scope.ONE,
+        "Out-of-order demo", "A reply before the request was filed.", steps=steps,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "step",
+    [reply(-timedelta(minutes=1), "agent1", "Too early."), reply(2 * D, "agent1", "Too late.")],
+    ids=["before-filing", "in-the-future"],
+)
+def test_a_step_out_of_order_or_in_the_future_is_refused(
+    monkeypatch: pytest.MonkeyPatch, step: object
+) -> None:
+    monkeypatch.setattr(seed, "DEMO_TICKETS", {"contoso": (_ticket(step),), "fabrikam": ()})
+
+    with pytest.raises(CommandError, match="'Out-of-order demo': step 'reply'"):
+        call_command("seed_demo", stdout=StringIO())
+
+    assert not Ticket.objects.filter(organization__slug="contoso").exists()
