@@ -1,24 +1,43 @@
-"""The base fixture (STYLE.md): two tenants, an admin of each, a plain user, and staff."""
+"""The suite's tiers and the base fixture's shape (STYLE.md "Tests").
+
+Tiers: pure (marked ``pure``: no database, no Django), service and endpoint (pytest-django),
+browser (``tests/e2e``, marked ``browser``), workers (``tests/workers``, marked
+``workers``), and the slow API fuzzing (marked ``slow``). README "Tests" has the commands.
+
+This module imports nothing of Django, so ``pytest -p no:django`` runs the pure tier: it
+then collects only the modules marked ``pure``. With pytest-django active, it registers
+``tests.django_plugin``: the base fixture, the per-test settings and the ``postgres``
+marker's hook.
+"""
 
 from __future__ import annotations
 
+import ast
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tenants.models import Contract, Membership, Organization, Role, User
-from tests.factories import AgentFactory, MembershipFactory, OrganizationFactory, SupervisorFactory
-from tickets.actors import Actor
-from tickets.models import Ticket
-from tickets.services import TicketDraft, ticket_create
+if TYPE_CHECKING:
+    from tenants.models import Membership, Organization, User
+    from tickets.models import Ticket
 
 # A fixed instant: Wednesday 2026-06-10 10:00 UTC (18:00 in Beijing, 12:00 in Warsaw).
 T0 = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
 
+TESTS = Path(__file__).resolve().parent
+# Tiers by directory: every test under these is marked so.
+DIRECTORY_MARKERS = {"e2e": "browser", "workers": "workers"}
+
 
 @dataclass
 class World:
+    """Two tenants, an admin of each, a plain user of the first, an agent and a supervisor;
+    built by the ``world`` fixture (tests/django_plugin.py)."""
+
     org_a: Organization
     org_b: Organization
     admin_a: Membership
@@ -34,6 +53,9 @@ class World:
         now: datetime = T0,
         **overrides: object,
     ) -> Ticket:
+        from tickets.actors import Actor
+        from tickets.services import TicketDraft, ticket_create
+
         membership = membership or self.admin_a
         values: dict[str, object] = {
             "title": "Cannot send mail",
@@ -52,73 +74,50 @@ class World:
         )
 
 
-@pytest.fixture
-def world(db: None) -> World:
-    org_a = OrganizationFactory(slug="alpha", name="Alpha Corp", contract=Contract.ADVANCED)
-    org_b = OrganizationFactory(
-        slug="bravo", name="Bravo Inc", contract=Contract.STANDARD, time_zone="America/New_York"
-    )
-    return World(
-        org_a=org_a,
-        org_b=org_b,
-        admin_a=MembershipFactory(organization=org_a, role=Role.GLOBAL_ADMIN),
-        admin_b=MembershipFactory(organization=org_b, role=Role.GLOBAL_ADMIN),
-        user_a=MembershipFactory(organization=org_a, role=Role.USER),
-        agent=AgentFactory(email="agent@provider.test"),
-        supervisor=SupervisorFactory(email="supervisor@provider.test"),
-    )
+def _django(config: pytest.Config) -> bool:
+    return config.pluginmanager.has_plugin("django")
 
 
-@pytest.fixture(autouse=True)
-def _cold_target_cache() -> None:
-    """Each test starts with no SLA target cached in the process (severity.models), so its
-    queries (and pinned query counts) do not depend on the tests before it."""
-    from severity.models import forget_targets
-
-    forget_targets()
+def pytest_configure(config: pytest.Config) -> None:
+    if _django(config):
+        config.pluginmanager.import_plugin("tests.django_plugin")
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
-    # Production hashing costs ~0.5 s per password by design; tests create many users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without pytest-django only the pure tier is collected: a module that is not marked
+    ``pure``, or a folder holding none, would import Django (and its conftest too)."""
+    if _django(config):
+        return None
+    if collection_path.is_dir():
+        return not any(_marked_pure(path) for path in collection_path.rglob("test_*.py"))
+    if collection_path.name.startswith("test_") and collection_path.suffix == ".py":
+        return not _marked_pure(collection_path)
+    return None
 
 
-@pytest.fixture(autouse=True)
-def _no_tasks_published(settings: pytest.FixtureRequest) -> None:
-    """Services publish deadline and delivery tasks after commit; tests that do not say
-    otherwise must not write them into a developer's broker. Tests that check
-    publishing, and the worker tier, switch them back on."""
-    settings.SUPPORTDESK = {
-        **settings.SUPPORTDESK,
-        "DEADLINE_TASKS": False,
-        "OUTBOX_TASKS": False,
-        # When a test turns publishing on, it happens on commit, in the test's thread.
-        "OUTBOX_PUBLISH_BATCH_SECONDS": 0,
-    }
+@functools.cache
+def _marked_pure(path: Path) -> bool:
+    """Whether the module's ``pytestmark`` names ``pytest.mark.pure``; read, not imported."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets):
+                return any(
+                    isinstance(node, ast.Attribute)
+                    and node.attr == "pure"
+                    and isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "mark"
+                    for node in ast.walk(statement.value)  # type: ignore[arg-type]
+                )
+    return False
 
 
-SEEDS = (
-    "severity.migrations.0002_seed_policy",
-    "helpcenter.migrations.0002_seed_services",
-    "helpcenter.migrations.0005_seed_support_lines",
-)
-
-
-@pytest.fixture(autouse=True)
-def _policy_data(request: pytest.FixtureRequest) -> None:
-    """Transactional tests empty every table when they end, data migrations' rows included,
-    and ``serialized_rollback`` cannot always put them back (Playwright's greenlets hand
-    the test a different connection object than the one holding the serialized copy). So
-    a transactional test re-runs the seeds of the calendars, SLA targets and services:
-    they are idempotent, so this is exact."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return
-    request.getfixturevalue("transactional_db")
-    import importlib
-
-    from django.apps import apps
-
-    for module in SEEDS:
-        importlib.import_module(module).seed(apps, None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.resolve()
+        if not path.is_relative_to(TESTS):
+            continue
+        marker = DIRECTORY_MARKERS.get(path.relative_to(TESTS).parts[0])
+        if marker is not None and item.get_closest_marker(marker) is None:
+            item.add_marker(marker)

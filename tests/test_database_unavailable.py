@@ -8,7 +8,8 @@ from django.test import Client
 
 from tests.conftest import World
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Terminating a server connection needs PostgreSQL.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def _kill_this_connection() -> None:
@@ -29,13 +30,6 @@ def _kill_this_connection() -> None:
     other.close()
 
 
-@pytest.fixture
-def postgresql_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("terminating a server connection needs PostgreSQL")
-
-
-@pytest.mark.usefixtures("postgresql_only")
 def test_portal_page_answers_503_and_the_next_request_reconnects(
     world: World, client: Client
 ) -> None:
@@ -50,7 +44,6 @@ def test_portal_page_answers_503_and_the_next_request_reconnects(
     assert client.get(url).status_code == 200  # reconnected
 
 
-@pytest.mark.usefixtures("postgresql_only")
 def test_api_answers_503_json(world: World, client: Client) -> None:
     client.force_login(world.admin_a.user)
     assert client.get("/healthz").status_code in (200, 503)

@@ -38,6 +38,8 @@ from severity.assessment import (
     severity_cap,
 )
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _english():

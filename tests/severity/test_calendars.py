@@ -31,6 +31,8 @@ from severity.calendars import (
     Window,
 )
 
+pytestmark = pytest.mark.pure
+
 UTC = dt.UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -5,17 +5,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from tests.conftest import T0, World
 from tickets.models import Ticket
 
 
+# Concurrent writers need PostgreSQL: SQLite serialises every write.
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_numbers_are_unique_under_concurrent_filing(world: World) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL; SQLite serialises every write")
     workers, per_worker = 8, 15
     barrier = threading.Barrier(workers)
     errors: list[BaseException] = []

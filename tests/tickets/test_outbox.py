@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from kombu.exceptions import OperationalError
 
 from tests.conftest import T0, World
@@ -516,8 +516,6 @@ def test_one_failing_event_does_not_hold_back_the_others(
 def test_an_event_another_worker_is_sending_is_skipped_not_waited_for(
     world: World, mailoutbox: list[mail.EmailMessage]
 ) -> None:
-    if not connection.features.has_select_for_update_skip_locked:
-        pytest.skip("needs SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL)")
     event = last(world.file(), EventKind.CREATED)
     locked, release = threading.Event(), threading.Event()
 

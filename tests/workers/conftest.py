@@ -1,8 +1,9 @@
 """The workers tier (STYLE.md "Tests"): real Celery workers and beats on a private Redis,
 against the PostgreSQL test database, so what is tested is what runs in production.
 
-Every test here needs PostgreSQL and the ``redis-server`` binary. Without them the tests
-skip with the reason; with ``SUPPORTDESK_CI=1`` they fail instead, as CI must run them.
+Every test here needs PostgreSQL (marked ``postgres``) and the ``redis-server`` binary.
+Without them the tests skip with the reason; with ``SUPPORTDESK_CI=1`` they fail instead,
+as CI must run them.
 """
 
 from __future__ import annotations
@@ -40,15 +41,6 @@ def _skip_or_fail(reason: str) -> None:
     if os.environ.get("SUPPORTDESK_CI") == "1":
         pytest.fail(f"SUPPORTDESK_CI=1 but {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_or_skip() -> None:
-    if connection.vendor != "postgresql":
-        _skip_or_fail(
-            f"the workers tier needs PostgreSQL (the database is {connection.vendor}; "
-            "set DATABASE_URL=postgres://…)"
-        )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -30,6 +30,7 @@ from tickets.models import Event, EventKind, Status, Ticket
 
 pytestmark = [
     pytest.mark.workers,
+    pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -1,0 +1,136 @@
+"""The suite's Django layer: the base fixture, the per-test settings every service and
+endpoint test runs under, and the ``postgres`` marker.
+
+``tests/conftest.py`` registers this module only when pytest-django is active, so the
+pure tier (``pytest -p no:django``) never imports Django.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import override_settings
+
+from severity.models import forget_targets
+from tenants.models import Contract, Role
+from tests.conftest import World
+from tests.factories import AgentFactory, MembershipFactory, OrganizationFactory, SupervisorFactory
+
+# --- Tiers -----------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        _own_redis_database(worker)
+
+
+def _own_redis_database(worker: str) -> None:
+    """Under pytest-xdist, each worker's cache is its own Redis database (the configured
+    one + 1 + the worker's number). The test databases are per worker already, so their
+    primary keys collide: two workers would share throttle and sign-in counters keyed by
+    them, and ``cache.clear()`` (a FLUSHDB) in one would empty the other's mid-test."""
+    cache = django_settings.CACHES["default"]
+    if "redis" not in cache["BACKEND"].lower():
+        return  # the local-memory cache is per process already
+    url = urlsplit(cache["LOCATION"])
+    number = int(url.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw"))
+    if number > 15:
+        raise pytest.UsageError(f"Redis has 16 databases; {worker} would need number {number}")
+    own = {**cache, "LOCATION": urlunsplit(url._replace(path=f"/{number}"))}
+    override_settings(CACHES={**django_settings.CACHES, "default": own}).enable()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``postgres`` is skipped, before its fixtures build anything, when the
+    database is not PostgreSQL; under CI (``SUPPORTDESK_CI=1``) it fails instead, because
+    CI runs on PostgreSQL and must not skip these silently."""
+    if item.get_closest_marker("postgres") is None or connection.vendor == "postgresql":
+        return
+    reason = (
+        f"needs PostgreSQL (the database is {connection.vendor}; "
+        "run with DATABASE_URL=postgres://…)"
+    )
+    if os.environ.get("SUPPORTDESK_CI") == "1":
+        pytest.fail(f"SUPPORTDESK_CI=1 but the test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- The base fixture (STYLE.md) -------------------------------------------------------------
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    org_a = OrganizationFactory(slug="alpha", name="Alpha Corp", contract=Contract.ADVANCED)
+    org_b = OrganizationFactory(
+        slug="bravo", name="Bravo Inc", contract=Contract.STANDARD, time_zone="America/New_York"
+    )
+    return World(
+        org_a=org_a,
+        org_b=org_b,
+        admin_a=MembershipFactory(organization=org_a, role=Role.GLOBAL_ADMIN),
+        admin_b=MembershipFactory(organization=org_b, role=Role.GLOBAL_ADMIN),
+        user_a=MembershipFactory(organization=org_a, role=Role.USER),
+        agent=AgentFactory(email="agent@provider.test"),
+        supervisor=SupervisorFactory(email="supervisor@provider.test"),
+    )
+
+
+# --- Every test's settings -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _cold_target_cache() -> None:
+    """Each test starts with no SLA target cached in the process (severity.models), so its
+    queries (and pinned query counts) do not depend on the tests before it."""
+    forget_targets()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    # Production hashing costs ~0.5 s per password by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_tasks_published(settings: pytest.FixtureRequest) -> None:
+    """Services publish deadline and delivery tasks after commit; tests that do not say
+    otherwise must not write them into a developer's broker. Tests that check
+    publishing, and the worker tier, switch them back on."""
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK,
+        DEADLINE_TASKS=False,
+        OUTBOX_TASKS=False,
+        # When a test turns publishing on, it happens on commit, in the test's thread.
+        OUTBOX_PUBLISH_BATCH_SECONDS=0,
+    )
+
+
+SEEDS = (
+    "severity.migrations.0002_seed_policy",
+    "helpcenter.migrations.0002_seed_services",
+    "helpcenter.migrations.0005_seed_support_lines",
+)
+
+
+@pytest.fixture(autouse=True)
+def _policy_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests empty every table when they end, data migrations' rows included,
+    and ``serialized_rollback`` cannot always put them back (Playwright's greenlets hand
+    the test a different connection object than the one holding the serialized copy). So
+    a transactional test re-runs the seeds of the calendars, SLA targets and services:
+    they are idempotent, so this is exact."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    for module in SEEDS:
+        importlib.import_module(module).seed(apps, None)
