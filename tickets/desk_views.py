@@ -15,7 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.refusals import into_form, into_messages
 from helpcenter.selectors import deflection_stats
 from severity.sla import RUNNING, ledger
-from tenants.access import desk_view, supervisor_view
+from tenants.access import AgentRequest, desk_view, supervisor_view
 from tenants.masking import mask_email, mask_phone
 from tenants.models import User
 from tickets import desk_forms, selectors, services
@@ -40,7 +40,7 @@ from tickets.models import Macro, SavedView, Status, Ticket
 # --- The queue -----------------------------------------------------------------------------
 
 
-def _filter_form(request: HttpRequest) -> tuple[desk_forms.QueueFilterForm, list[User]]:
+def _filter_form(request: AgentRequest) -> tuple[desk_forms.QueueFilterForm, list[User]]:
     organizations, products, agents = desk_forms.queue_filter_choices()
     form = desk_forms.QueueFilterForm(
         request.GET, organizations=organizations, products=products, agents=agents
@@ -48,18 +48,18 @@ def _filter_form(request: HttpRequest) -> tuple[desk_forms.QueueFilterForm, list
     return form, agents
 
 
-def _page_number(request: HttpRequest) -> int:
+def _page_number(request: AgentRequest) -> int:
     try:
         return int(request.GET.get("page", "1"))
     except ValueError:
         return 1
 
 
-def _queue_context(request: HttpRequest, form: desk_forms.QueueFilterForm) -> dict[str, Any]:
+def _queue_context(request: AgentRequest, form: desk_forms.QueueFilterForm) -> dict[str, Any]:
     now = timezone.now()
     page = selectors.queue_page(
         form.filters(),
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         now=now,
         page=_page_number(request),
     )
@@ -68,7 +68,7 @@ def _queue_context(request: HttpRequest, form: desk_forms.QueueFilterForm) -> di
 
 @desk_view
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AgentRequest) -> HttpResponse:
     """Every active ticket across tenants, most urgent first (issue 7)."""
     form, agents = _filter_form(request)
     context = _queue_context(request, form)
@@ -80,7 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @desk_view
 @require_GET
-def queue_rows(request: HttpRequest) -> HttpResponse:
+def queue_rows(request: AgentRequest) -> HttpResponse:
     """The live part of the queue (counts, rows, pager), polled by htmx with the same
     filters, so new and changed tickets appear without a reload."""
     form = desk_forms.QueueFilterForm(request.GET)
@@ -91,7 +91,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
     return HttpResponse(render_to_string("desk/_queue.html", context))
 
 
-def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+def _back(request: AgentRequest, fallback: str) -> HttpResponseRedirect:
     """Back to the page the form was posted from, if it is one of ours."""
     target = request.POST.get("next", "")
     # A control character would make the Location header invalid (a 500), not a redirect.
@@ -108,14 +108,14 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
 
 @desk_view
 @require_POST
-def saved_view_create(request: HttpRequest) -> HttpResponse:
+def saved_view_create(request: AgentRequest) -> HttpResponse:
     form = desk_forms.SavedViewForm(request.POST)
     # Whatever was posted, only the filters the queue understands are kept, re-encoded.
     query = desk_forms.QueueFilterForm(QueryDict(request.POST.get("query", ""))).query_string()
     if form.is_valid():
         with into_messages(request):
             view = services.saved_view_create(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 name=form.cleaned_data["name"],
                 query=query,
             )
@@ -130,8 +130,8 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 
 @desk_view
 @require_POST
-def saved_view_delete(request: HttpRequest, view: int) -> HttpResponse:
-    if not services.saved_view_delete(user=request.user, view_id=view):  # type: ignore[arg-type]
+def saved_view_delete(request: AgentRequest, view: int) -> HttpResponse:
+    if not services.saved_view_delete(user=request.user, view_id=view):
         raise Http404
     messages.success(request, _("The saved view was removed."))
     return redirect("desk:home")
@@ -139,7 +139,7 @@ def saved_view_delete(request: HttpRequest, view: int) -> HttpResponse:
 
 @desk_view
 @require_POST
-def bulk_assign(request: HttpRequest) -> HttpResponse:
+def bulk_assign(request: AgentRequest) -> HttpResponse:
     """Assign the checked tickets, all or none (``tickets_bulk_assign``)."""
     form = desk_forms.BulkAssignForm(request.POST, agents=list(User.objects.agents()))
     if not form.is_valid():
@@ -156,7 +156,7 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
     with into_messages(request):
         services.tickets_bulk_assign(
             tickets=tickets,
-            actor=Actor.for_user(request.user),  # type: ignore[arg-type]
+            actor=Actor.for_user(request.user),
             assignee=assignee,
             now=timezone.now(),
         )
@@ -281,7 +281,7 @@ PREFIXES = {
 
 
 def _render_ticket(
-    request: HttpRequest,
+    request: AgentRequest,
     ticket: Ticket,
     *,
     bound: dict[str, forms.Form] | None = None,
@@ -334,14 +334,14 @@ def _render_ticket(
 
 @desk_view
 @require_GET
-def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_detail(request: AgentRequest, number: str) -> HttpResponse:
     """The request as support sees it, with the SLA ledger: why the deadline is where it is."""
-    ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
+    ticket = ticket_for_desk(request.user, number)
     return _render_ticket(request, ticket)
 
 
 def _ticket_action(
-    request: HttpRequest,
+    request: AgentRequest,
     number: str,
     *,
     form_name: str,
@@ -350,10 +350,10 @@ def _ticket_action(
 ) -> HttpResponse:
     """Validate, call the service, and either go back to the ticket with a message or show
     the page again with the error next to the field."""
-    ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
+    ticket = ticket_for_desk(request.user, number)
     if form.is_valid():
         with into_form(form):
-            done = act(ticket, Actor.for_user(request.user), form.cleaned_data)  # type: ignore[arg-type]
+            done = act(ticket, Actor.for_user(request.user), form.cleaned_data)
             messages.success(request, done)
             return redirect("desk:ticket", number=ticket.pk)
     ticket.refresh_from_db()
@@ -362,7 +362,7 @@ def _ticket_action(
 
 @desk_view
 @require_POST
-def ticket_severity(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_severity(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         services.ticket_change_severity(
             ticket=ticket,
@@ -380,7 +380,7 @@ def ticket_severity(request: HttpRequest, number: str) -> HttpResponse:
 
 @desk_view
 @require_POST
-def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_reply(request: AgentRequest, number: str) -> HttpResponse:
     """A public reply, or a question that makes the request wait on the customer (the
     cooperation clock starts, POL-SEV-7)."""
 
@@ -401,7 +401,7 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
 
 @desk_view
 @require_POST
-def ticket_note(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_note(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         services.ticket_internal_note(
             ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
@@ -414,7 +414,7 @@ def ticket_note(request: HttpRequest, number: str) -> HttpResponse:
 
 @desk_view
 @require_POST
-def ticket_escalate(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_escalate(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         ticket = services.ticket_escalate(
             ticket=ticket, actor=actor, reason=data["reason"], now=timezone.now()
@@ -427,7 +427,7 @@ def ticket_escalate(request: HttpRequest, number: str) -> HttpResponse:
 
 @desk_view
 @require_POST
-def ticket_resolve(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_resolve(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         services.ticket_resolve(
             ticket=ticket, actor=actor, reason=data["reason"], now=timezone.now()
@@ -440,7 +440,7 @@ def ticket_resolve(request: HttpRequest, number: str) -> HttpResponse:
 
 @desk_view
 @require_POST
-def ticket_reopen(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_reopen(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         services.ticket_reopen(
             ticket=ticket, actor=actor, reason=data["reason"], now=timezone.now()
@@ -453,9 +453,9 @@ def ticket_reopen(request: HttpRequest, number: str) -> HttpResponse:
 
 @desk_view
 @require_POST
-def ticket_assign(request: HttpRequest, number: str) -> HttpResponse:
+def ticket_assign(request: AgentRequest, number: str) -> HttpResponse:
     """Claim, release or (supervisors) hand over; from the queue it returns to the queue."""
-    ticket = ticket_for_desk(request.user, number)  # type: ignore[arg-type]
+    ticket = ticket_for_desk(request.user, number)
     agents = list(User.objects.agents())
     form = desk_forms.AssignForm(request.POST, agents=agents)
     fallback = reverse("desk:ticket", kwargs={"number": ticket.pk})
@@ -466,7 +466,7 @@ def ticket_assign(request: HttpRequest, number: str) -> HttpResponse:
     with into_messages(request):
         services.ticket_assign(
             ticket=ticket,
-            actor=Actor.for_user(request.user),  # type: ignore[arg-type]
+            actor=Actor.for_user(request.user),
             assignee=assignee,
             now=timezone.now(),
         )
@@ -558,7 +558,7 @@ def _trend_columns(points: list[selectors.TrendPoint]) -> tuple[list[Column], in
     return columns, peak
 
 
-def _period(request: HttpRequest) -> tuple[desk_forms.ReportPeriodForm, selectors.Period | None]:
+def _period(request: AgentRequest) -> tuple[desk_forms.ReportPeriodForm, selectors.Period | None]:
     """The period asked for, or the last 30 days; None with the form's errors if bad."""
     defaults = desk_forms.ReportPeriodForm.defaults(timezone.localdate())
     asked = any(name in request.GET for name in ("start", "end", "granularity"))
@@ -572,7 +572,7 @@ def _period(request: HttpRequest) -> tuple[desk_forms.ReportPeriodForm, selector
 
 @supervisor_view
 @require_GET
-def reports(request: HttpRequest) -> HttpResponse:
+def reports(request: AgentRequest) -> HttpResponse:
     """SLA compliance, breaches and downgrades, satisfaction (supervisors only)."""
     form, period = _period(request)
     context: dict[str, Any] = {"form": form, "period": period}
@@ -613,7 +613,7 @@ REPORTS = ("severity", "category", "organization", "trend", "satisfaction", "def
 
 @supervisor_view
 @require_GET
-def reports_csv(request: HttpRequest, report: str) -> HttpResponse:
+def reports_csv(request: AgentRequest, report: str) -> HttpResponse:
     """One report as CSV, for the same period form as the page."""
     if report not in REPORTS:
         raise Http404

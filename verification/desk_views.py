@@ -15,7 +15,7 @@ from datetime import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, Q, Value, When
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.refusals import into_form, into_messages
 from tenants import masking
-from tenants.access import desk_view
+from tenants.access import AgentRequest, desk_view
 from tenants.mail import contact_language
 from tenants.models import Membership, Role, User
 from tickets.actors import Actor
@@ -47,7 +47,7 @@ from verification.services import (
 RECENT_CALLS = 10
 
 
-def _posted(request: HttpRequest) -> QueryDict | None:
+def _posted(request: AgentRequest) -> QueryDict | None:
     """The POST data of a POST, even an empty one (``request.POST or None`` would treat
     an empty POST as a GET)."""
     return request.POST if request.method == "POST" else None
@@ -62,7 +62,7 @@ def _is_open(call: Call, now: datetime) -> bool:
 
 @desk_view
 @require_http_methods(["GET", "POST"])
-def start(request: HttpRequest) -> HttpResponse:
+def start(request: AgentRequest) -> HttpResponse:
     """Pick the organization, type the caller's number: a registered number opens the
     account at once (POL-PIN-3), any other goes to the code step (POL-PIN-1)."""
     query = request.GET.get("q", "")[:100]
@@ -70,7 +70,7 @@ def start(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with into_form(form):
             call = call_start(
-                agent=request.user,  # type: ignore[arg-type]
+                agent=request.user,
                 organization=form.cleaned_data["organization"],
                 caller_number=form.cleaned_data["caller_number"],
                 now=timezone.now(),
@@ -102,7 +102,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _verify_page(
-    request: HttpRequest,
+    request: AgentRequest,
     call: Call,
     *,
     send_form: SendCodeForm | None = None,
@@ -134,18 +134,23 @@ def _verify_page(
 
 @desk_view
 @require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest, call: int) -> HttpResponse:
+def verify(request: AgentRequest, call: int) -> HttpResponse:
     """Send a code to a registered contact (``action=send``) and check the code the
     caller reads back (``action=check``)."""
-    the_call = call_for_agent(request.user, call)  # type: ignore[arg-type]
+    the_call = call_for_agent(request.user, call)
     if request.method == "GET":
         return _verify_page(request, the_call)
-    agent: User = request.user  # type: ignore[assignment]
+    agent: User = request.user
     if request.POST.get("action") == "check":
         check_form = CheckCodeForm(request.POST)
         if check_form.is_valid():
             with into_form(check_form, field="code"):
-                code_check(call=the_call, agent=agent, entry=check_form.cleaned_data["code"])
+                code_check(
+                    call=the_call,
+                    agent=agent,
+                    entry=check_form.cleaned_data["code"],
+                    now=timezone.now(),
+                )
                 messages.success(
                     request,
                     _("Caller verified. You have access to %(org)s for this call.")
@@ -159,7 +164,9 @@ def verify(request: HttpRequest, call: int) -> HttpResponse:
     if send_form.is_valid():
         kind, pk = send_form.cleaned_channel()
         with into_form(send_form):
-            challenge = code_send(call=the_call, agent=agent, channel_id=pk, channel_kind=kind)
+            challenge = code_send(
+                call=the_call, agent=agent, channel_id=pk, channel_kind=kind, now=timezone.now()
+            )
             messages.success(
                 request,
                 _("Code sent by %(kind)s to %(to)s. Ask the caller to read it out.")
@@ -171,9 +178,9 @@ def verify(request: HttpRequest, call: int) -> HttpResponse:
 
 @desk_view
 @require_http_methods(["GET", "POST"])
-def end(request: HttpRequest, call: int) -> HttpResponse:
+def end(request: AgentRequest, call: int) -> HttpResponse:
     """End the call (POST): its access stops and its unused codes die. GET asks first."""
-    the_call = call_for_agent(request.user, call)  # type: ignore[arg-type]
+    the_call = call_for_agent(request.user, call)
     if request.method == "GET":
         return render(
             request,
@@ -182,7 +189,7 @@ def end(request: HttpRequest, call: int) -> HttpResponse:
         )
     was_open = the_call.ended_at is None
     with into_messages(request):
-        call_end(call=the_call, agent=request.user)  # type: ignore[arg-type]
+        call_end(call=the_call, agent=request.user, now=timezone.now())
         if was_open:
             messages.success(
                 request,
@@ -195,12 +202,12 @@ def end(request: HttpRequest, call: int) -> HttpResponse:
 # --- During a verified call ----------------------------------------------------------------
 
 
-def _verify_first(request: HttpRequest, call: Call, *, now: datetime) -> HttpResponse | None:
+def _verify_first(request: AgentRequest, call: Call, *, now: datetime) -> HttpResponse | None:
     """None while the agent's call is verified and open; else the clear page shown
     instead of the account: verify first (POL-PIN-2)."""
     try:
         require_active_call(
-            agent=request.user,  # type: ignore[arg-type]
+            agent=request.user,
             organization=call.organization,
             now=now,
             call_id=call.pk,
@@ -221,9 +228,9 @@ def _minutes_left(call: Call, now: datetime) -> int:
 
 @desk_view
 @require_GET
-def account(request: HttpRequest, call: int) -> HttpResponse:
+def account(request: AgentRequest, call: int) -> HttpResponse:
     """The organization's account, for the agent of a verified call only."""
-    the_call = call_for_agent(request.user, call)  # type: ignore[arg-type]
+    the_call = call_for_agent(request.user, call)
     now = timezone.now()
     organization = the_call.organization
     if (refusal := _verify_first(request, the_call, now=now)) is not None:
@@ -276,9 +283,9 @@ def _add_model_errors(form: PhoneIntakeForm, error: ValidationError) -> None:
 
 @desk_view
 @require_http_methods(["GET", "POST"])
-def intake(request: HttpRequest, call: int) -> HttpResponse:
+def intake(request: AgentRequest, call: int) -> HttpResponse:
     """File a request on the organization's behalf during a verified call (POL-REQ-1)."""
-    the_call = call_for_agent(request.user, call)  # type: ignore[arg-type]
+    the_call = call_for_agent(request.user, call)
     organization = the_call.organization
     now = timezone.now()
     if (refusal := _verify_first(request, the_call, now=now)) is not None:
@@ -293,7 +300,7 @@ def intake(request: HttpRequest, call: int) -> HttpResponse:
         try:
             ticket = ticket_create(
                 organization=organization,
-                actor=Actor.for_user(request.user),  # type: ignore[arg-type]
+                actor=Actor.for_user(request.user),
                 draft=TicketDraft(
                     title=data["title"],
                     description=data["description"],
