@@ -63,8 +63,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 __all__ = [
     "INVALID_CHOICE",
@@ -82,7 +86,7 @@ __all__ = [
 ]
 
 # A ``gettext_lazy`` template: rendered with ``_render`` in the language active at call time.
-type LazyText = str
+type LazyText = str | StrPromise
 
 # Error messages (module constants so tests and callers can reuse them).
 INVALID_CHOICE = "Unknown {field} {value!r}; expected one of: {choices}."
@@ -101,12 +105,12 @@ class Severity(enum.StrEnum):
         """0 for A, 1 for B, 2 for C: a higher rank is a *lower* severity."""
         return list(Severity).index(self)
 
-    def lower(self) -> Severity | None:
+    def next_lower(self) -> Severity | None:
         """The next lower severity (A → B → C), or ``None`` at C."""
         order = list(Severity)
         return order[self.rank + 1] if self.rank + 1 < len(order) else None
 
-    def higher(self) -> Severity | None:
+    def next_higher(self) -> Severity | None:
         """The next higher severity (C → B → A), or ``None`` at A."""
         return list(Severity)[self.rank - 1] if self.rank > 0 else None
 
@@ -438,7 +442,7 @@ def _less_severe(first: Severity, second: Severity) -> Severity:
 
 
 def _lower_one_step(severity: Severity) -> Severity:
-    lowered = severity.lower()
+    lowered = severity.next_lower()
     if lowered is None:  # pragma: no cover - only called for A
         raise ValueError("C has no lower severity")
     return lowered

@@ -220,7 +220,7 @@ class BusinessCalendar:
         # it, so any offset of this zone will do. The smaller of the winter and summer
         # offsets errs towards the earlier date, which needs no correction.
         self._offset_guess_us = min(
-            self._tz.utcoffset(dt.datetime(2025, month, 15)) // _US  # noqa: DTZ001
+            _offset_us(self._tz, dt.datetime(2025, month, 15))  # noqa: DTZ001
             for month in (1, 7)
         )
         self._days: dict[int, _Day] = {}
@@ -495,8 +495,8 @@ class BusinessCalendar:
     def _to_instant(self, local_us: int) -> int:
         """The first instant at which the wall clock reads ``local_us`` or later."""
         naive = _NAIVE_EPOCH + dt.timedelta(microseconds=local_us)
-        before = self._tz.utcoffset(naive) // _US
-        after = self._tz.utcoffset(naive.replace(fold=1)) // _US
+        before = _offset_us(self._tz, naive)
+        after = _offset_us(self._tz, naive.replace(fold=1))
         instant = local_us - before
         if after <= before:
             # Unambiguous, or clocks going back: fold=0 is the first occurrence.
@@ -538,6 +538,14 @@ def _utc(instant_us: int) -> dt.datetime:
 
 def _time_us(value: dt.time) -> int:
     return (value.hour * 3600 + value.minute * 60 + value.second) * 1_000_000 + value.microsecond
+
+
+def _offset_us(tz: ZoneInfo, naive: dt.datetime) -> int:
+    """The zone's UTC offset at a wall-clock time, in microseconds."""
+    offset = tz.utcoffset(naive)
+    if offset is None:  # pragma: no cover - a ZoneInfo answers for every wall-clock time
+        raise ValueError(f"{tz} has no UTC offset at {naive}")
+    return offset // _US
 
 
 def _dates(values: Iterable[dt.date]) -> frozenset[dt.date]:

@@ -620,7 +620,7 @@ def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> s
         if lapse is None or lapse > now:
             return None
         before = ticket.severity
-        lower = sev.Severity(before).lower()
+        lower = sev.Severity(before).next_lower()
         try:
             with transaction.atomic():
                 if lower is None:

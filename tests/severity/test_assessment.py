@@ -354,15 +354,16 @@ def test_enum_values_are_the_stored_strings():
 
 
 def test_severity_lower_chain():
-    assert Severity.A.lower() is Severity.B
-    assert Severity.B.lower() is Severity.C
-    assert Severity.C.lower() is None
+    assert Severity.A.next_lower() is Severity.B
+    assert Severity.B.next_lower() is Severity.C
+    assert Severity.C.next_lower() is None
+    assert Severity.A.lower() == "a"  # str's own method stays str's
 
 
 def test_severity_higher_chain():
-    assert Severity.C.higher() is Severity.B
-    assert Severity.B.higher() is Severity.A
-    assert Severity.A.higher() is None
+    assert Severity.C.next_higher() is Severity.B
+    assert Severity.B.next_higher() is Severity.A
+    assert Severity.A.next_higher() is None
 
 
 def test_severity_rank():
