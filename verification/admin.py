@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from verification.models import Call, OrganizationPinState, PinChallenge, VerificationEvent
@@ -81,7 +82,11 @@ class OrganizationPinStateAdmin(ReadOnlyAdmin):
     def unlock(self, request: HttpRequest, queryset: QuerySet[OrganizationPinState]) -> None:
         for state in queryset.select_related("organization"):
             try:
-                pin_unlock(organization=state.organization, supervisor=request.user)  # type: ignore[arg-type]
+                pin_unlock(
+                    organization=state.organization,
+                    supervisor=request.user,  # type: ignore[arg-type]
+                    now=timezone.now(),
+                )
             except VerificationError as refused:
                 self.message_user(
                     request, f"{state.organization}: {refused.message}", messages.WARNING

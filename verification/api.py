@@ -207,6 +207,7 @@ class CodeSendView(APIView):
             agent=request.user,
             channel_id=data.validated_data["channel_id"],
             channel_kind=data.validated_data["channel_kind"],
+            now=timezone.now(),
         )
         return Response(
             {
@@ -233,7 +234,9 @@ class CodeCheckView(APIView):
         call = call_for_agent(request.user, call_id)
         data = CodeCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
-        call = services.code_check(call=call, agent=request.user, entry=data.validated_data["code"])
+        call = services.code_check(
+            call=call, agent=request.user, entry=data.validated_data["code"], now=timezone.now()
+        )
         return Response(_call_out(call))
 
 
@@ -250,5 +253,5 @@ class CallEndView(APIView):
 
     def post(self, request: Request, call_id: int) -> Response:
         call = call_for_agent(request.user, call_id)
-        call = services.call_end(call=call, agent=request.user)
+        call = services.call_end(call=call, agent=request.user, now=timezone.now())
         return Response(_call_out(call))

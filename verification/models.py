@@ -2,9 +2,9 @@
 
 Written only by ``verification.services``. The code itself is stored nowhere: a
 challenge keeps a per-code salt and an HMAC of the code (see ``verification.pins``).
-Code times (``created_at``, ``expires_at``, ``used_at``, ``voided_at``) come from the
-database clock (``Now()`` in the INSERT/UPDATE), so every web and worker process agrees
-on when a code expires, whatever their own clocks say.
+Code times (``created_at``, ``expires_at``, ``used_at``, ``voided_at``) are the ``now``
+the services are given; what keeps a code single-use across processes is a conditional
+UPDATE, not a clock (``verification.services``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,11 @@ Rules that keep the code trustworthy (POLICY.md PIN defaults):
 * The code exists only in memory between its generation and its hand-over to the e-mail
   or SMS backend, inline in :func:`code_send`: never in the database (a salted HMAC is),
   never in a log line, a Celery argument, the cache or an Event.
-* Code times come from the database clock (``Now()``), so all processes agree.
+* Every service takes ``now`` (the caller reads the clock: views, API, admin), and every
+  time it writes or compares is that ``now``, so tests travel in time. What keeps a code
+  single-use across processes is not a clock but the conditional UPDATEs below; the
+  clocks of the web processes only decide a validity window of minutes, to within the
+  milliseconds that NTP keeps them apart (as for every SLA deadline of the product).
 * Single use: :func:`code_check` claims a code with one conditional UPDATE whose WHERE
   holds every condition (unused, not voided, not exhausted, not expired, this call, this
   agent, this organization, organization not locked); only the caller that updated the
@@ -39,8 +43,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
-from django.db.models.functions import Now
+from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
@@ -139,6 +142,7 @@ _LOUD = frozenset({EventKind.LOCKED, EventKind.UNLOCKED, EventKind.CODE_NOT_DELI
 
 def _record(
     *,
+    at: datetime,
     organization_id: int,
     kind: EventKind,
     agent: User | None,
@@ -161,6 +165,7 @@ def _record(
     )
     metrics.PIN_OUTCOMES.labels(kind.value).inc()
     return VerificationEvent.objects.create(
+        created_at=at,
         organization_id=organization_id,
         kind=kind,
         agent=agent,
@@ -187,16 +192,9 @@ def _pin_state(organization_id: int, *, lock: bool = False) -> OrganizationPinSt
     return state
 
 
-_IS_OVER = ExpressionWrapper(Q(expires_at__lte=Now()), output_field=BooleanField())
-
-
 def _fresh_call(call: Call) -> Call:
-    """The call as the database has it now, with ``is_over`` by the database clock."""
-    return (
-        Call.objects.select_related("organization", "agent")
-        .annotate(is_over=_IS_OVER)
-        .get(pk=call.pk)
-    )
+    """The call as the database has it now."""
+    return Call.objects.select_related("organization", "agent").get(pk=call.pk)
 
 
 def _send_mail(emails: list) -> bool:
@@ -269,8 +267,9 @@ def call_start(
     with transaction.atomic():
         for previous in Call.objects.open().filter(agent=agent).select_for_update():
             Call.objects.filter(pk=previous.pk, ended_at__isnull=True).update(ended_at=now)
-            PinChallenge.objects.live().filter(call=previous).update(voided_at=Now())
+            PinChallenge.objects.live().filter(call=previous).update(voided_at=now)
             _record(
+                at=now,
                 organization_id=previous.organization_id,
                 kind=EventKind.CALL_ENDED,
                 agent=agent,
@@ -290,6 +289,7 @@ def call_start(
             verified_by=VerifiedBy.REGISTERED_NUMBER if usable else "",
         )
         _record(
+            at=now,
             organization_id=organization.pk,
             kind=EventKind.CALL_STARTED,
             agent=agent,
@@ -299,6 +299,7 @@ def call_start(
         )
         if usable is not None:
             _record(
+                at=now,
                 organization_id=organization.pk,
                 kind=EventKind.REGISTERED_NUMBER_MATCH,
                 agent=agent,
@@ -308,6 +309,7 @@ def call_start(
             )
         elif registered.exists():
             _record(
+                at=now,
                 organization_id=organization.pk,
                 kind=EventKind.ACCESS_REFUSED,
                 agent=agent,
@@ -320,12 +322,13 @@ def call_start(
     return call
 
 
-def call_end(*, call: Call, agent: User) -> Call:
+def call_end(*, call: Call, agent: User, now: datetime) -> Call:
     """End the call: its access stops and its unused codes are voided. Ending an ended
     call changes nothing."""
     _require_agent(agent)
     if call.agent_id != agent.pk:
         _record(
+            at=now,
             organization_id=call.organization_id,
             kind=EventKind.ACCESS_REFUSED,
             agent=agent,
@@ -335,10 +338,11 @@ def call_end(*, call: Call, agent: User) -> Call:
         )
         raise VerificationError(ERR_NOT_YOUR_CALL, code="forbidden")
     with transaction.atomic():
-        ended = Call.objects.filter(pk=call.pk, ended_at__isnull=True).update(ended_at=Now())
+        ended = Call.objects.filter(pk=call.pk, ended_at__isnull=True).update(ended_at=now)
         if ended:
-            voided = PinChallenge.objects.live().filter(call_id=call.pk).update(voided_at=Now())
+            voided = PinChallenge.objects.live().filter(call_id=call.pk).update(voided_at=now)
             _record(
+                at=now,
                 organization_id=call.organization_id,
                 kind=EventKind.CALL_ENDED,
                 agent=agent,
@@ -369,6 +373,7 @@ def require_active_call(
     call = active_call(agent=agent, organization=organization, now=now, call_id=call_id)
     if call is None:
         _record(
+            at=now,
             organization_id=organization.pk,
             kind=EventKind.ACCESS_REFUSED,
             agent=agent,
@@ -396,7 +401,9 @@ class _Channel:
         return masking.mask_phone(self.phone.number)
 
 
-def _channel(organization_id: int, channel_id: object, channel_kind: str) -> _Channel | str:
+def _channel(
+    organization_id: int, channel_id: object, channel_kind: str, now: datetime
+) -> _Channel | str:
     """The registered contact, or the reason it cannot be used (refusal code)."""
     try:
         kind = ChannelKind(channel_kind)
@@ -404,14 +411,10 @@ def _channel(organization_id: int, channel_id: object, channel_kind: str) -> _Ch
     except (TypeError, ValueError):
         return "unknown_channel"
     model = RegisteredEmail if kind == ChannelKind.EMAIL else RegisteredPhone
-    contact = (
-        model.objects.filter(pk=pk, organization_id=organization_id)
-        .annotate(usable=ExpressionWrapper(Q(active_from__lte=Now()), BooleanField()))
-        .first()
-    )
+    contact = model.objects.filter(pk=pk, organization_id=organization_id).first()
     if contact is None:
         return "unknown_channel"
-    if not contact.usable:
+    if contact.active_from > now:
         return "cooling_off"
     if kind == ChannelKind.EMAIL:
         return _Channel(kind=kind, email=contact, phone=None)  # type: ignore[arg-type]
@@ -428,7 +431,9 @@ _SEND_REFUSALS = {
 }
 
 
-def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) -> PinChallenge:
+def code_send(
+    *, call: Call, agent: User, channel_id: int, channel_kind: str, now: datetime
+) -> PinChallenge:
     """Send a new code for ``call`` to a registered contact (POL-PIN-1).
 
     Refused unless the call is the agent's, open, unexpired and unverified, the
@@ -448,17 +453,18 @@ def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) ->
         refusal = ""
         if fresh.agent_id != agent.pk:
             refusal = "not_your_call"
-        elif fresh.ended_at is not None or fresh.is_over:  # type: ignore[attr-defined]
+        elif fresh.ended_at is not None or fresh.expires_at <= now:
             refusal = "call_over"
         elif fresh.verified_at is not None:
             refusal = "already_verified"
         elif state.is_locked:
             refusal = "locked"
-        channel = _channel(fresh.organization_id, channel_id, channel_kind)
+        channel = _channel(fresh.organization_id, channel_id, channel_kind, now)
         if not refusal and isinstance(channel, str):
             refusal = channel
         if refusal:
             _record(
+                at=now,
                 organization_id=fresh.organization_id,
                 kind=EventKind.SEND_REFUSED,
                 agent=agent,
@@ -470,10 +476,10 @@ def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) ->
             error = VerificationError(_SEND_REFUSALS[refusal], code=refusal)
         else:
             assert isinstance(channel, _Channel)
-            error = _rate_limited(fresh, agent, channel, policy)
+            error = _rate_limited(fresh, agent, channel, policy, now)
         if error is None:
             assert isinstance(channel, _Channel)
-            voided = PinChallenge.objects.live().filter(call=fresh).update(voided_at=Now())
+            voided = PinChallenge.objects.live().filter(call=fresh).update(voided_at=now)
             code = pins.generate_code(policy.code_length)
             salt = pins.new_salt()
             challenge = PinChallenge.objects.create(
@@ -486,9 +492,9 @@ def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) ->
                 channel_label=channel.label,
                 salt=salt.hex(),
                 code_hash=pins.hash_code(code, salt, _pepper()),
-                expires_at=Now() + policy.valid_for,
+                created_at=now,
+                expires_at=now + policy.valid_for,
             )
-            challenge.refresh_from_db(fields=["created_at", "expires_at"])
     if error is not None:
         raise error
 
@@ -502,10 +508,9 @@ def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) ->
     except Exception as exc:
         del code
         with transaction.atomic():
-            PinChallenge.objects.filter(pk=challenge.pk, used_at__isnull=True).update(
-                voided_at=Now()
-            )
+            PinChallenge.objects.filter(pk=challenge.pk, used_at__isnull=True).update(voided_at=now)
             _record(
+                at=now,
                 organization_id=fresh.organization_id,
                 kind=EventKind.CODE_NOT_DELIVERED,
                 agent=agent,
@@ -530,6 +535,7 @@ def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) ->
         caller_number=str(fresh.caller_number),
     )
     _record(
+        at=now,
         organization_id=fresh.organization_id,
         kind=EventKind.CODE_SENT,
         agent=agent,
@@ -546,20 +552,21 @@ def code_send(*, call: Call, agent: User, channel_id: int, channel_kind: str) ->
 
 
 def _rate_limited(
-    call: Call, agent: User, channel: _Channel, policy: pins.PinPolicy
+    call: Call, agent: User, channel: _Channel, policy: pins.PinPolicy, now: datetime
 ) -> VerificationError | None:
     """Record and return the refusal when the organization is at a limit (POLICY.md:
     3 codes per organization per hour, 10 per day). Every code counts, delivered or not."""
     sent = PinChallenge.objects.filter(organization_id=call.organization_id)
-    last_hour = sent.filter(created_at__gt=Now() - timedelta(hours=1)).count()
+    last_hour = sent.filter(created_at__gt=now - timedelta(hours=1)).count()
     if last_hour >= policy.max_codes_per_hour:
         limit, message, count = "hour", ERR_RATE_HOUR, policy.max_codes_per_hour
     else:
-        last_day = sent.filter(created_at__gt=Now() - timedelta(hours=24)).count()
+        last_day = sent.filter(created_at__gt=now - timedelta(hours=24)).count()
         if last_day < policy.max_codes_per_day:
             return None
         limit, message, count = "day", ERR_RATE_DAY, policy.max_codes_per_day
     _record(
+        at=now,
         organization_id=call.organization_id,
         kind=EventKind.RATE_LIMITED,
         agent=agent,
@@ -606,7 +613,7 @@ def _append(event: VerificationEvent, line: str) -> None:
     VerificationEvent.objects.filter(pk=event.pk).update(outcome=f"{event.outcome} {line}")
 
 
-def code_check(*, call: Call, agent: User, entry: str) -> Call:
+def code_check(*, call: Call, agent: User, entry: str, now: datetime) -> Call:
     """Check the code the caller read out; return the verified call, or raise
     ``VerificationError`` with :data:`ERR_CODE_INVALID` for every refusal (wrong,
     expired, used, voided, exhausted, locked, another agent's or an ended call).
@@ -623,6 +630,7 @@ def code_check(*, call: Call, agent: User, entry: str) -> Call:
     code = pins.normalise_entry(entry, policy.code_length)
     if code is None:
         _record(
+            at=now,
             organization_id=call.organization_id,
             kind=EventKind.CODE_REJECTED,
             agent=agent,
@@ -636,6 +644,7 @@ def code_check(*, call: Call, agent: User, entry: str) -> Call:
         # Locked: refused at once, touching neither codes nor counters. (A lock that
         # lands after this read still stops a success: the claim re-checks it.)
         _record(
+            at=now,
             organization_id=call.organization_id,
             kind=EventKind.CODE_REJECTED,
             agent=agent,
@@ -645,7 +654,7 @@ def code_check(*, call: Call, agent: User, entry: str) -> Call:
         )
         raise VerificationError(ERR_CODE_INVALID, code="invalid_code")
     with transaction.atomic():
-        outcome = _check(call=call, agent=agent, code=code, policy=policy, state=state)
+        outcome = _check(call=call, agent=agent, code=code, policy=policy, state=state, now=now)
     del code
 
     if outcome.locked_event is not None:
@@ -675,30 +684,38 @@ def code_check(*, call: Call, agent: User, entry: str) -> Call:
 
 
 def _check(
-    *, call: Call, agent: User, code: str, policy: pins.PinPolicy, state: OrganizationPinState
+    *,
+    call: Call,
+    agent: User,
+    code: str,
+    policy: pins.PinPolicy,
+    state: OrganizationPinState,
+    now: datetime,
 ) -> _Outcome:
     fresh = _fresh_call(call)
     refusal = ""
     if not agent.is_agent or fresh.agent_id != agent.pk:
         refusal = "not_your_call"
-    elif fresh.ended_at is not None or fresh.is_over:  # type: ignore[attr-defined]
+    elif fresh.ended_at is not None or fresh.expires_at <= now:
         refusal = "call_over"
     elif fresh.verified_at is not None:
         refusal = "already_verified"
     if refusal:
-        return _failed(fresh, agent, None, reason=refusal, policy=policy)
+        return _failed(fresh, agent, None, reason=refusal, policy=policy, now=now)
 
+    # The newest code by id, not by time: sends to one organization are serialised by
+    # its PIN-state lock (code_send), so ids follow the order of sending whatever the
+    # sending processes' clocks said.
     challenge = (
         PinChallenge.objects.filter(call=fresh, agent=agent, organization_id=fresh.organization_id)
-        .annotate(is_expired=ExpressionWrapper(Q(expires_at__lte=Now()), BooleanField()))
-        .order_by("-created_at", "-pk")
+        .order_by("-pk")
         .first()
     )
     facts = (
         pins.ChallengeFacts(
             used=challenge.used_at is not None,
             voided=challenge.voided_at is not None,
-            expired=challenge.is_expired,  # type: ignore[attr-defined]
+            expired=challenge.expires_at <= now,
             wrong_attempts=challenge.wrong_attempts,
         )
         if challenge is not None
@@ -722,7 +739,7 @@ def _check(
                 used_at__isnull=True,
                 voided_at__isnull=True,
                 wrong_attempts__lt=policy.max_wrong_per_code,
-                expires_at__gt=Now(),
+                expires_at__gt=now,
             )
             .exclude(
                 Exists(
@@ -731,16 +748,17 @@ def _check(
                     )
                 )
             )
-            .update(used_at=Now())
+            .update(used_at=now)
         )
         if claimed == 1:
             verified = Call.objects.filter(
-                pk=fresh.pk, verified_at__isnull=True, ended_at__isnull=True, expires_at__gt=Now()
-            ).update(verified_at=Now(), verified_by=VerifiedBy.PIN)
+                pk=fresh.pk, verified_at__isnull=True, ended_at__isnull=True, expires_at__gt=now
+            ).update(verified_at=now, verified_by=VerifiedBy.PIN)
             if verified == 1:
                 OrganizationPinState.objects.filter(pk=state.pk).update(consecutive_failures=0)
                 fresh.refresh_from_db()
                 event = _record(
+                    at=now,
                     organization_id=fresh.organization_id,
                     kind=EventKind.CODE_ACCEPTED,
                     agent=agent,
@@ -756,7 +774,7 @@ def _check(
         else:
             # Another submission won, or the code died or the path locked meanwhile.
             verdict_reason = "lost_race"
-        return _failed(fresh, agent, challenge, reason=verdict_reason, policy=policy)
+        return _failed(fresh, agent, challenge, reason=verdict_reason, policy=policy, now=now)
 
     if verdict == pins.Verdict.WRONG:
         assert challenge is not None
@@ -766,7 +784,7 @@ def _check(
             voided_at__isnull=True,
             wrong_attempts__lt=policy.max_wrong_per_code,
         ).update(wrong_attempts=F("wrong_attempts") + 1)
-    return _failed(fresh, agent, challenge, reason=verdict, policy=policy)
+    return _failed(fresh, agent, challenge, reason=verdict, policy=policy, now=now)
 
 
 def _failed(
@@ -776,6 +794,7 @@ def _failed(
     *,
     reason: str,
     policy: pins.PinPolicy,
+    now: datetime,
 ) -> _Outcome:
     """Count one consecutive failure for the organization, lock its PIN path at the
     threshold (exactly one failure claims the lock), and record the refusal."""
@@ -784,7 +803,7 @@ def _failed(
     locked_now = (
         states.filter(
             locked_at__isnull=True, consecutive_failures__gte=policy.lock_after_failures
-        ).update(locked_at=Now(), unlocked_at=None, unlocked_by=None)
+        ).update(locked_at=now, unlocked_at=None, unlocked_by=None)
         == 1
     )
     failures = states.values_list("consecutive_failures", flat=True).first() or 0
@@ -796,6 +815,7 @@ def _failed(
             f"{policy.max_wrong_per_code}."
         )
     _record(
+        at=now,
         organization_id=call.organization_id,
         kind=EventKind.CODE_REJECTED,
         agent=agent,
@@ -810,9 +830,10 @@ def _failed(
         # A lock also kills every unused code of the organization: an unlock must not
         # revive a code that was under attack.
         PinChallenge.objects.live().filter(organization_id=call.organization_id).update(
-            voided_at=Now()
+            voided_at=now
         )
         locked_event = _record(
+            at=now,
             organization_id=call.organization_id,
             kind=EventKind.LOCKED,
             agent=agent,
@@ -827,10 +848,13 @@ def _failed(
 # --- Unlocking -----------------------------------------------------------------------------
 
 
-def pin_unlock(*, organization: Organization, supervisor: User) -> OrganizationPinState:
+def pin_unlock(
+    *, organization: Organization, supervisor: User, now: datetime
+) -> OrganizationPinState:
     """Unlock the organization's PIN path and reset its failures. Supervisors only."""
     if not supervisor.is_supervisor:
         _record(
+            at=now,
             organization_id=organization.pk,
             kind=EventKind.ACCESS_REFUSED,
             agent=supervisor,
@@ -841,9 +865,10 @@ def pin_unlock(*, organization: Organization, supervisor: User) -> OrganizationP
     with transaction.atomic():
         unlocked = OrganizationPinState.objects.filter(
             organization=organization, locked_at__isnull=False
-        ).update(locked_at=None, consecutive_failures=0, unlocked_by=supervisor, unlocked_at=Now())
+        ).update(locked_at=None, consecutive_failures=0, unlocked_by=supervisor, unlocked_at=now)
         event = (
             _record(
+                at=now,
                 organization_id=organization.pk,
                 kind=EventKind.UNLOCKED,
                 agent=supervisor,

@@ -2,6 +2,10 @@
 the SMS outbox, a second agent, more admins, and helpers that learn a sent code the way
 the caller would (from the message), since the code is stored nowhere.
 
+Every test here starts at ``T0`` with the clock stopped (``clock``) and travels in time
+with ``clock.shift(...)``: the services take ``now`` from the views' clock, so "ten
+minutes later" is a move of the clock, never a rewrite of rows.
+
 Django is imported inside the fixtures and helpers: this folder also holds the pure tier's
 ``test_pins.py``, which runs without Django (``pytest -p no:django``).
 """
@@ -16,14 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import World
+from tests.conftest import T0, World
 
 if TYPE_CHECKING:
     from django.core import mail
+    from time_machine import TimeMachineFixture
 
     from tenants.models import Membership, RegisteredEmail, RegisteredPhone, User
     from verification import delivery
-    from verification.models import Call, PinChallenge
+    from verification.models import Call
 
 # Numbers in the world: Alpha Corp is in Poland (the factories' default country).
 REGISTERED_PHONE = "+48600100123"
@@ -48,6 +53,16 @@ class People:
     agent2: User
     admin_a2: Membership  # a second global admin of org_a
     billing_a: Membership  # an admin of org_a who is not a global admin
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> TimeMachineFixture | None:
+    """The clock, stopped at ``T0``; pure tests (``test_pins.py``) have no clock."""
+    if request.node.get_closest_marker("pure") is not None:
+        return None
+    machine: TimeMachineFixture = request.getfixturevalue("time_machine")
+    machine.move_to(T0, tick=False)
+    return machine
 
 
 @pytest.fixture
@@ -142,28 +157,3 @@ def last_code(sms: list[delivery.SmsMessage] | None = None) -> str:
 def wrong(code: str) -> str:
     """A different well-formed code."""
     return f"{(int(code) + 1) % 10**8:08d}"
-
-
-def emulate_elapsed(challenge: PinChallenge, *, seconds_left: float) -> None:
-    """Move a code's clock: the database clock cannot be moved, so the code's own times
-    are moved back instead, by an UPDATE on the database's ``Now()``, to where they
-    would be ``valid_for - seconds_left`` after sending."""
-    from django.db.models.functions import Now
-
-    from verification.models import PinChallenge
-
-    valid = challenge.expires_at - challenge.created_at
-    PinChallenge.objects.filter(pk=challenge.pk).update(
-        created_at=Now() - (valid - timedelta(seconds=seconds_left)),
-        expires_at=Now() + timedelta(seconds=seconds_left),
-    )
-
-
-def age_codes(organization_id: int, *, by: timedelta) -> None:
-    """Move every code of the organization ``by`` into the past (rate-limit windows)."""
-    from verification.models import PinChallenge
-
-    for challenge in PinChallenge.objects.filter(organization_id=organization_id):
-        PinChallenge.objects.filter(pk=challenge.pk).update(
-            created_at=challenge.created_at - by, expires_at=challenge.expires_at - by
-        )

@@ -55,7 +55,13 @@ def test_the_admin_never_shows_a_codes_salt_or_hash(
     client: Client, world: World, contacts: Contacts, call: Call
 ) -> None:
     login(client, StaffRole.SUPERVISOR)
-    code_send(call=call, agent=world.agent, channel_id=contacts.email.pk, channel_kind="email")
+    code_send(
+        call=call,
+        agent=world.agent,
+        channel_id=contacts.email.pk,
+        channel_kind="email",
+        now=timezone.now(),
+    )
     challenge = PinChallenge.objects.get()
 
     page = client.get(reverse("admin:verification_pinchallenge_change", args=[challenge.pk]))

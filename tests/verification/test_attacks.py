@@ -9,12 +9,12 @@ import pytest
 from django.core import mail
 from django.db import connections
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from tests.conftest import World
 from tests.verification.conftest import (
     UNREGISTERED_CALLER,
     Contacts,
-    age_codes,
     last_code,
 )
 from verification.models import (
@@ -52,7 +52,13 @@ def test_fifty_concurrent_correct_submissions_verify_exactly_once(
         caller_number=UNREGISTERED_CALLER,
         now=timezone.now(),
     )
-    code_send(call=call, agent=world.agent, channel_id=contacts.email.pk, channel_kind="email")
+    code_send(
+        call=call,
+        agent=world.agent,
+        channel_id=contacts.email.pk,
+        channel_kind="email",
+        now=timezone.now(),
+    )
     code = last_code()
     barrier = threading.Barrier(SUBMISSIONS)
     results: list[str] = []
@@ -63,7 +69,7 @@ def test_fifty_concurrent_correct_submissions_verify_exactly_once(
         try:
             barrier.wait()
             try:
-                code_check(call=call, agent=world.agent, entry=code)
+                code_check(call=call, agent=world.agent, entry=code, now=timezone.now())
                 outcome = "verified"
             except VerificationError as refused:
                 outcome = refused.message
@@ -110,7 +116,7 @@ def test_a_ten_thousand_guess_brute_force_gets_nowhere(world: World, contacts: C
     def guess(entry: str) -> None:
         nonlocal accepted
         try:
-            code_check(call=call, agent=world.agent, entry=entry)
+            code_check(call=call, agent=world.agent, entry=entry, now=timezone.now())
             accepted += 1
         except VerificationError as refused:
             assert refused.message == str(ERR_CODE_INVALID)
@@ -122,7 +128,11 @@ def test_a_ten_thousand_guess_brute_force_gets_nowhere(world: World, contacts: C
         if number % 6 == 0:
             try:
                 code_send(
-                    call=call, agent=world.agent, channel_id=contacts.email.pk, channel_kind="email"
+                    call=call,
+                    agent=world.agent,
+                    channel_id=contacts.email.pk,
+                    channel_kind="email",
+                    now=timezone.now(),
                 )
                 codes_sent += 1
             except VerificationError as refused:
@@ -148,7 +158,13 @@ def test_a_ten_thousand_guess_brute_force_gets_nowhere(world: World, contacts: C
     assert true_code is not None
     guess(true_code)
     with pytest.raises(VerificationError, match=str(ERR_LOCKED)):
-        code_send(call=call, agent=world.agent, channel_id=contacts.email.pk, channel_kind="email")
+        code_send(
+            call=call,
+            agent=world.agent,
+            channel_id=contacts.email.pk,
+            channel_kind="email",
+            now=timezone.now(),
+        )
     # The rest of the 10,000: each refused at the lock, touching no code.
     while number < GUESSES:
         guess(f"{number:08d}")
@@ -182,22 +198,27 @@ def test_a_ten_thousand_guess_brute_force_gets_nowhere(world: World, contacts: C
 
 @pytest.mark.django_db
 def test_brute_force_across_the_day_stays_inside_ten_codes(
-    world: World, contacts: Contacts
+    world: World, contacts: Contacts, clock: TimeMachineFixture
 ) -> None:
     """Spread over a day, an attacker gets 10 codes × 5 wrong entries = 50 guesses at
     10^8 codes, and the lock still comes at the 100th failure."""
-    call = call_start(
-        agent=world.agent,
-        organization=world.org_a,
-        caller_number=UNREGISTERED_CALLER,
-        now=timezone.now(),
-    )
     sent = 0
     for hour in range(8):
+        # A new call every time: a call's access lasts 60 minutes.
+        call = call_start(
+            agent=world.agent,
+            organization=world.org_a,
+            caller_number=UNREGISTERED_CALLER,
+            now=timezone.now(),
+        )
         for _ in range(4):
             try:
                 code_send(
-                    call=call, agent=world.agent, channel_id=contacts.email.pk, channel_kind="email"
+                    call=call,
+                    agent=world.agent,
+                    channel_id=contacts.email.pk,
+                    channel_kind="email",
+                    now=timezone.now(),
                 )
                 sent += 1
             except VerificationError:
@@ -209,11 +230,12 @@ def test_brute_force_across_the_day_stays_inside_ten_codes(
                         call=call,
                         agent=world.agent,
                         entry=f"{(int(code) + attempt + 1) % 10**8:08d}",
+                        now=timezone.now(),
                     )
                     pytest.fail("a wrong code was accepted")
                 except VerificationError:
                     pass
-        age_codes(world.org_a.pk, by=timedelta(minutes=61 + hour))
+        clock.shift(timedelta(minutes=61 + hour))
     assert sent == 10
     assert PinChallenge.objects.filter(wrong_attempts=5).count() == 10
     assert OrganizationPinState.objects.get(organization=world.org_a).is_locked

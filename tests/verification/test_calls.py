@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from tests.conftest import World
 from tests.factories import UserFactory
@@ -197,20 +198,23 @@ def test_a_deactivated_agent_has_no_access(world: World, verified: Call) -> None
     assert active_call(agent=world.agent, organization=world.org_a, now=timezone.now()) is None
 
 
-def test_ending_the_call_ends_access(world: World, verified: Call) -> None:
-    ended = call_end(call=verified, agent=world.agent)
+def test_ending_the_call_ends_access(
+    world: World, verified: Call, clock: TimeMachineFixture
+) -> None:
+    ended = call_end(call=verified, agent=world.agent, now=timezone.now())
 
-    assert ended.ended_at is not None
+    assert ended.ended_at == timezone.now()
     assert active_call(agent=world.agent, organization=world.org_a, now=timezone.now()) is None
     assert kinds(verified)[-1] == EventKind.CALL_ENDED
-    # Ending twice changes nothing and records nothing more.
-    assert call_end(call=verified, agent=world.agent).ended_at == ended.ended_at
+    # Ending twice, a minute later, changes nothing and records nothing more.
+    clock.shift(timedelta(minutes=1))
+    assert call_end(call=verified, agent=world.agent, now=timezone.now()).ended_at == ended.ended_at
     assert kinds(verified).count(EventKind.CALL_ENDED) == 1
 
 
 def test_only_the_calls_agent_ends_it(world: World, people: People, verified: Call) -> None:
     with pytest.raises(VerificationError, match=str(ERR_NOT_YOUR_CALL)):
-        call_end(call=verified, agent=people.agent2)
+        call_end(call=verified, agent=people.agent2, now=timezone.now())
     verified.refresh_from_db()
     assert verified.ended_at is None
     assert verified.events.filter(kind=EventKind.ACCESS_REFUSED, agent=people.agent2).exists()

@@ -1,9 +1,7 @@
 """Sending and checking codes: every rule of POL-PIN-1/2 and the POLICY.md PIN defaults.
 
-Codes are timed by the database clock, which a test cannot move. "10 minutes and 1
-second later" is emulated by moving the code's own times with an UPDATE on the
-database's ``Now()`` (``emulate_elapsed``), and "an hour later" for the rate limits by
-moving earlier codes' ``created_at`` back (``age_codes``).
+"Ten minutes later" and "an hour later" are moves of the stopped clock (``clock``, in
+this folder's conftest): the services take ``now``, as the desk's views give it.
 """
 
 from __future__ import annotations
@@ -17,9 +15,9 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import connection
-from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from tenants.mail import KIND_HEADER
 from tests.conftest import World
@@ -29,9 +27,7 @@ from tests.verification.conftest import (
     UNREGISTERED_CALLER,
     Contacts,
     People,
-    age_codes,
     code_messages,
-    emulate_elapsed,
     last_code,
     wrong,
 )
@@ -75,14 +71,28 @@ INVALID = str(ERR_CODE_INVALID)
 
 def send_email_code(call: Call, contacts: Contacts) -> tuple[PinChallenge, str]:
     challenge = code_send(
-        call=call, agent=call.agent, channel_id=contacts.email.pk, channel_kind="email"
+        call=call,
+        agent=call.agent,
+        channel_id=contacts.email.pk,
+        channel_kind="email",
+        now=timezone.now(),
     )
     return challenge, last_code()
 
 
+def new_call(world: World) -> Call:
+    """A new unverified call of the agent (a call's access lasts 60 minutes)."""
+    return call_start(
+        agent=world.agent,
+        organization=world.org_a,
+        caller_number=UNREGISTERED_CALLER,
+        now=timezone.now(),
+    )
+
+
 def refused(call: Call, agent: Any, entry: str) -> VerificationError:
     with pytest.raises(VerificationError) as failure:
-        code_check(call=call, agent=agent, entry=entry)
+        code_check(call=call, agent=agent, entry=entry, now=timezone.now())
     return failure.value
 
 
@@ -138,7 +148,11 @@ def test_a_code_goes_to_a_registered_phone_by_sms(
     sms_outbox: list[delivery.SmsMessage],
 ) -> None:
     challenge = code_send(
-        call=call, agent=world.agent, channel_id=contacts.phone.pk, channel_kind="phone"
+        call=call,
+        agent=world.agent,
+        channel_id=contacts.phone.pk,
+        channel_kind="phone",
+        now=timezone.now(),
     )
 
     [sms] = sms_outbox
@@ -150,19 +164,20 @@ def test_a_code_goes_to_a_registered_phone_by_sms(
     assert challenge.channel_label == "+48 *** *** 123"
     assert challenge.registered_phone == contacts.phone
     assert code_messages() == []
-    assert code_check(call=call, agent=world.agent, entry=code).verified_by == VerifiedBy.PIN
+    assert (
+        code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).verified_by
+        == VerifiedBy.PIN
+    )
 
 
-def test_a_code_is_valid_ten_minutes_by_the_database_clock(
+def test_a_code_is_valid_ten_minutes_from_sending(
     world: World, contacts: Contacts, call: Call
 ) -> None:
-    before = timezone.now()
     challenge, _code = send_email_code(call, contacts)
-    after = timezone.now()
 
-    assert challenge.expires_at - challenge.created_at == timedelta(minutes=10)
-    # The database's clock and ours agree here (same machine): a sanity bound only.
-    assert before - timedelta(seconds=5) <= challenge.created_at <= after + timedelta(seconds=5)
+    assert challenge.created_at == timezone.now()
+    assert challenge.expires_at == timezone.now() + timedelta(minutes=10)
+    assert last_event(EventKind.CODE_SENT).created_at == timezone.now()
 
 
 def test_hash_and_salt_differ_for_every_code(world: World, contacts: Contacts, call: Call) -> None:
@@ -181,7 +196,13 @@ def test_a_contact_in_its_cool_off_receives_no_code(
 ) -> None:
     for contact, kind in ((contacts.cooling_email, "email"), (contacts.cooling_phone, "phone")):
         with pytest.raises(VerificationError, match=str(ERR_COOLING_OFF)):
-            code_send(call=call, agent=world.agent, channel_id=contact.pk, channel_kind=kind)
+            code_send(
+                call=call,
+                agent=world.agent,
+                channel_id=contact.pk,
+                channel_kind=kind,
+                now=timezone.now(),
+            )
 
     assert not PinChallenge.objects.exists()
     assert mail.outbox == [] and sms_outbox == []
@@ -193,14 +214,26 @@ def test_a_contact_in_its_cool_off_receives_no_code(
     assert reasons == ["cooling_off", "cooling_off"]
 
 
-def test_a_contact_past_its_cool_off_by_a_second_receives_codes(
-    world: World, contacts: Contacts, call: Call
+def test_a_contact_receives_codes_from_the_end_of_its_cool_off(
+    world: World, contacts: Contacts, clock: TimeMachineFixture
 ) -> None:
-    type(contacts.cooling_email).objects.filter(pk=contacts.cooling_email.pk).update(
-        active_from=Now() - timedelta(seconds=1)
-    )
+    contact = contacts.cooling_email
+    clock.move_to(contact.active_from - timedelta(seconds=1), tick=False)
+    with pytest.raises(VerificationError, match=str(ERR_COOLING_OFF)):
+        code_send(
+            call=new_call(world),
+            agent=world.agent,
+            channel_id=contact.pk,
+            channel_kind="email",
+            now=timezone.now(),
+        )
+    clock.move_to(contact.active_from, tick=False)
     code_send(
-        call=call, agent=world.agent, channel_id=contacts.cooling_email.pk, channel_kind="email"
+        call=new_call(world),
+        agent=world.agent,
+        channel_id=contact.pk,
+        channel_kind="email",
+        now=timezone.now(),
     )
     assert code_messages()[0].to == ["new.contact@alpha.test"]
 
@@ -219,7 +252,13 @@ def test_only_the_organizations_own_contacts_receive_codes(
         "not_a_number": ("1 OR 1=1", "email"),
     }[which]
     with pytest.raises(VerificationError, match=str(ERR_UNKNOWN_CHANNEL)):
-        code_send(call=call, agent=world.agent, channel_id=channel_id, channel_kind=kind)
+        code_send(
+            call=call,
+            agent=world.agent,
+            channel_id=channel_id,
+            channel_kind=kind,
+            now=timezone.now(),
+        )
     assert not PinChallenge.objects.exists()
     assert mail.outbox == []
 
@@ -229,25 +268,24 @@ def test_no_code_for_another_agents_call(
 ) -> None:
     with pytest.raises(VerificationError, match=str(ERR_NOT_YOUR_CALL)):
         code_send(
-            call=call, agent=people.agent2, channel_id=contacts.email.pk, channel_kind="email"
+            call=call,
+            agent=people.agent2,
+            channel_id=contacts.email.pk,
+            channel_kind="email",
+            now=timezone.now(),
         )
     assert not PinChallenge.objects.exists()
 
 
-def test_no_code_for_an_ended_or_expired_call(world: World, contacts: Contacts, call: Call) -> None:
-    Call.objects.filter(pk=call.pk).update(
-        started_at=Now() - timedelta(minutes=61), expires_at=Now() - timedelta(minutes=1)
-    )
+def test_no_code_for_an_ended_or_expired_call(
+    world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
+) -> None:
+    clock.shift(timedelta(minutes=60))  # the call's 60 minutes are over
     with pytest.raises(VerificationError, match=str(ERR_CALL_OVER)):
         send_email_code(call, contacts)
 
-    again = call_start(
-        agent=world.agent,
-        organization=world.org_a,
-        caller_number=UNREGISTERED_CALLER,
-        now=timezone.now(),
-    )
-    call_end(call=again, agent=world.agent)
+    again = new_call(world)
+    call_end(call=again, agent=world.agent, now=timezone.now())
     with pytest.raises(VerificationError, match=str(ERR_CALL_OVER)):
         send_email_code(again, contacts)
     assert not PinChallenge.objects.exists()
@@ -272,7 +310,13 @@ def test_a_failed_delivery_voids_the_code(
 
     monkeypatch.setattr(delivery.OutboxSmsBackend, "send", broken)
     with pytest.raises(VerificationError, match=str(ERR_NOT_DELIVERED)):
-        code_send(call=call, agent=world.agent, channel_id=contacts.phone.pk, channel_kind="phone")
+        code_send(
+            call=call,
+            agent=world.agent,
+            channel_id=contacts.phone.pk,
+            channel_kind="phone",
+            now=timezone.now(),
+        )
 
     challenge = PinChallenge.objects.get()
     assert challenge.voided_at is not None
@@ -305,7 +349,7 @@ def test_a_failed_admin_notice_does_not_stop_the_code_and_is_recorded(
     challenge, code = send_email_code(call, contacts)
 
     assert "NOT told" in last_event(EventKind.CODE_SENT).outcome
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
     assert PinChallenge.objects.get(pk=challenge.pk).used_at is not None
 
 
@@ -350,12 +394,16 @@ def test_the_code_is_stored_nowhere_logged_nowhere_printed_nowhere(
             send_email_code(call, contacts)
             email_code = last_code()
             code_send(
-                call=call, agent=world.agent, channel_id=contacts.phone.pk, channel_kind="phone"
+                call=call,
+                agent=world.agent,
+                channel_id=contacts.phone.pk,
+                channel_kind="phone",
+                now=timezone.now(),
             )
             sms_code = last_code(sms_outbox)
             with pytest.raises(VerificationError):
-                code_check(call=call, agent=world.agent, entry=wrong(sms_code))
-            code_check(call=call, agent=world.agent, entry=sms_code)
+                code_check(call=call, agent=world.agent, entry=wrong(sms_code), now=timezone.now())
+            code_check(call=call, agent=world.agent, entry=sms_code, now=timezone.now())
     finally:
         connection.force_debug_cursor = False
 
@@ -391,7 +439,9 @@ def test_the_right_code_verifies_the_call_for_that_agent(
 ) -> None:
     challenge, code = send_email_code(call, contacts)
 
-    verified = code_check(call=call, agent=world.agent, entry=f" {code[:4]} {code[4:]} ")
+    verified = code_check(
+        call=call, agent=world.agent, entry=f" {code[:4]} {code[4:]} ", now=timezone.now()
+    )
 
     assert verified.pk == call.pk
     assert verified.verified_by == VerifiedBy.PIN
@@ -420,22 +470,22 @@ def test_a_malformed_entry_is_refused_and_counts_nothing(
     challenge.refresh_from_db()
     assert challenge.wrong_attempts == 0
     assert not OrganizationPinState.objects.filter(consecutive_failures__gt=0).exists()
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
 
 
 def test_a_code_works_at_nine_minutes_fifty_nine(
-    world: World, contacts: Contacts, call: Call
+    world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
-    challenge, code = send_email_code(call, contacts)
-    emulate_elapsed(challenge, seconds_left=1)  # sent 9:59 ago by the database clock
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    _challenge, code = send_email_code(call, contacts)
+    clock.shift(timedelta(minutes=9, seconds=59))
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
 
 
-def test_a_code_is_dead_at_ten_minutes_one_second(
-    world: World, contacts: Contacts, call: Call
+def test_a_code_is_dead_at_ten_minutes(
+    world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     challenge, code = send_email_code(call, contacts)
-    emulate_elapsed(challenge, seconds_left=-1)  # sent 10:01 ago by the database clock
+    clock.shift(timedelta(minutes=10))
 
     assert refused(call, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "expired"
@@ -446,24 +496,19 @@ def test_a_code_is_dead_at_ten_minutes_one_second(
 
 def test_a_code_works_once(world: World, contacts: Contacts, call: Call) -> None:
     _challenge, code = send_email_code(call, contacts)
-    code_check(call=call, agent=world.agent, entry=code)
+    code_check(call=call, agent=world.agent, entry=code, now=timezone.now())
 
     # Replayed on the same call (now verified) and on a new call of the same agent.
     assert refused(call, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "already_verified"
-    again = call_start(
-        agent=world.agent,
-        organization=world.org_a,
-        caller_number=UNREGISTERED_CALLER,
-        now=timezone.now(),
-    )
+    again = new_call(world)
     assert refused(again, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "no_code"
 
 
 def test_a_used_code_is_refused_as_used(world: World, contacts: Contacts, call: Call) -> None:
     challenge, code = send_email_code(call, contacts)
-    PinChallenge.objects.filter(pk=challenge.pk).update(used_at=Now())
+    PinChallenge.objects.filter(pk=challenge.pk).update(used_at=timezone.now())
     assert refused(call, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "used"
 
@@ -478,12 +523,14 @@ def test_a_new_code_voids_the_previous_one(world: World, contacts: Contacts, cal
     assert "1 earlier code(s) voided" in last_event(EventKind.CODE_SENT).outcome
     if first_code != second_code:
         assert refused(call, world.agent, first_code).message == INVALID
-    assert code_check(call=call, agent=world.agent, entry=second_code).is_verified
+    assert code_check(
+        call=call, agent=world.agent, entry=second_code, now=timezone.now()
+    ).is_verified
 
 
 def test_a_voided_code_is_refused_as_voided(world: World, contacts: Contacts, call: Call) -> None:
     challenge, code = send_email_code(call, contacts)
-    PinChallenge.objects.filter(pk=challenge.pk).update(voided_at=Now())
+    PinChallenge.objects.filter(pk=challenge.pk).update(voided_at=timezone.now())
     assert refused(call, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "voided"
 
@@ -512,7 +559,7 @@ def test_four_wrong_entries_leave_the_code_alive(
     for _ in range(4):
         refused(call, world.agent, wrong(code))
     assert failures_of(world) == 4
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
     assert failures_of(world) == 0  # a success resets the consecutive failures
 
 
@@ -536,7 +583,7 @@ def test_the_right_code_fails_on_another_agents_call(
 
     challenge.refresh_from_db()
     assert challenge.used_at is None  # untouched: the right agent can still use it
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
 
 
 def test_the_right_code_fails_for_another_organization(
@@ -556,7 +603,7 @@ def test_the_right_code_fails_for_another_organization(
 
 def test_a_code_dies_with_its_call(world: World, contacts: Contacts, call: Call) -> None:
     challenge, code = send_email_code(call, contacts)
-    call_end(call=call, agent=world.agent)
+    call_end(call=call, agent=world.agent, now=timezone.now())
 
     challenge.refresh_from_db()
     assert challenge.voided_at is not None
@@ -565,49 +612,44 @@ def test_a_code_dies_with_its_call(world: World, contacts: Contacts, call: Call)
 
 
 def test_a_code_cannot_verify_a_call_past_its_sixty_minutes(
-    world: World, contacts: Contacts, call: Call
+    world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
+    # Sent 55 minutes into the call, read back at 60: the code is alive, the call is not.
+    clock.shift(timedelta(minutes=55))
     _challenge, code = send_email_code(call, contacts)
-    Call.objects.filter(pk=call.pk).update(
-        started_at=Now() - timedelta(minutes=60), expires_at=Now() - timedelta(seconds=1)
-    )
+    clock.shift(timedelta(minutes=5))
     assert refused(call, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "call_over"
 
 
 def test_every_refusal_gives_the_same_message(
-    world: World, people: People, contacts: Contacts, call: Call
+    world: World, people: People, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     """Wrong, expired, used, voided, exhausted, locked, another agent's call, an ended
     call: the agent (and so the caller) hears one sentence; the audit knows why."""
     messages: dict[str, str] = {}
 
     def fresh_call() -> tuple[Call, PinChallenge, str]:
-        new = call_start(
-            agent=world.agent,
-            organization=world.org_a,
-            caller_number=UNREGISTERED_CALLER,
-            now=timezone.now(),
-        )
-        age_codes(world.org_a.pk, by=timedelta(days=2))  # stay inside the rate limits
+        clock.shift(timedelta(days=1))  # a day later: inside the rate limits again
+        new = new_call(world)
         challenge, code = send_email_code(new, contacts)
         return new, challenge, code
 
     c, ch, code = fresh_call()
     messages["wrong"] = refused(c, world.agent, wrong(code)).message
-    emulate_elapsed(ch, seconds_left=-1)
+    clock.shift(timedelta(minutes=10))
     messages["expired"] = refused(c, world.agent, code).message
 
     c, ch, code = fresh_call()
-    code_check(call=c, agent=world.agent, entry=code)
+    code_check(call=c, agent=world.agent, entry=code, now=timezone.now())
     messages["already_verified"] = refused(c, world.agent, code).message
 
     c, ch, code = fresh_call()
-    PinChallenge.objects.filter(pk=ch.pk).update(used_at=Now())
+    PinChallenge.objects.filter(pk=ch.pk).update(used_at=timezone.now())
     messages["used"] = refused(c, world.agent, code).message
 
     c, ch, code = fresh_call()
-    PinChallenge.objects.filter(pk=ch.pk).update(voided_at=Now())
+    PinChallenge.objects.filter(pk=ch.pk).update(voided_at=timezone.now())
     messages["voided"] = refused(c, world.agent, code).message
 
     c, ch, code = fresh_call()
@@ -616,11 +658,11 @@ def test_every_refusal_gives_the_same_message(
     messages["not_your_call"] = refused(c, people.agent2, code).message
 
     c, ch, code = fresh_call()
-    call_end(call=c, agent=world.agent)
+    call_end(call=c, agent=world.agent, now=timezone.now())
     messages["call_over"] = refused(c, world.agent, code).message
 
     c, ch, code = fresh_call()
-    OrganizationPinState.objects.filter(organization=world.org_a).update(locked_at=Now())
+    OrganizationPinState.objects.filter(organization=world.org_a).update(locked_at=timezone.now())
     messages["locked"] = refused(c, world.agent, code).message
 
     assert set(messages.values()) == {INVALID}
@@ -636,7 +678,7 @@ def test_every_refusal_gives_the_same_message(
 
 
 def test_at_most_three_codes_per_organization_per_hour(
-    world: World, people: People, contacts: Contacts, call: Call
+    world: World, people: People, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     for _ in range(3):
         send_email_code(call, contacts)
@@ -667,35 +709,42 @@ def test_at_most_three_codes_per_organization_per_hour(
         agent=world.supervisor,
         channel_id=contacts.other_org_email.pk,
         channel_kind="email",
+        now=timezone.now(),
     )
 
     assert PinChallenge.objects.filter(organization=world.org_a).count() == 3
-    age_codes(world.org_a.pk, by=timedelta(minutes=61))  # an hour and a minute later
-    send_email_code(call, contacts)
+    clock.shift(timedelta(minutes=59, seconds=59))  # the first three are still in the hour
+    with pytest.raises(VerificationError, match="in the last hour"):
+        send_email_code(call, contacts)
+    clock.shift(timedelta(seconds=1))  # an hour after them (and the end of the call)
+    send_email_code(new_call(world), contacts)
     assert PinChallenge.objects.filter(organization=world.org_a).count() == 4
 
 
 def test_at_most_ten_codes_per_organization_per_day(
-    world: World, contacts: Contacts, call: Call
+    world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     sent = 0
     while sent < 10:
+        call = new_call(world)
         for _ in range(min(3, 10 - sent)):
             send_email_code(call, contacts)
             sent += 1
-        age_codes(world.org_a.pk, by=timedelta(minutes=61))
+        clock.shift(timedelta(minutes=61))
     assert PinChallenge.objects.filter(organization=world.org_a).count() == 10
 
+    call = new_call(world)
     with pytest.raises(VerificationError) as limited:
         send_email_code(call, contacts)
     assert limited.value.message == str(ERR_RATE_DAY % {"count": 10})
     assert last_event(EventKind.RATE_LIMITED).reason == "per_day"
 
-    # The first three codes were sent 4 × 61 minutes "ago"; 20 hours on, they are more
+    # The first three codes were sent 4 × 61 minutes ago; 20 hours on, they are more
     # than a day old and leave the window.
-    age_codes(world.org_a.pk, by=timedelta(hours=20))
+    clock.shift(timedelta(hours=20))
+    call = new_call(world)
     _challenge, code = send_email_code(call, contacts)
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
 
 
 def test_rate_limited_sends_send_nothing(world: World, contacts: Contacts, call: Call) -> None:
@@ -741,7 +790,7 @@ def test_a_locked_organization_refuses_codes_and_sends_none(
     world: World, contacts: Contacts, call: Call
 ) -> None:
     _challenge, code = send_email_code(call, contacts)
-    OrganizationPinState.objects.filter(organization=world.org_a).update(locked_at=Now())
+    OrganizationPinState.objects.filter(organization=world.org_a).update(locked_at=timezone.now())
 
     assert refused(call, world.agent, code).message == INVALID
     assert last_event(EventKind.CODE_REJECTED).reason == "locked"
@@ -768,7 +817,7 @@ def test_only_a_supervisor_unlocks(
 
     for not_a_supervisor in (world.agent, world.admin_a.user):
         with pytest.raises(VerificationError, match=str(ERR_SUPERVISORS_ONLY)):
-            pin_unlock(organization=world.org_a, supervisor=not_a_supervisor)
+            pin_unlock(organization=world.org_a, supervisor=not_a_supervisor, now=timezone.now())
     assert OrganizationPinState.objects.get(organization=world.org_a).is_locked
     assert (
         VerificationEvent.objects.filter(
@@ -777,22 +826,22 @@ def test_only_a_supervisor_unlocks(
         == 2
     )
 
-    state = pin_unlock(organization=world.org_a, supervisor=world.supervisor)
+    state = pin_unlock(organization=world.org_a, supervisor=world.supervisor, now=timezone.now())
 
     assert state.locked_at is None
     assert state.consecutive_failures == 0
     assert state.unlocked_by == world.supervisor
-    assert state.unlocked_at is not None
+    assert state.unlocked_at == timezone.now()
     event = last_event(EventKind.UNLOCKED)
     assert event.agent == world.supervisor
     assert "2 global admin(s) told" in event.outcome
     assert len(notices_of("unlocked")) == 2
     # Codes flow again.
     _challenge, code = send_email_code(call, contacts)
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
 
     with pytest.raises(VerificationError, match=str(ERR_NOT_LOCKED)):
-        pin_unlock(organization=world.org_a, supervisor=world.supervisor)
+        pin_unlock(organization=world.org_a, supervisor=world.supervisor, now=timezone.now())
 
 
 # --- Notices and audit ---------------------------------------------------------------------
@@ -818,7 +867,7 @@ def test_every_global_admin_is_told_of_a_code_sent_and_used(
     assert polish.subject == "Wysłano kod weryfikacyjny dla organizacji Alpha Corp"
 
     mail.outbox.clear()
-    code_check(call=call, agent=world.agent, entry=code)
+    code_check(call=call, agent=world.agent, entry=code, now=timezone.now())
     used = notices_of("used")
     assert sorted(m.to[0] for m in used) == recipients
     assert len(mail.outbox) == 2
@@ -835,8 +884,8 @@ def test_every_global_admin_is_told_of_a_code_sent_and_used(
 def test_every_step_is_audited(world: World, contacts: Contacts, call: Call) -> None:
     _challenge, code = send_email_code(call, contacts)
     refused(call, world.agent, wrong(code))
-    code_check(call=call, agent=world.agent, entry=code)
-    call_end(call=call, agent=world.agent)
+    code_check(call=call, agent=world.agent, entry=code, now=timezone.now())
+    call_end(call=call, agent=world.agent, now=timezone.now())
 
     events = list(call.events.order_by("pk"))
     assert [e.kind for e in events] == [
@@ -913,11 +962,17 @@ def test_only_staff_send_and_check_codes(world: World, contacts: Contacts, call:
 
     admin = world.admin_a.user
     with pytest.raises(VerificationError, match=str(ERR_NOT_AGENT)):
-        code_send(call=call, agent=admin, channel_id=contacts.email.pk, channel_kind="email")
+        code_send(
+            call=call,
+            agent=admin,
+            channel_id=contacts.email.pk,
+            channel_kind="email",
+            now=timezone.now(),
+        )
     _challenge, code = send_email_code(call, contacts)
     with pytest.raises(VerificationError, match=str(ERR_NOT_AGENT)):
-        code_check(call=call, agent=admin, entry=code)
-    assert code_check(call=call, agent=world.agent, entry=code).is_verified
+        code_check(call=call, agent=admin, entry=code, now=timezone.now())
+    assert code_check(call=call, agent=world.agent, entry=code, now=timezone.now()).is_verified
 
 
 def test_html_parts_escape_names(world: World, contacts: Contacts, call: Call) -> None:
@@ -971,8 +1026,7 @@ def test_the_code_never_reaches_redis(
 ) -> None:
     import os
 
-    url = os.environ.get("REDIS_URL")
-    if not url:
+    if not os.environ.get("REDIS_URL"):
         if os.environ.get("SUPPORTDESK_CI") == "1":
             pytest.fail("CI must check Redis: REDIS_URL is not set")
         pytest.skip("no REDIS_URL: nothing to scan (CI runs this with Redis)")
@@ -983,8 +1037,10 @@ def test_the_code_never_reaches_redis(
     cache.set("supportdesk-test-probe", "present", 30)
     send_email_code(call, contacts)
     code = last_code()
-    code_check(call=call, agent=world.agent, entry=code)
-    values = _every_value_in_redis(url)
+    code_check(call=call, agent=world.agent, entry=code, now=timezone.now())
+    # The cache's database (each pytest-xdist worker has its own) and the broker's.
+    databases = {settings.CACHES["default"]["LOCATION"], settings.CELERY_BROKER_URL}
+    values = [value for database in sorted(databases) for value in _every_value_in_redis(database)]
     assert b"present" in b"".join(values)  # the scan does see what the app writes
     assert not [v for v in values if code.encode() in v]
     cache.delete("supportdesk-test-probe")

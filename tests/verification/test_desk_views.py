@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from tenants.models import Partner
 from tests.conftest import World
@@ -279,14 +280,11 @@ def test_a_wrong_code_gets_the_generic_message_and_no_access(
 
 
 def test_an_expired_or_used_code_gets_the_same_message(
-    agent_client: Client, contacts: Contacts, call: Call
+    agent_client: Client, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     send(agent_client, call, f"email:{contacts.email.pk}")
     code = last_code()
-    PinChallenge.objects.filter(call=call).update(
-        created_at=timezone.now() - timedelta(minutes=11),
-        expires_at=timezone.now() - timedelta(minutes=1),
-    )
+    clock.shift(timedelta(minutes=11))
     response = check(agent_client, call, code)
     assert response.context["check_form"].errors["code"] == [str(ERR_CODE_INVALID)]
 
@@ -492,12 +490,12 @@ def test_the_account_is_refused_after_the_call_ends(
     assert not Ticket.objects.exists()
 
 
-def test_the_account_is_refused_after_sixty_minutes(agent_client: Client, verified: Call) -> None:
-    Call.objects.filter(pk=verified.pk).update(
-        started_at=timezone.now() - timedelta(minutes=61),
-        expires_at=timezone.now() - timedelta(minutes=1),
-        verified_at=timezone.now() - timedelta(minutes=61),
-    )
+def test_the_account_is_refused_after_sixty_minutes(
+    agent_client: Client, verified: Call, clock: TimeMachineFixture
+) -> None:
+    clock.shift(timedelta(minutes=59, seconds=59))
+    assert agent_client.get(url("calls:account", verified)).status_code == 200
+    clock.shift(timedelta(seconds=1))
     assert agent_client.get(url("calls:account", verified)).status_code == 403
 
 
