@@ -15,7 +15,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from helpcenter.models import Article
 
 if TYPE_CHECKING:
-    from django.contrib.postgres.search import CombinedSearchVector
+    from django.db.models.expressions import CombinedExpression
 
 # PostgreSQL text-search configuration per article language: English gets stemming and
 # stop words; PostgreSQL ships no Polish dictionary, so Polish uses 'simple' (lower-cased
@@ -45,7 +45,7 @@ def _tsquery(terms: list[str], operator: str) -> str:
     return f" {operator} ".join([*terms[:-1], f"{terms[-1]}:*"])
 
 
-def search_vector(config: str) -> CombinedSearchVector:
+def search_vector(config: str) -> CombinedExpression:
     """The document of an article: the title weighted over the body.
 
     Migration 0004 indexes exactly this expression (per language, GIN) on PostgreSQL;
@@ -69,7 +69,7 @@ def _postgres(
     # through the any-word fallback, ranked by how much matched.
     for operator in ("&", "|"):
         query = SearchQuery(_tsquery(terms, operator), search_type="raw", config=config)
-        found = list(
+        found: list[Article] = list(
             articles.annotate(document=vector)
             .filter(document=query)
             .annotate(rank=SearchRank(vector, query))
@@ -96,7 +96,7 @@ def _substring(articles: QuerySet[Article], terms: list[str], limit: int) -> lis
     for term in terms:
         anyone |= matches(term)
     for condition in (every, anyone):
-        found = list(
+        found: list[Article] = list(
             articles.filter(condition)
             .annotate(title_hit=title_hits)
             .order_by("-title_hit", "title", "pk")[:limit]

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import permissions
+from rest_framework.views import APIView
 
 from core.api_errors import error_body
 from helpcenter import api as helpcenter_api
@@ -39,7 +40,7 @@ class BearerScheme(OpenApiAuthenticationExtension):
         }
 
 
-class _Docs:
+class _Docs(APIView):
     """The schema and its viewers are public: they describe, they hold no data."""
 
     authentication_classes = ()

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from redis import ConnectionPool, Redis
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +39,18 @@ class _ReusingClient(RedisCacheClient):
     ~80 response callbacks, a measurable share of a throttled API request. The clients
     are thread-safe over their connection pool, so one per pool is kept."""
 
+    if TYPE_CHECKING:
+        # The parts of Django's client this relies on, which django-stubs leaves out.
+        _client: type[Redis]
+
+        def _get_connection_pool_index(self, write: bool) -> int: ...
+        def _get_connection_pool(self, write: bool) -> ConnectionPool: ...
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, Redis] = {}
 
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+    def get_client(self, key: Any = None, *, write: bool = False) -> Redis:
         index = self._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:

@@ -138,7 +138,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
+            "NAME": str(DATA_DIR / "db.sqlite3"),
             # Web, worker and beat share one file: WAL lets readers run beside a writer,
             # IMMEDIATE takes the write lock at BEGIN (no lock-upgrade deadlocks), and the
             # busy timeout makes a writer wait instead of failing with "database is locked".
@@ -308,7 +308,7 @@ globals().update(_email_from_url(env_secret("EMAIL_URL", "console://") or "conso
 # --- Security -----------------------------------------------------------------------------
 # A strict Content Security Policy on every page: scripts and styles from our own static
 # files only (an inline script needs the request's nonce), nothing framed, no plugins.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
