@@ -1,5 +1,11 @@
 """Django admin for the help centre: supervisors manage services, incidents, articles
-and phone lines here (DESIGN.md "Who uses it")."""
+and phone lines here (DESIGN.md "Who uses it").
+
+Incidents, their updates and articles are written through ``helpcenter.services``: an
+update moves its incident's status, a published article has its rendered body. Services
+(the catalogue) and phone lines are plain reference data with no rule beyond their
+fields, edited as such. The deflection record is evidence and read-only.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms import BaseFormSet, ModelForm
+from django.forms import BaseModelFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
 from helpcenter.models import (
     Article,
     ArticleImpression,
@@ -21,7 +29,14 @@ from helpcenter.models import (
     Service,
     SupportLine,
 )
-from helpcenter.services import IncidentError, article_save, incident_post_update
+from helpcenter.services import (
+    IncidentError,
+    article_publish,
+    article_save,
+    article_unpublish,
+    incident_post_update,
+    incident_save,
+)
 
 
 @admin.register(Service)
@@ -34,22 +49,27 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 class IncidentUpdateInline(admin.TabularInline):
-    """The incident's public timeline. Posted updates are not edited afterwards (readers
-    may already have acted on them); a new update is posted through the service so that
-    it moves the incident to its status."""
+    """The incident's public timeline. Posted updates are neither edited nor deleted
+    afterwards (readers may already have acted on them, and the incident's status came
+    from them): a wrong one is corrected by posting another. A new update is posted
+    through the service so that it moves the incident to its status."""
 
     model = IncidentUpdate
     extra = 1
     fields = ("status", "body", "body_pl", "posted_at", "author")
     readonly_fields = ("posted_at", "author")
     ordering = ("-posted_at", "-pk")
+    can_delete = False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("title", "service", "status", "impact", "started_at", "resolved_at")
     list_filter = ("status", "impact", "service")
     search_fields = ("title", "title_pl", "summary")
@@ -70,18 +90,15 @@ class IncidentAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Incident, form: ModelForm, change: bool
     ) -> None:
-        obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        incident_save(incident=obj, now=timezone.now())
 
     def save_formset(
-        self, request: HttpRequest, form: ModelForm, formset: BaseFormSet, change: bool
+        self, request: HttpRequest, form: ModelForm, formset: BaseModelFormSet, change: bool
     ) -> None:
         if formset.model is not IncidentUpdate:
             super().save_formset(request, form, formset, change)
             return
         updates = formset.save(commit=False)
-        for deleted in formset.deleted_objects:
-            deleted.delete()
         for update in updates:
             if update.pk is not None:
                 continue
@@ -100,7 +117,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(IncidentUpdate)
-class IncidentUpdateAdmin(admin.ModelAdmin):
+class IncidentUpdateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only list across incidents; updates are posted from their incident's page."""
 
     list_display = ("incident", "status", "posted_at", "author")
@@ -108,15 +125,9 @@ class IncidentUpdateAdmin(admin.ModelAdmin):
     search_fields = ("body", "body_pl", "incident__title")
     list_select_related = ("incident", "author")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("title", "language", "is_published", "updated_at", "author")
     list_filter = ("language", "is_published", "services")
     search_fields = ("title", "slug", "body")
@@ -139,13 +150,35 @@ class ArticleAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Article, form: ModelForm, change: bool) -> None:
         article_save(article=obj, author=request.user, now=timezone.now())  # type: ignore[arg-type]
 
-    @admin.action(description=_("Publish the selected articles"))
+    @admin.action(description=_("Publish the selected articles"), permissions=("change",))
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
-        queryset.update(is_published=True)
+        now = timezone.now()
+        published = 0
+        for article in queryset:
+            if article_publish(article=article, now=now):
+                self.log_change(request, article, "Published.")
+                published += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d article published.", "%(count)d articles published.", published)
+            % {"count": published},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description=_("Unpublish the selected articles"))
+    @admin.action(description=_("Unpublish the selected articles"), permissions=("change",))
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
-        queryset.update(is_published=False)
+        now = timezone.now()
+        withdrawn = 0
+        for article in queryset:
+            if article_unpublish(article=article, now=now):
+                self.log_change(request, article, "Unpublished.")
+                withdrawn += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d article unpublished.", "%(count)d articles unpublished.", withdrawn)
+            % {"count": withdrawn},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SupportLine)
@@ -156,19 +189,14 @@ class SupportLineAdmin(admin.ModelAdmin):
     search_fields = ("number", "label", "country")
 
 
-class ImpressionInline(admin.TabularInline):
+class ImpressionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ArticleImpression
     extra = 0
     fields = ("article", "position", "shown_at", "opened_at")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(HelpSearch)
-class HelpSearchAdmin(admin.ModelAdmin):
+class HelpSearchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The deflection record is evidence for reports: view only."""
 
     list_display = ("query", "organization", "user", "language", "result_count", "searched_at")
@@ -177,9 +205,3 @@ class HelpSearchAdmin(admin.ModelAdmin):
     list_select_related = ("organization", "user")
     date_hierarchy = "searched_at"
     inlines = (ImpressionInline,)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -54,6 +54,30 @@ def article_save(*, article: Article, author: User | None, now: datetime) -> Art
     return article
 
 
+@transaction.atomic
+def article_publish(*, article: Article, now: datetime) -> bool:
+    """Show the article in self-help (POL-SELF-2); False when it already was. The body is
+    rendered again, so an article is never published with stale or missing HTML."""
+    locked = Article.objects.select_for_update().get(pk=article.pk)
+    if locked.is_published:
+        return False
+    locked.is_published = True
+    article_save(article=locked, author=None, now=now)
+    article.is_published, article.updated_at = True, now
+    return True
+
+
+@transaction.atomic
+def article_unpublish(*, article: Article, now: datetime) -> bool:
+    """Take the article out of self-help; False when it was not published."""
+    changed = Article.objects.filter(pk=article.pk, is_published=True).update(
+        is_published=False, updated_at=now
+    )
+    if changed:
+        article.is_published, article.updated_at = False, now
+    return bool(changed)
+
+
 # --- Service health (POL-SELF-1) ----------------------------------------------------------
 
 
@@ -63,6 +87,37 @@ class IncidentError(Refused):
 
 EMPTY_UPDATE = _("An update needs a text.")
 UNKNOWN_STATUS = _("Unknown incident status.")
+
+# What an edit of an incident may change; its status moves only by posting an update, so
+# the public timeline always says why.
+INCIDENT_DESCRIPTION_FIELDS = (
+    "service",
+    "impact",
+    "started_at",
+    "title",
+    "title_pl",
+    "summary",
+    "summary_pl",
+)
+
+
+@transaction.atomic
+def incident_save(*, incident: Incident, now: datetime) -> Incident:
+    """Create an incident, or save the description of one. A new incident may start in
+    any status (one recorded after the fact may be resolved already, and is then resolved
+    at ``now``, or when it started if that is later); later the status moves only by
+    :func:`incident_post_update`."""
+    incident.updated_at = now
+    if incident._state.adding:
+        if incident.status not in IncidentStatus.values:
+            raise IncidentError(str(UNKNOWN_STATUS), field="status")
+        incident.resolved_at = (
+            max(now, incident.started_at) if incident.status == IncidentStatus.RESOLVED else None
+        )
+        incident.save()
+    else:
+        incident.save(update_fields=[*INCIDENT_DESCRIPTION_FIELDS, "updated_at"])
+    return incident
 
 
 @transaction.atomic

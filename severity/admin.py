@@ -73,3 +73,8 @@ class SlaTargetAdmin(admin.ModelAdmin):
     list_select_related = ("calendar",)
     search_fields = ("=severity", "=category", "calendar__name")
     readonly_fields = ("updated_at",)
+
+    # Every kind of request is measured against its target (tickets.clocks, the expected
+    # wait): without the row, filing that kind would fail. Targets are edited, not removed.
+    def has_delete_permission(self, request: HttpRequest, obj: SlaTarget | None = None) -> bool:
+        return False

@@ -1,15 +1,29 @@
-"""Django admin for accounts and tenants: provider staff only (DESIGN.md, Tenancy)."""
+"""Django admin for accounts and tenants: provider staff only (DESIGN.md, Tenancy).
+
+Memberships and registered contacts are written through ``tenants.services``, as in the
+portal: a role change or a removal leaves its ``MembershipChange``, a contact added or
+removed leaves its ``ContactChange``, starts its 48-hour cool-off and tells the
+organization's global admins (POL-PIN-1, POLICY.md PIN defaults). A contact's
+``active_from`` is never editable here.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.forms import BaseModelFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
+from core.refusals import into_form
+from tenants import services
 from tenants.models import (
     ContactChange,
     Membership,
@@ -18,6 +32,7 @@ from tenants.models import (
     Partner,
     RegisteredEmail,
     RegisteredPhone,
+    Role,
     User,
 )
 
@@ -48,8 +63,68 @@ class UserChangeAdminForm(_LowercaseEmailMixin, UserChangeForm):
         field_classes = {}
 
 
+# --- Memberships, through the members' services ---------------------------------------------
+
+ERR_MEMBER_NOT_MOVED = _(
+    "A membership is not moved to another person or organization: remove it and add a new one."
+)
+
+
+class MembershipRowForm(forms.ModelForm):
+    """A membership row of an inline: only its role changes once it exists."""
+
+    class Meta:
+        model = Membership
+        fields = ("user", "organization", "role")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if self.instance.pk is not None:
+            for name in ("user", "organization"):
+                if name in self.changed_data:
+                    self.add_error(name, ERR_MEMBER_NOT_MOVED)
+        return cleaned
+
+
+def _adopt(obj: Model, saved: Model) -> None:
+    """Make the admin's unsaved instance the row a service created, so its history entry
+    and the page that follows name the real object."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
+def save_membership_rows(request: HttpRequest, formset: BaseModelFormSet) -> None:
+    """An inline's new, changed and deleted memberships, each through its service. New
+    members and promotions come first, so a submit that hands the global admin role over
+    never finds the organization without one halfway."""
+    staff: User = request.user  # type: ignore[assignment]
+    now = timezone.now()
+    formset.save(commit=False)  # fills new_objects, changed_objects, deleted_objects
+    for member in formset.new_objects:
+        _adopt(
+            member,
+            services.membership_add_by_staff(
+                organization=member.organization,
+                user=member.user,
+                role=member.role,
+                staff=staff,
+                now=now,
+            ),
+        )
+    changed = [member for member, fields in formset.changed_objects if "role" in fields]
+    for member in sorted(changed, key=lambda member: member.role != Role.GLOBAL_ADMIN):
+        services.membership_change_role_by_staff(
+            member=member, role=member.role, staff=staff, now=now
+        )
+    for member in formset.deleted_objects:
+        services.membership_remove_by_staff(member=member, staff=staff, now=now)
+
+
 class UserMembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipRowForm
     fk_name = "user"
     extra = 0
     fields = ("organization", "role", "created_at")
@@ -59,7 +134,7 @@ class UserMembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceAdminMixin, BaseUserAdmin):
     """Django's user admin adapted to sign-in by e-mail (no username)."""
 
     form = UserChangeAdminForm
@@ -102,6 +177,14 @@ class UserAdmin(BaseUserAdmin):
         # The add page only takes e-mail and password (Django's two-step user creation).
         return list(self.inlines) if obj is not None else []
 
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseModelFormSet, change: bool
+    ) -> None:
+        if formset.model is Membership:
+            save_membership_rows(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
 
 # --- Partners and organizations -------------------------------------------------------------
 
@@ -110,7 +193,7 @@ class HasCustomersFilter(admin.SimpleListFilter):
     title = _("has customers")
     parameter_name = "has_customers"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
         return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Partner]) -> QuerySet[Partner]:
@@ -131,6 +214,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipRowForm
     fk_name = "organization"
     extra = 0
     fields = ("user", "role", "created_at")
@@ -138,20 +222,24 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
-class RegisteredPhoneInline(admin.TabularInline):
+# The registered contacts are listed with their organization; each is added or removed on
+# its own page, where the service runs (audit row, notice, cool-off).
+class RegisteredPhoneInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RegisteredPhone
     extra = 0
     fields = ("number", "label", "created_at", "active_from")
+    show_change_link = True
 
 
-class RegisteredEmailInline(admin.TabularInline):
+class RegisteredEmailInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RegisteredEmail
     extra = 0
     fields = ("email", "label", "created_at", "active_from")
+    show_change_link = True
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "contract", "country", "time_zone", "partner", "created_at")
     list_filter = ("contract", "country", "partner")
     list_select_related = ("partner",)
@@ -161,15 +249,63 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     inlines = (MembershipInline, RegisteredPhoneInline, RegisteredEmailInline)
 
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseModelFormSet, change: bool
+    ) -> None:
+        if formset.model is Membership:
+            save_membership_rows(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Members and roles, through the same rules as the portal's members page: never an
+    organization without a global admin, every role change and removal audited."""
+
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "organization")
     list_select_related = ("user", "organization")
     search_fields = ("user__email", "user__full_name", "organization__name")
     autocomplete_fields = ("user", "organization")
     readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> Any:
+        if obj is None:
+            return self.readonly_fields
+        return ("user", "organization", *self.readonly_fields)
+
+    def save_model(
+        self, request: HttpRequest, obj: Membership, form: ModelForm, change: bool
+    ) -> None:
+        staff: User = request.user  # type: ignore[assignment]
+        now = timezone.now()
+        if not change:
+            _adopt(
+                obj,
+                services.membership_add_by_staff(
+                    organization=obj.organization,
+                    user=obj.user,
+                    role=obj.role,
+                    staff=staff,
+                    now=now,
+                ),
+            )
+        elif "role" in form.changed_data:
+            services.membership_change_role_by_staff(
+                member=obj, role=obj.role, staff=staff, now=now
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.membership_remove_by_staff(
+            member=obj,
+            staff=request.user,  # type: ignore[arg-type]
+            now=timezone.now(),
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for member in queryset.select_related("organization", "user"):
+            self.delete_model(request, member)
 
 
 # --- Registered contacts (POL-PIN-1, POL-PIN-3) ------------------------------------------
@@ -181,7 +317,7 @@ class CoolOffFilter(admin.SimpleListFilter):
     title = _("receives codes")
     parameter_name = "receives_codes"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
         return [("yes", _("Yes")), ("no", _("In cool-off"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -193,26 +329,119 @@ class CoolOffFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(RegisteredPhone)
-class RegisteredPhoneAdmin(admin.ModelAdmin):
-    list_display = ("number", "organization", "label", "created_at", "active_from")
+class RegisteredPhoneForm(forms.ModelForm):
+    # Typed as text: the service reads it with the organization's country as the default
+    # region, as the portal does.
+    number = forms.CharField(
+        label=_("phone number"),
+        help_text=_("With the country code, or as dialled in the organization's country."),
+    )
+
+    class Meta:
+        model = RegisteredPhone
+        fields = ("organization", "number", "label")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        organization = cleaned.get("organization")
+        if organization is not None and "number" in cleaned:
+            with into_form(self, field="number"):
+                cleaned["number"] = services.phone_to_register(
+                    organization=organization, number=cleaned["number"]
+                )
+        return cleaned
+
+
+class RegisteredEmailForm(forms.ModelForm):
+    class Meta:
+        model = RegisteredEmail
+        fields = ("organization", "email", "label")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        organization = cleaned.get("organization")
+        if organization is not None and "email" in cleaned:
+            with into_form(self, field="email"):
+                cleaned["email"] = services.email_to_register(
+                    organization=organization, email=cleaned["email"]
+                )
+        return cleaned
+
+
+class RegisteredContactAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Added and removed through the services (audit row, notice to the organization's
+    global admins, 48-hour cool-off); never edited, so ``active_from`` cannot be moved to
+    skip the cool-off. A wrong contact is removed and the right one added."""
+
+    value_field: str
     list_filter = (CoolOffFilter, "organization")
     list_select_related = ("organization",)
-    search_fields = ("number", "label", "organization__name")
     autocomplete_fields = ("organization",)
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        if obj is None:
+            return ("organization", self.value_field, "label")
+        return ("organization", self.value_field, "label", "created_at", "active_from")
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: services.Contact) -> None:
+        services.contact_remove_by_staff(
+            contact=obj,
+            staff=request.user,  # type: ignore[arg-type]
+            now=timezone.now(),
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for contact in queryset.select_related("organization"):
+            self.delete_model(request, contact)
+
+
+@admin.register(RegisteredPhone)
+class RegisteredPhoneAdmin(RegisteredContactAdmin):
+    form = RegisteredPhoneForm
+    value_field = "number"
+    list_display = ("number", "organization", "label", "created_at", "active_from")
+    search_fields = ("number", "label", "organization__name")
+
+    def save_model(
+        self, request: HttpRequest, obj: RegisteredPhone, form: ModelForm, change: bool
+    ) -> None:
+        phone = services.contact_phone_add_by_staff(
+            organization=obj.organization,
+            staff=request.user,  # type: ignore[arg-type]
+            number=form.cleaned_data["number"].as_e164,
+            label=obj.label,
+            now=timezone.now(),
+        )
+        _adopt(obj, phone)
 
 
 @admin.register(RegisteredEmail)
-class RegisteredEmailAdmin(admin.ModelAdmin):
+class RegisteredEmailAdmin(RegisteredContactAdmin):
+    form = RegisteredEmailForm
+    value_field = "email"
     list_display = ("email", "organization", "label", "created_at", "active_from")
-    list_filter = (CoolOffFilter, "organization")
-    list_select_related = ("organization",)
     search_fields = ("email", "label", "organization__name")
-    autocomplete_fields = ("organization",)
+
+    def save_model(
+        self, request: HttpRequest, obj: RegisteredEmail, form: ModelForm, change: bool
+    ) -> None:
+        registered = services.contact_email_add_by_staff(
+            organization=obj.organization,
+            staff=request.user,  # type: ignore[arg-type]
+            email=obj.email,
+            label=obj.label,
+            now=timezone.now(),
+        )
+        _adopt(obj, registered)
 
 
 @admin.register(ContactChange)
-class ContactChangeAdmin(admin.ModelAdmin):
+class ContactChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail of registered-contact changes: read-only."""
 
     list_display = ("created_at", "organization", "action", "masked_value", "actor_label", "reason")
@@ -220,34 +449,16 @@ class ContactChangeAdmin(admin.ModelAdmin):
     search_fields = ("organization__name", "actor_label", "masked_value")
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(MembershipChange)
-class MembershipChangeAdmin(admin.ModelAdmin):
-    """The audit trail of member and role changes made in the portal: read-only."""
+class MembershipChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit trail of member and role changes, from the portal and this admin."""
 
     list_display = ("created_at", "organization", "action", "member_label", "role_before",
                     "role_after", "actor_label")  # fmt: skip
     list_filter = ("action", "organization")
     search_fields = ("organization__name", "actor_label", "member_label")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 # API keys and agent tokens have their own admin module.

@@ -77,6 +77,13 @@ def api_key_revoke(*, key: ApiKey, now: datetime) -> ApiKey:
     return key
 
 
+def agent_token_revoke(*, token: AgentToken, now: datetime) -> AgentToken:
+    """Revoking twice keeps the first time."""
+    AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
 @transaction.atomic
 def agent_token_create(*, user: User, name: str, now: datetime) -> Issued[AgentToken]:
     if not user.is_agent:

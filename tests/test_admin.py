@@ -2,13 +2,17 @@
 
 from datetime import date
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.forms import BaseForm
 from django.urls import reverse
 
+from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
 from severity.models import Calendar, business_calendar
 from tenants.models import StaffRole, User
 from tickets.models import Ticket
@@ -184,3 +188,86 @@ def test_calendar_inline_edit_reaches_the_calendar_cache(client_as_superuser):
     assert fresh is not stale
     assert date(2026, 12, 25) in fresh.holidays
     assert date(2026, 12, 25) not in stale.holidays
+
+
+# --- Writes through the services, or none (issue 13, item 4) ---------------------------------
+
+# Models a service validates, audits or notifies for: their admin writes only through it
+# (ServiceAdminMixin) or not at all (ReadOnlyAdminMixin). Reference data (services, phone
+# lines, partners, macros, organizations, users) and SLA policy stay plain admin forms.
+WRITTEN_BY_SERVICES = {
+    ("tenants", "membership"),
+    ("tenants", "registeredphone"),
+    ("tenants", "registeredemail"),
+    ("tenants", "contactchange"),
+    ("tenants", "membershipchange"),
+    ("tenants", "apikey"),
+    ("tenants", "agenttoken"),
+    ("helpcenter", "incident"),
+    ("helpcenter", "incidentupdate"),
+    ("helpcenter", "article"),
+    ("helpcenter", "helpsearch"),
+    ("webhooks", "webhookendpoint"),
+    ("webhooks", "webhookdelivery"),
+    ("verification", "call"),
+    ("verification", "pinchallenge"),
+    ("verification", "organizationpinstate"),
+    ("verification", "verificationevent"),
+    ("tickets", "ticket"),
+    ("tickets", "message"),
+    ("tickets", "event"),
+    ("tickets", "attachment"),
+    ("tickets", "rating"),
+    ("tickets", "workerheartbeat"),
+}
+
+
+def test_admins_of_service_written_models_write_through_the_service_or_not_at_all():
+    registered = {
+        (model._meta.app_label, model._meta.model_name): model_admin
+        for model, model_admin in admin.site._registry.items()
+    }
+
+    assert registered.keys() >= WRITTEN_BY_SERVICES
+    bypassing = [
+        key
+        for key in sorted(WRITTEN_BY_SERVICES)
+        if not isinstance(registered[key], ReadOnlyAdminMixin | ServiceAdminMixin)
+    ]
+    assert bypassing == []
+
+
+def test_one_read_only_mixin():
+    copies = [
+        path
+        for path in Path(settings.BASE_DIR).glob("*/admin.py")
+        if path.parent.name != "core" and "class ReadOnly" in path.read_text()
+    ]
+    assert copies == []
+
+
+def test_webhook_endpoints_are_switched_through_the_service(client_as_superuser, world):
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        organization=world.org_a,
+        url="https://hooks.alpha.test/in",
+        event_types=["ticket.created"],
+        description="CRM",
+        secret="whsec_test",
+    )
+    changelist = admin_url(WebhookEndpoint, "changelist")
+
+    edited = client_as_superuser.post(
+        admin_url(WebhookEndpoint, "change", endpoint.pk), {"is_active": "", "description": "x"}
+    )
+    switched = client_as_superuser.post(
+        changelist, {"action": "deactivate", "_selected_action": [endpoint.pk]}
+    )
+
+    assert edited.status_code == 403
+    assert switched.status_code == 302
+    endpoint.refresh_from_db()
+    assert (endpoint.is_active, endpoint.description) == (False, "CRM")
+    assert LogEntry.objects.get(object_id=str(endpoint.pk)).change_message == "Deactivated."
+    assert client_as_superuser.get(admin_url(WebhookDelivery, "add")).status_code == 403

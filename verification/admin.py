@@ -15,23 +15,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
 from verification.models import Call, OrganizationPinState, PinChallenge, VerificationEvent
 from verification.services import VerificationError, pin_unlock
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdmin):
+class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "started_at",
         "organization",
@@ -47,7 +37,7 @@ class CallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PinChallenge)
-class PinChallengeAdmin(ReadOnlyAdmin):
+class PinChallengeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "organization",
@@ -65,7 +55,7 @@ class PinChallengeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OrganizationPinState)
-class OrganizationPinStateAdmin(ReadOnlyAdmin):
+class OrganizationPinStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "organization",
         "consecutive_failures",
@@ -99,16 +89,16 @@ class OrganizationPinStateAdmin(ReadOnlyAdmin):
                     messages.SUCCESS,
                 )
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         # The action must show although the model is read-only.
-        actions = super().get_actions(request)
+        actions = super().get_actions(request, *args, **kwargs)
         if not request.user.is_supervisor:  # type: ignore[union-attr]
             actions.pop("unlock", None)
         return actions
 
 
 @admin.register(VerificationEvent)
-class VerificationEventAdmin(ReadOnlyAdmin):
+class VerificationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "organization", "kind", "reason", "agent_label", "channel")
     list_filter = ("kind", "reason", "organization")
     search_fields = ("organization__name", "agent_label", "channel", "outcome")
