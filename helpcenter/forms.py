@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from core.forms import form_field
 from helpcenter.models import ArticleLanguage
 from helpcenter.search import MAX_QUERY_LENGTH
 
@@ -29,6 +32,11 @@ class HelpSearchForm(forms.Form):
 class CountryForm(forms.Form):
     country = forms.ChoiceField(label=_("Country or region"), required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["country"].choices = [("", _("Other country or region")), *countries]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country_choices = [("", _("Other country or region")), *countries]
+        form_field(self, "country", forms.ChoiceField).choices = self.country_choices
+
+    def country_name(self, code: str) -> str:
+        """The label of a choice, as the selector shows it."""
+        return str(dict(self.country_choices).get(code, ""))

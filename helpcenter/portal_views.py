@@ -102,9 +102,10 @@ def _ui_language() -> str:
 def _search_input(request: TenantRequest) -> tuple[HelpSearchForm, str, str]:
     """The form, the query and the article language of a help search."""
     data = request.GET.copy()
-    if not data.get("q") and data.get("title"):
+    title = data.get("title")
+    if not data.get("q") and title:
         # The request form's suggestion box sends its title field as-is.
-        data["q"] = data["title"]
+        data["q"] = title
     form = HelpSearchForm(data)
     form.is_valid()
     # A field that did not validate falls back alone: an odd language still searches.
@@ -214,7 +215,7 @@ def phone(request: TenantRequest) -> HttpResponse:
         country = own_country
     lines = support_lines_for(country)
     # The country selector swaps only the lines (htmx); a history restore needs the page.
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     fragment = bool(htmx) and not htmx.history_restore_request
     response = render(
         request,
@@ -223,7 +224,7 @@ def phone(request: TenantRequest) -> HttpResponse:
             "organization": request.organization,
             "form": form,
             "country": country,
-            "country_name": dict(form.fields["country"].choices).get(country, ""),
+            "country_name": form.country_name(country),
             "phone": lines,
             "technical": [line for line in lines.lines if line.kind == "technical"],
             "billing": [line for line in lines.lines if line.kind == "billing"],

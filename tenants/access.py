@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
 
 from tenants.models import Membership, Organization, User
 
@@ -26,6 +27,7 @@ class TenantRequest(HttpRequest):
     user: User
     organization: Organization
     membership: Membership
+    htmx: HtmxDetails  # set on every request by django_htmx's middleware
 
 
 class AgentRequest(HttpRequest):
@@ -33,6 +35,7 @@ class AgentRequest(HttpRequest):
     active member of the provider's staff acting."""
 
     user: User
+    htmx: HtmxDetails  # set on every request by django_htmx's middleware
 
 
 def is_agent_request(request: HttpRequest) -> TypeGuard[AgentRequest]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_field
 from helpcenter.models import Service
 from severity.choices import Category, Severity
 from tenants.models import Organization, User
@@ -52,17 +54,17 @@ class QueueFilterForm(forms.Form):
 
     def __init__(
         self,
-        *args: object,
+        *args: Any,
         organizations: list[tuple[int, str]] | None = None,
         products: list[tuple[int, str]] | None = None,
         agents: list[User] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         """With the lists, the filters are checked against them and drawn as selects (the
         page). Without them (the live fragment, polled every few seconds by every agent)
         ids are only checked to be ids: the fragment's query string is the page's own,
         already checked, and an unknown id merely matches nothing."""
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         if organizations is None or products is None or agents is None:
             for name in ("organization", "product"):
                 self.fields[name] = forms.IntegerField(
@@ -74,13 +76,13 @@ class QueueFilterForm(forms.Form):
                 regex=r"^(me|none|[1-9][0-9]{0,17})$",
             )
             return
-        self.fields["organization"].choices = [("", _("Any"))] + [  # type: ignore[attr-defined]
+        form_field(self, "organization", forms.ChoiceField).choices = [("", _("Any"))] + [
             (str(pk), name) for pk, name in organizations
         ]
-        self.fields["product"].choices = [("", _("Any"))] + [  # type: ignore[attr-defined]
+        form_field(self, "product", forms.ChoiceField).choices = [("", _("Any"))] + [
             (str(pk), name) for pk, name in products
         ]
-        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
+        form_field(self, "assignee", forms.ChoiceField).choices = [
             ("", _("Anyone")),
             ("me", _("Mine")),
             ("none", _("Unassigned")),
@@ -135,7 +137,8 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
     def clean_name(self) -> str:
-        return self.cleaned_data["name"].strip()
+        name: str = self.cleaned_data["name"]
+        return name.strip()
 
 
 class ReplyForm(forms.Form):
@@ -198,10 +201,10 @@ class AssignForm(forms.Form):
 
     assignee = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int)
 
-    def __init__(self, *args: object, agents: list[User], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, agents: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.agents = {agent.pk: agent for agent in agents}
-        self.fields["assignee"].choices = [("", _("Nobody"))] + [  # type: ignore[attr-defined]
+        form_field(self, "assignee", forms.ChoiceField).choices = [("", _("Nobody"))] + [
             (str(agent.pk), agent.get_full_name()) for agent in agents
         ]
 
@@ -215,7 +218,7 @@ class BulkAssignForm(AssignForm):
 
     MAX_TICKETS = 200
 
-    def __init__(self, *args: object, agents: list[User], **kwargs: object) -> None:
+    def __init__(self, *args: Any, agents: list[User], **kwargs: Any) -> None:
         super().__init__(*args, agents=agents, **kwargs)
         self.fields["assignee"].label = _("Assign the selected requests to")
 

@@ -124,7 +124,7 @@ def saved_view_create(request: AgentRequest) -> HttpResponse:
     else:
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
     return redirect(f"{reverse('desk:home')}?{query}")
 
 
@@ -145,7 +145,7 @@ def bulk_assign(request: AgentRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return _back(request, "desk:home")
     numbers = form.cleaned_data["tickets"]
     tickets = list(Ticket.objects.filter(pk__in=numbers).order_by("pk"))
@@ -620,7 +620,7 @@ def reports_csv(request: AgentRequest, report: str) -> HttpResponse:
     form, period = _period(request)
     if period is None:
         return HttpResponse(
-            "\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            "\n".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items()),
             status=400,
             content_type="text/plain; charset=utf-8",
         )

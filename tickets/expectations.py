@@ -91,7 +91,9 @@ def expected_wait(
         .order_by("-created_at")
         .values_list("created_at", "first_response_at")[:MEDIAN_SAMPLE]
     )
-    median = median_duration([answered - filed for filed, answered in recent])
+    median = median_duration(
+        [answered - filed for filed, answered in recent if answered is not None]
+    )
     zone = organization.zone
     text = _("Support will respond by %(when)s, %(zone)s.") % {
         "when": moment_phrase(respond_by, now=now, zone=zone),

@@ -70,8 +70,8 @@ class TicketState(Collector):
             .annotate(n=Count("*"))
             .order_by("severity")
         )
-        for row in late:
-            breached.add_metric([row["severity"]], row["n"])
+        for late_row in late:
+            breached.add_metric([late_row["severity"]], late_row["n"])
         yield breached
 
         heartbeat = WorkerHeartbeat.objects.filter(name=SWEEP).first()

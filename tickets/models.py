@@ -19,7 +19,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from severity.choices import Category, Impact, Scope, Severity
 from severity.sla import Phase
-from tenants.models import Organization
+from tenants.models import Organization, User
 
 
 class Status(models.TextChoices):
@@ -95,7 +95,7 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def customer_due_before(self, moment: datetime) -> TicketQuerySet:
         return self.waiting_on_customer().filter(customer_due_at__lte=moment)
 
-    def assigned_to(self, user: settings.AUTH_USER_MODEL) -> TicketQuerySet:  # type: ignore[valid-type]
+    def assigned_to(self, user: User) -> TicketQuerySet:
         return self.filter(assignee=user)
 
     def unassigned(self) -> TicketQuerySet:

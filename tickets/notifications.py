@@ -214,10 +214,12 @@ def _ticket_context(ticket: Ticket) -> Context:
 
 
 def _severity_label(value: str | None) -> str:
+    if not value:
+        return ""
     try:
         return str(Severity(value).label)
     except ValueError:
-        return value or ""
+        return value
 
 
 def _portal_url(ticket: Ticket) -> str:
@@ -243,7 +245,7 @@ def _translated(msgid: str) -> str:
 def _message_body(event: Event, prefetched: Prefetched) -> tuple[str, Message | None]:
     """The public message an event quotes; never an internal note, never another
     ticket's message."""
-    message = prefetched.messages.get(event.after.get("message"))  # type: ignore[arg-type]
+    message = prefetched.messages.get(event.after.get("message"))
     if message is None or message.ticket_id != event.ticket_id:
         return "", None
     if message.kind != MessageKind.REPLY:

@@ -110,11 +110,12 @@ def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> QuerySet
         tickets = tickets.filter(assignee_id=int(filters.assignee))
     if filters.breached or filters.waiting:
         # Written with the index's own expressions, so both are range scans of it.
-        tickets = tickets.alias(queue_bucket=queue_bucket(), queue_due=queue_due())
-    if filters.breached:
-        tickets = tickets.filter(queue_bucket=BUCKET_SUPPORT_CLOCK, queue_due__lte=now)
-    if filters.waiting:
-        tickets = tickets.filter(queue_bucket=BUCKET_WAITING_ON_CUSTOMER)
+        bucketed = tickets.alias(queue_bucket=queue_bucket(), queue_due=queue_due())
+        if filters.breached:
+            bucketed = bucketed.filter(queue_bucket=BUCKET_SUPPORT_CLOCK, queue_due__lte=now)
+        if filters.waiting:
+            bucketed = bucketed.filter(queue_bucket=BUCKET_WAITING_ON_CUSTOMER)
+        tickets = bucketed
     if filters.q:
         tickets = tickets.filter(_search(filters.q))
     return tickets

@@ -32,12 +32,13 @@ from tickets.models import (
 
 
 def _text(max_length: int, *, required: bool = True, **extra: Any) -> serializers.CharField:
+    if not required:
+        extra.setdefault("default", "")
     return serializers.CharField(
         max_length=max_length,
         required=required,
         allow_blank=not required,
         trim_whitespace=True,
-        **({"default": ""} if not required else {}),
         **extra,
     )
 
@@ -178,7 +179,7 @@ class DeskTicketOut(TicketOut):
     escalation_level = serializers.IntegerField()
 
     def get_assignee(self, ticket: Ticket) -> str | None:
-        return ticket.assignee.email if ticket.assignee_id else None  # type: ignore[union-attr]
+        return ticket.assignee.email if ticket.assignee is not None else None
 
 
 _DATETIME = serializers.DateTimeField()
@@ -198,7 +199,7 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "title": ticket.title,
         "description": ticket.description,
         "category": ticket.category,
-        "product": ticket.product.slug if ticket.product_id else None,  # type: ignore[union-attr]
+        "product": ticket.product.slug if ticket.product is not None else None,
         "impact": ticket.impact,
         "scope": ticket.scope,
         "business_impact": ticket.business_impact,
@@ -228,7 +229,7 @@ def desk_ticket_data(ticket: Ticket) -> dict[str, Any]:
     return {
         **ticket_data(ticket),
         "organization": ticket.organization.slug,
-        "assignee": ticket.assignee.email if ticket.assignee_id else None,  # type: ignore[union-attr]
+        "assignee": ticket.assignee.email if ticket.assignee is not None else None,
         "escalation_level": ticket.escalation_level,
     }
 
@@ -306,7 +307,7 @@ class EventOut(serializers.ModelSerializer):
     def get_actor(self, event: Event) -> str:
         if event.actor_kind == "system":
             return "system"
-        if event.actor_user_id is not None and event.actor_user.is_agent:  # type: ignore[union-attr]
+        if event.actor_user is not None and event.actor_user.is_agent:
             return "support"
         return event.actor_label
 

@@ -8,12 +8,14 @@ the views show their refusals on these forms.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from core.forms import form_field
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope
 from tenants.models import Organization
@@ -49,9 +51,9 @@ class CallStartForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
     )
 
-    def __init__(self, *args: object, query: str = "", **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        field: forms.ModelChoiceField = self.fields["organization"]  # type: ignore[assignment]
+    def __init__(self, *args: Any, query: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = form_field(self, "organization", forms.ModelChoiceField)
         if self.is_bound:
             # A posted choice is checked against every organization, whatever the filter.
             field.queryset = Organization.objects.order_by("name", "pk")
@@ -75,10 +77,10 @@ class SendCodeForm(forms.Form):
         error_messages={"required": _("Choose where to send the code.")},
     )
 
-    def __init__(self, *args: object, channels: Sequence[ChannelChoice], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, channels: Sequence[ChannelChoice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.channels = channels
-        field: forms.ChoiceField = self.fields["channel"]  # type: ignore[assignment]
+        field = form_field(self, "channel", forms.ChoiceField)
         field.choices = [(channel_value(c.kind, c.id), c.label) for c in channels]
         usable = [c for c in channels if c.usable]
         if len(usable) == 1 and not self.is_bound:
@@ -162,9 +164,9 @@ class PhoneIntakeForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
 
-    def __init__(self, *args: object, region: str | None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        product: forms.ModelChoiceField = self.fields["product"]  # type: ignore[assignment]
+    def __init__(self, *args: Any, region: str | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        product = form_field(self, "product", forms.ModelChoiceField)
         product.queryset = Service.objects.active()
         # The organization's country reads national numbers (POL-PHONE-1).
         self.fields["contact_phone"] = PhoneNumberField(
