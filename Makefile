@@ -17,7 +17,8 @@ FIND_PYTHON := for c in $(PYTHON_CANDIDATES); do \
 .PHONY: help
 help:
 	@echo "make run    set up and start the whole product on http://$(HOST):$(PORT) with demo data"
-	@echo "make test   set up and run the whole test suite"
+	@echo "make test   set up and run the whole test suite, with branch coverage"
+	@echo "make test-fast  the pure, service and endpoint tiers only, in parallel"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  run the benchmarks (JSON lines)"
 
@@ -50,9 +51,29 @@ demo: migrate
 run: demo
 	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) $(VENV)/bin/honcho start --procfile Procfile --env /dev/null --port $(PORT)
 
+# The tiers (README "Tests"): the pure tier without Django (which proves it needs none);
+# the service and endpoint tiers with the API fuzzing in parallel (pytest-xdist; each
+# worker has its own test database and Redis cache database); then the browser and
+# workers tiers one test at a time, as their Chromium, live servers and Celery workers
+# would fight over the cores and their timeouts. Branch coverage of all three is printed
+# at the end. `make test XDIST=` runs without parallel workers; PYTEST_ARGS passes
+# options and paths through, and a tier they leave empty (pytest's exit 5) is no failure.
+XDIST ?= -n auto --dist loadgroup
+PYTEST := $(PY) -m pytest
+tier = $(PYTEST) $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+COVERAGE := --cov --cov-append --cov-report=
+
 .PHONY: test
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@rm -f .coverage .coverage.*
+	$(call tier,-p no:django $(COVERAGE))
+	$(call tier,$(XDIST) $(COVERAGE) -m "not pure and not browser and not workers")
+	$(call tier,$(COVERAGE)term:skip-covered -m "browser or workers")
+
+.PHONY: test-fast
+test-fast: install
+	$(call tier,-p no:django)
+	$(call tier,$(XDIST) -m "not pure and not browser and not workers and not slow")
 
 .PHONY: lint
 lint: install
