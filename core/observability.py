@@ -74,7 +74,6 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]
         started = time.perf_counter()
         with bound(request_id=request_id, organization="", ticket=""):
             response = self.get_response(request)
@@ -125,8 +124,10 @@ class ContextFilter(logging.Filter):
         for name, value in current().items():
             if not hasattr(record, name):
                 setattr(record, name, value)
-        # For the plain format: " [<id>]" inside a request, nothing outside one.
-        record.request_tag = f" [{record.request_id}]" if record.request_id else ""  # type: ignore[attr-defined]
+        # For the plain format: " [<id>]" inside a request, nothing outside one. Set as
+        # logging sets ``extra=`` fields: into the record's __dict__.
+        request_id = getattr(record, "request_id", "")
+        record.__dict__["request_tag"] = f" [{request_id}]" if request_id else ""
         return True
 
 

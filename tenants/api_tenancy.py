@@ -50,13 +50,17 @@ class ApiTenant:
         return self.user.email
 
 
+# Resolved once per request: the permission check and the view both ask.
+_CACHE_ATTRIBUTE = "_api_tenant"
+
+
 def api_tenant(request: Request) -> ApiTenant:
     """The acting organization of a customer request; raises a 403 when there is none."""
-    cached = getattr(request, "_api_tenant", None)
-    if cached is not None:
+    cached = getattr(request, _CACHE_ATTRIBUTE, None)
+    if isinstance(cached, ApiTenant):
         return cached
     tenant = _resolve(request)
-    request._api_tenant = tenant  # type: ignore[attr-defined]
+    setattr(request, _CACHE_ATTRIBUTE, tenant)
     return tenant
 
 
@@ -65,7 +69,7 @@ def _resolve(request: Request) -> ApiTenant:
     if isinstance(auth, ApiKey):
         return ApiTenant(auth.organization, auth.role, None, auth)
     user = request.user
-    if isinstance(auth, AgentToken) or not getattr(user, "is_authenticated", False):
+    if isinstance(auth, AgentToken) or not isinstance(user, User):
         raise exceptions.PermissionDenied(ERR_NOT_ADMIN, code="not_admin")
     memberships = Membership.objects.select_related("organization").filter(
         user=user, role__in=Role.admin_roles(), user__is_active=True
@@ -99,6 +103,15 @@ class IsGlobalAdmin(BasePermission):
         if api_tenant(request).role != Role.GLOBAL_ADMIN:
             raise exceptions.PermissionDenied(ERR_GLOBAL_ADMIN_ONLY, code="global_admin_only")
         return True
+
+
+def request_agent(request: Request) -> User:
+    """The member of support staff behind a desk or telephony request (``IsAgent``
+    admitted them); anyone else is told the endpoint does not exist."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_agent:
+        raise exceptions.NotFound()
+    return user
 
 
 class IsAgent(BasePermission):

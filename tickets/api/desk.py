@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from core.api_errors import ApiError, error_responses
 from severity.choices import Severity
-from tenants.api_tenancy import IsAgent
+from tenants.api_tenancy import IsAgent, request_agent
 from tenants.models import User
 from tickets import serializers as io
 from tickets import services
@@ -34,11 +34,15 @@ DESK_TAGS = ["desk"]
 class DeskView(APIView):
     permission_classes = (IsAgent,)
 
+    @property
+    def agent(self) -> User:
+        return request_agent(self.request)
+
     def actor(self) -> Actor:
-        return Actor.for_user(self.request.user)  # type: ignore[arg-type]
+        return Actor.for_user(self.agent)
 
     def ticket(self, number: str) -> Ticket:
-        return ticket_for_desk(self.request.user, number)  # type: ignore[arg-type]
+        return ticket_for_desk(self.agent, number)
 
 
 class DeskQueueQuery(serializers.Serializer):
@@ -68,7 +72,7 @@ class DeskQueue(DeskView):
         if values.get("severity"):
             tickets = tickets.filter(severity=values["severity"])
         if values["mine"]:
-            tickets = tickets.assigned_to(request.user)
+            tickets = tickets.assigned_to(self.agent)
         if values["unassigned"]:
             tickets = tickets.unassigned()
         tickets = tickets.order_by("-escalation_level", "response_due_at", "created_at")
@@ -101,7 +105,7 @@ class DeskClaim(DeskView):
         ticket = self.ticket(number)
         try:
             ticket = services.ticket_assign(
-                ticket=ticket, actor=self.actor(), assignee=request.user, now=timezone.now()
+                ticket=ticket, actor=self.actor(), assignee=self.agent, now=timezone.now()
             )
         except TicketError as error:
             raise refused(error) from error
