@@ -129,7 +129,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 class ErrorOut(serializers.Serializer):
     code = serializers.CharField(help_text=gettext_lazy("A stable machine code."))
     message = serializers.CharField()
-    fields = serializers.DictField(
+    # The serializer's metaclass moves declared fields off the class, so this never
+    # shadows Serializer.fields at run time; the stubs cannot know that.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(),
         help_text=gettext_lazy("Messages per input field (lists of strings)."),
     )

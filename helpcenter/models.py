@@ -3,6 +3,8 @@ record of what self-help showed to whom (deflection)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -123,7 +125,12 @@ class Incident(models.Model):
         return self.title
 
     def clean(self) -> None:
-        if self.resolved_at and self.started_at and self.resolved_at < self.started_at:
+        # Model.clean runs even when a field failed its own checks, so either may be unset.
+        if (
+            self.resolved_at is not None
+            and self.started_at is not None
+            and self.resolved_at < self.started_at
+        ):
             raise ValidationError(
                 {"started_at": _("An incident cannot start after it was resolved.")}
             )
@@ -333,8 +340,10 @@ class SupportLine(models.Model):
     """A support phone number for one country or region; lines without a country are the
     default for every country that has none of its own (POL-PHONE-1)."""
 
-    country = CountryField(
-        _("country or region"),
+    # Any: a Country at run time; django-countries' stubs, read through the Django plugin,
+    # would type it as str.
+    country: Any = CountryField(
+        verbose_name=_("country or region"),
         blank=True,
         help_text=_("Leave empty for the default line used by countries without their own."),
     )

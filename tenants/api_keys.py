@@ -183,7 +183,8 @@ class CredentialRateThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         if rate is None:
             return None
-        count, period = rate.split("/")
+        # "600/min", as DRF documents its rates (its type stubs say a number).
+        count, period = str(rate).split("/")
         return int(count), self._PERIODS[period.strip()[0]]
 
     def ident(self, request: Request) -> str:

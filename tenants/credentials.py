@@ -78,7 +78,7 @@ class Credential(models.Model):
         """Record use, at most once per ``LAST_USED_RESOLUTION``; one conditional UPDATE."""
         if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
             return
-        type(self).objects.filter(pk=self.pk).filter(
+        type(self)._default_manager.filter(pk=self.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)
         self.last_used_at = now
@@ -119,6 +119,7 @@ class ApiKey(Credential):
 
     @property
     def role_label(self) -> str:
+        # Imported here: tenants.models imports this module at its end to register it.
         from tenants.models import Role
 
         return str(Role(self.role).label) if self.role in Role.values else self.role

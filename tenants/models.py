@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
@@ -155,7 +155,9 @@ class Organization(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
-    country = CountryField(_("country"))
+    # Any: a Country at run time; django-countries' stubs, read through the Django plugin,
+    # would type it as str.
+    country: Any = CountryField(verbose_name=_("country"))
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[_validate_time_zone]
     )
