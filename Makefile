@@ -19,7 +19,7 @@ help:
 	@echo "make run    set up and start the whole product on http://$(HOST):$(PORT) with demo data"
 	@echo "make test   set up and run the whole test suite, with branch coverage"
 	@echo "make test-fast  the pure, service and endpoint tiers only, in parallel"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff, import-linter (the apps' layers) and mypy"
 	@echo "make bench  run the benchmarks (JSON lines)"
 
 $(PY):
@@ -79,6 +79,8 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 .PHONY: messages
 messages: install

@@ -48,6 +48,8 @@ class ApiError(exceptions.APIException):
         super().__init__(detail=str(message), code=code)
         self.status_code = http_status
         self.field = field
+        # Messages per field, when several inputs are at fault at once.
+        self.fields: dict[str, list[str]] = {}
         self.machine_code = code
 
 
@@ -94,7 +96,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, Refused):
-        exc = ApiError(exc.message, code=exc.code, http_status=exc.http_status, field=exc.field)
+        refusal = exc
+        exc = ApiError(refusal.message, code=refusal.code, http_status=refusal.http_status)
+        for problem in refusal.problems:
+            if problem.field:
+                exc.fields.setdefault(problem.field, [problem.message])
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif isinstance(exc, DjangoValidationError):
@@ -119,6 +125,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     assert isinstance(exc, exceptions.APIException)
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
     fields = {exc.field: [str(detail)]} if isinstance(exc, ApiError) and exc.field else {}
+    if isinstance(exc, ApiError) and exc.fields:
+        fields = exc.fields
     response.data = error_body(_code_of(exc), detail or _("Error."), fields)
     return response
 

@@ -46,6 +46,20 @@ class Refused(Exception):
         self.code = code
         self.field = field
 
+    # Further problems found together with this one (a draft with several bad fields).
+    others: tuple[Refused, ...] = ()
+
+    @classmethod
+    def together[R: Refused](cls: type[R], problems: list[R]) -> R:
+        """One refusal for several problems: the first, carrying the rest."""
+        first = problems[0]
+        first.others = tuple(problems[1:])
+        return first
+
+    @property
+    def problems(self) -> tuple[Refused, ...]:
+        return (self, *self.others)
+
     @property
     def http_status(self) -> int:
         if self.code in self.status_by_code:
@@ -68,7 +82,10 @@ def into_form(form: forms.BaseForm, *, field: str | None = None) -> Iterator[Non
     try:
         yield
     except Refused as refusal:
-        form.add_error(refusal.field if refusal.field in form.fields else field, refusal.message)
+        for problem in refusal.problems:
+            target = problem.field if problem.field in form.fields else field
+            if target is None or target not in form.errors:  # the form's own message wins
+                form.add_error(target, problem.message)
 
 
 @contextmanager

@@ -15,11 +15,12 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
-from tenants.models import Membership, Organization, RegisteredEmail, RegisteredPhone, Role
-from tenants.roles import ROLE_CANNOT_FILE, may_file
+from tenants.models import Membership, Organization, RegisteredEmail, RegisteredPhone
+from tenants.roles import may_file
 from tickets import attachments as uploads
-from tickets.models import ContactMethod, Language, Status
-from tickets.services import ERR_NO_CONTACT, ERR_PHONE_FOR_PHONE
+from tickets.filters import RequestFilter
+from tickets.intake import TicketDraft, draft_problems
+from tickets.models import ContactMethod, Language
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -199,30 +200,38 @@ class RequestForm(forms.Form):
             initial["category"] = categories[0]
         return initial
 
-    def clean_category(self) -> str:
-        category = self.cleaned_data["category"]
-        # POL-WHO-2: the message names the role and the category, next to the field.
-        if not may_file(self.membership.role, category):
-            raise ValidationError(
-                str(ROLE_CANNOT_FILE)
-                % {
-                    "role": Role(self.membership.role).label,
-                    "category": Category(category).label,
-                }
-            )
-        return category
+    def draft(self, **channel: Any) -> TicketDraft:
+        """The channel-neutral draft of the cleaned answers (``tickets.intake``)."""
+        data = self.cleaned_data
+        return TicketDraft(
+            title=data.get("title") or "",
+            description=data.get("description") or "",
+            category=data.get("category") or "",
+            impact=data.get("impact") or "",
+            scope=data.get("scope") or "",
+            product=data.get("product"),
+            business_impact=data.get("business_impact") or "",
+            contact_24x7=data.get("contact_24x7") or "",
+            contact_phone=data.get("contact_phone") or None,
+            contact_email=data.get("contact_email") or "",
+            preferred_contact=data.get("preferred_contact") or ContactMethod.EMAIL,
+            language=data.get("language") or Language.EN,
+            **channel,
+        )
 
     def clean(self) -> dict[str, Any]:
+        """The intake rules (role, product, contact), shown next to their fields before
+        the request is filed; the service checks the same rules again when it is."""
         data = super().clean()
-        if data.get("category") == Category.TECHNICAL and not data.get("product"):
-            self.add_error("product", _("Choose the product the problem is with."))
-        phone_ok = "contact_phone" not in self.errors
-        has_email, has_phone = bool(data.get("contact_email")), bool(data.get("contact_phone"))
-        if not has_email and not has_phone and phone_ok and "contact_email" not in self.errors:
-            self.add_error("contact_email", str(ERR_NO_CONTACT))
-        wants_call = data.get("preferred_contact") == ContactMethod.PHONE
-        if wants_call and not has_phone and phone_ok:
-            self.add_error("contact_phone", str(ERR_PHONE_FOR_PHONE))
+        phone_refused = "contact_phone" in self.errors
+        for problem in draft_problems(self.draft(), role=self.membership.role):
+            # A field the form already refused keeps its own message; an unreadable phone
+            # number is the only thing to fix about the contact, not "give a contact".
+            if problem.field not in self.fields or problem.field in self.errors:
+                continue
+            if phone_refused and problem.field in ("contact_email", "contact_phone"):
+                continue
+            self.add_error(problem.field, problem.message)
         return data
 
 
@@ -284,7 +293,7 @@ class RequestFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("active", _("Active")), *Status.choices, ("all", _("All"))],
+        choices=RequestFilter.base_filters["status"].extra["choices"],
     )
     severity = forms.ChoiceField(
         label=_("Severity"), required=False, choices=[("", _("Any")), *Severity.choices]

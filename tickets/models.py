@@ -101,6 +101,12 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def unassigned(self) -> TicketQuerySet:
         return self.filter(assignee__isnull=True)
 
+    def in_queue_order(self) -> TicketQuerySet:
+        """The desk's order, page and API alike: tickets waiting on support by their
+        response deadline (breached first), then those waiting on the customer by theirs,
+        then the rest oldest first; read straight off the ``ticket_queue`` index."""
+        return self.order_by(queue_bucket().asc(), queue_due().asc(), "id")
+
     def by_reference(self, reference: str | int) -> TicketQuerySet:
         number = parse_reference(reference)
         return self.filter(pk=number) if number is not None else self.none()
@@ -372,9 +378,32 @@ class EventKind(models.TextChoices):
     CONTACT_CHANGED = "contact_changed", _("Contact details changed")
 
 
+# What the customer's timeline shows (portal and API alike): the request's own story and
+# the changes they made themselves. Assignment, internal notes and the workers' warnings
+# and escalations are support's business.
+CUSTOMER_EVENT_KINDS = (
+    EventKind.CREATED,
+    EventKind.REPLIED,
+    EventKind.INFORMATION_REQUESTED,
+    EventKind.CUSTOMER_REPLIED,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    EventKind.CLOSED,
+    EventKind.SEVERITY_CHANGED,
+    EventKind.DOWNGRADED,
+    EventKind.REMINDED,
+    EventKind.RATED,
+    EventKind.CONTACT_CHANGED,
+)
+
+
 class EventQuerySet(models.QuerySet["Event"]):
     def for_ticket(self, ticket: Ticket) -> EventQuerySet:
         return self.filter(ticket=ticket)
+
+    def customer_visible(self) -> EventQuerySet:
+        """The customer's timeline, oldest first."""
+        return self.filter(kind__in=CUSTOMER_EVENT_KINDS).order_by("created_at", "pk")
 
     def undelivered(self) -> EventQuerySet:
         return self.filter(delivered_at__isnull=True)

@@ -18,21 +18,20 @@ from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.refusals import into_form
 from helpcenter.models import Service
 from helpcenter.selectors import current_incidents
-from helpcenter.services import mark_request_filed
-from severity import assessment as sev
-from severity.choices import Category
-from severity.models import SlaTarget
 from tenants.access import TenantRequest, tenant_view
 from tenants.roles import fileable_categories
+from tickets import intake
 from tickets.access import attachment_for_organization, ticket_for_organization
 from tickets.actors import Actor
-from tickets.expectations import expected_wait, sla_state
+from tickets.expectations import sla_state
+from tickets.filters import RequestFilter
 from tickets.forms import (
     SORTS,
     MessageForm,
@@ -42,10 +41,8 @@ from tickets.forms import (
     RequestForm,
     ResolveForm,
 )
-from tickets.models import Attachment, EventKind, Message, Rating, Status, Ticket
+from tickets.models import Attachment, Message, Rating, Status, Ticket
 from tickets.services import (
-    TicketDraft,
-    TicketError,
     may_reopen,
     ticket_create,
     ticket_customer_reply,
@@ -58,19 +55,6 @@ PAGE_SIZE = 25
 
 # What the customer's timeline shows: changes they can see. Internal notes, assignments,
 # deadline warnings and escalations are support's own business.
-CUSTOMER_EVENTS = (
-    EventKind.CREATED,
-    EventKind.REPLIED,
-    EventKind.INFORMATION_REQUESTED,
-    EventKind.CUSTOMER_REPLIED,
-    EventKind.RESOLVED,
-    EventKind.REOPENED,
-    EventKind.CLOSED,
-    EventKind.SEVERITY_CHANGED,
-    EventKind.DOWNGRADED,
-    EventKind.REMINDED,
-    EventKind.RATED,
-)
 
 
 @tenant_view(admin_only=False)
@@ -94,15 +78,18 @@ def request_list(request: TenantRequest) -> HttpResponse:
     """The organization's requests, filtered by status, severity and category, sorted."""
     filters = RequestFilterForm(request.GET)
     values = filters.values()
-    tickets = Ticket.objects.for_org(request.organization).select_related("product")
-    if values["status"] == "active":
-        tickets = tickets.active()
-    elif values["status"] != "all":
-        tickets = tickets.filter(status=values["status"])
-    if values["severity"]:
-        tickets = tickets.filter(severity=values["severity"])
-    if values["category"]:
-        tickets = tickets.filter(category=values["category"])
+    # The form keeps only valid values (a stale bookmark still shows the list); the API's
+    # filter applies them.
+    tickets = RequestFilter(
+        MultiValueDict(
+            {
+                field: [values[field]]
+                for field in ("status", "severity", "category")
+                if values[field]
+            }
+        ),
+        queryset=Ticket.objects.for_org(request.organization).select_related("product"),
+    ).qs
     page = Paginator(tickets.order_by(*SORTS[values["sort"]]), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -153,11 +140,7 @@ def _detail(
         "request_files": list(
             ticket.attachments.filter(message__isnull=True).order_by("created_at", "pk")
         ),
-        "timeline": list(
-            ticket.events.filter(kind__in=CUSTOMER_EVENTS)
-            .select_related("actor_user")
-            .order_by("created_at", "pk")
-        ),
+        "timeline": list(ticket.events.customer_visible().select_related("actor_user")),
         "sla": sla_state(ticket, now=now),
         "rating": rating,
         "can_reopen": may_reopen(ticket, now),
@@ -264,47 +247,12 @@ def _incidents_for(product: Service | None) -> list[Any]:
     return list(current_incidents(service=product)) if product is not None else []
 
 
-def _bool(value: str | None) -> bool:
-    return bool((value or "").strip())
-
-
-def preview(request: TenantRequest, data: Any, *, now: datetime) -> dict[str, Any]:
+def preview(request: TenantRequest, data: Any, *, now: datetime) -> intake.Preview:
     """The live assessment (POL-SEV-1..6, POL-SLA-2) and the expected wait (POL-REQ-2)
-    for the answers so far; empty where the answers are not enough yet."""
-    organization = request.organization
-    category = data.get("category") or ""
-    role = request.membership.role
-    result: dict[str, Any] = {"a_possible": False}
-    if category and category in Category.values and category not in fileable_categories(role):
-        result["role_refused"] = True
-    try:
-        outcome = sev.assess(
-            category=category,
-            impact=data.get("impact") or "",
-            scope=data.get("scope") or "",
-            contract=organization.contract,
-            has_business_impact_statement=_bool(data.get("business_impact")),
-            has_24x7_contact=_bool(data.get("contact_24x7")),
-        )
-    except ValueError:
-        return result
-    cap = sev.severity_cap(category=category, contract=organization.contract)
-    try:
-        wait = expected_wait(
-            organization=organization, category=category, severity=outcome.severity.value, now=now
-        )
-    except SlaTarget.DoesNotExist:  # a supervisor removed the target: no promise to show
-        wait = None
-    result.update(
-        {
-            "assessment": outcome,
-            # A is within reach: the matrix gives A and neither cap forbids it, so the
-            # POL-SLA-2 duties (impact statement, 24x7 contact) matter.
-            "a_possible": outcome.matrix_severity is sev.Severity.A and cap is sev.Severity.A,
-            "wait": wait,
-        }
+    for the answers so far: the same preview the API's ``severity/assess/`` gives."""
+    return intake.preview(
+        organization=request.organization, role=request.membership.role, answers=data, now=now
     )
-    return result
 
 
 def _request_form_page(
@@ -352,45 +300,26 @@ def request_new(request: TenantRequest) -> HttpResponse:
     )
     if not form.is_valid():
         return _request_form_page(request, form, status=400)
-    data = form.cleaned_data
-    draft = TicketDraft(
-        title=data["title"],
-        description=data["description"],
-        category=data["category"],
-        impact=data["impact"],
-        scope=data["scope"],
-        product=data["product"],
-        business_impact=data["business_impact"],
-        contact_24x7=data["contact_24x7"],
-        contact_phone=data["contact_phone"] or None,
-        contact_email=data["contact_email"],
-        preferred_contact=data["preferred_contact"],
-        language=data["language"],
-    )
     now = timezone.now()
-    try:
+    with into_form(form):
         ticket = ticket_create(
             organization=organization,
             actor=Actor.for_member(request.membership),
-            draft=draft,
-            attachments=data["attachments"],
+            draft=form.draft(),
+            attachments=form.cleaned_data["attachments"],
             now=now,
         )
-    except TicketError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-        return _request_form_page(request, form, status=400)
-    # The self-help searches that did not solve it count as followed by this request.
-    mark_request_filed(organization=organization, user=request.user, ticket=ticket, now=now)
-    messages.success(
-        request,
-        _("Your request %(reference)s was filed with severity %(severity)s. %(wait)s")
-        % {
-            "reference": ticket.reference,
-            "severity": ticket.severity,
-            "wait": sla_state(ticket, now=now).text,
-        },
-    )
-    return redirect("portal:request_detail", org=organization.slug, number=ticket.pk)
+        messages.success(
+            request,
+            _("Your request %(reference)s was filed with severity %(severity)s. %(wait)s")
+            % {
+                "reference": ticket.reference,
+                "severity": ticket.severity,
+                "wait": sla_state(ticket, now=now).text,
+            },
+        )
+        return redirect("portal:request_detail", org=organization.slug, number=ticket.pk)
+    return _request_form_page(request, form, status=400)
 
 
 @tenant_view(admin_only=True)

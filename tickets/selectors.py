@@ -160,9 +160,7 @@ def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 
     # Two steps: the page's ids straight off the ordered index (no joins to mislead the
     # planner), then those rows with what they show.
     ids = list(
-        tickets.order_by(queue_bucket().asc(), queue_due().asc(), "id").values_list(
-            "pk", flat=True
-        )[offset : offset + QUEUE_PAGE_SIZE]
+        tickets.in_queue_order().values_list("pk", flat=True)[offset : offset + QUEUE_PAGE_SIZE]
     )
     found = {
         t.pk: t

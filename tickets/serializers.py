@@ -17,6 +17,7 @@ from rest_framework import serializers
 from core.serializers import StrictSerializer
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
+from tickets.intake import Preview
 from tickets.models import (
     AuthorRole,
     Channel,
@@ -57,7 +58,10 @@ class TicketCreateIn(StrictSerializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text=_("The service (product area) the request is about; see the services list."),
+        help_text=_(
+            "The service (product area) the request is about; see the services list. "
+            "Required for a technical request."
+        ),
     )
     business_impact = _text(5000, required=False, help_text=_("Needed for severity A (POL-SLA-2)."))
     contact_24x7 = _text(
@@ -96,11 +100,57 @@ class ReasonOut(serializers.Serializer):
     message = serializers.CharField()
 
 
+class ExpectedWaitOut(serializers.Serializer):
+    respond_by = serializers.DateTimeField(
+        help_text=_("The first-response target on the business calendar, counted from now.")
+    )
+    open_now = serializers.BooleanField(help_text=_("Is support's calendar in working hours?"))
+    waiting = serializers.IntegerField(
+        help_text=_("Requests of this severity still waiting for a first response.")
+    )
+
+
 class AssessmentOut(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     matrix_severity = serializers.ChoiceField(choices=Severity.choices)
     capped = serializers.BooleanField()
     reasons = ReasonOut(many=True)
+    may_file = serializers.BooleanField(
+        help_text=_("Whether the caller's role may file this category (POL-WHO-2).")
+    )
+    refusal = serializers.CharField(
+        allow_null=True, help_text=_("Why the role may not file it, when it may not.")
+    )
+    a_possible = serializers.BooleanField(
+        help_text=_(
+            "Severity A is within reach: it then needs a business-impact statement and a "
+            "24x7 contact (POL-SLA-2)."
+        )
+    )
+    expected_wait = ExpectedWaitOut(allow_null=True)
+
+
+def assessment_data(answer: Preview) -> dict[str, Any]:
+    """The live assessment as the API answers it: the portal's panel, in JSON."""
+    outcome = answer.assessment
+    assert outcome is not None  # AssessIn requires every answer the assessment reads
+    wait = answer.wait
+    return {
+        "severity": outcome.severity.value,
+        "matrix_severity": outcome.matrix_severity.value,
+        "capped": outcome.capped,
+        "reasons": [
+            {"code": r.code, "policy": r.policy, "message": r.message} for r in outcome.reasons
+        ],
+        "may_file": answer.refusal is None,
+        "refusal": answer.refusal.message if answer.refusal is not None else None,
+        "a_possible": answer.a_possible,
+        "expected_wait": (
+            {"respond_by": wait.respond_by, "open_now": wait.open_now, "waiting": wait.waiting}
+            if wait is not None
+            else None
+        ),
+    }
 
 
 class MessageIn(StrictSerializer):
@@ -256,20 +306,6 @@ class MessageOut(serializers.ModelSerializer):
 
 # The Events a customer sees on the timeline: no internal notes, assignments or the
 # workers' internal steps (warnings, escalations).
-CUSTOMER_EVENT_KINDS = (
-    EventKind.CREATED,
-    EventKind.REPLIED,
-    EventKind.INFORMATION_REQUESTED,
-    EventKind.CUSTOMER_REPLIED,
-    EventKind.RESOLVED,
-    EventKind.REOPENED,
-    EventKind.CLOSED,
-    EventKind.SEVERITY_CHANGED,
-    EventKind.DOWNGRADED,
-    EventKind.REMINDED,
-    EventKind.RATED,
-    EventKind.CONTACT_CHANGED,
-)
 _SHARED_KEYS = (
     "status",
     "severity",

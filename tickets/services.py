@@ -10,30 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.phonenumber import PhoneNumber
 
-from core.refusals import Refused
-from helpcenter.models import Service
+from helpcenter.services import mark_request_filed
 from severity import assessment as sev
-from severity.choices import Category, Impact, Scope, Severity
-from tenants.models import Organization, Role, User
-from tenants.roles import ROLE_CANNOT_FILE, may_file
+from severity.choices import Severity
+from tenants.models import Organization, User
 from tickets import attachments as uploads
+from tickets import intake
 from tickets.actors import Actor
 from tickets.clocks import opening_clocks, refresh_clocks
+from tickets.errors import TicketError
+from tickets.intake import (
+    ERR_NO_CONTACT,
+    ERR_PHONE_FOR_PHONE,
+    ERR_UNKNOWN_CHOICE,
+    TicketDraft,
+)
 from tickets.models import (
+    ActorKind,
     Attachment,
     AuthorRole,
-    Channel,
     ContactMethod,
     Event,
     EventKind,
@@ -59,13 +64,10 @@ ERR_NOT_AGENT = _("Only support staff can do this.")
 ERR_ASSIGNEE_NOT_AGENT = _("Requests can only be assigned to support agents.")
 ERR_ASSIGN_OTHERS = _("Only a supervisor can assign a request to someone else.")
 ERR_EMPTY_MESSAGE = _("Write a message first.")
-ERR_NO_CONTACT = _("Give a contact e-mail address or phone number.")
-ERR_PHONE_FOR_PHONE = _("Give a contact phone number to be called back by phone.")
 ERR_SAME_SEVERITY = _("The request already has this severity.")
 ERR_REASON_REQUIRED = _("Say why the severity changes.")
 ERR_CUSTOMER_ONLY = _("Only the customer's admins reply as the customer.")
 ERR_NOT_ALLOWED = _("Only support or the organization's admins can do this.")
-ERR_PRODUCT_INACTIVE = _("This product is no longer offered; choose another one.")
 ERR_REOPEN_WINDOW = _(
     "This request was resolved more than %(days)d days ago, so it can no longer be "
     "reopened. File a new request and mention %(reference)s in it."
@@ -77,10 +79,6 @@ ERR_RATE_CUSTOMER_ONLY = _("Only the organization's admins rate the support they
 ERR_ESCALATE_REASON = _("Say why the request is escalated.")
 ERR_TOP_LEVEL = _("This request is already escalated to the duty manager (level 2).")
 RATING_COMMENT_MAX_LENGTH = 2000
-
-
-class TicketError(Refused):
-    """A refused change of a request; ``message`` is shown to the person who tried it."""
 
 
 def _record(
@@ -166,26 +164,6 @@ def _set_status(
     return {"status": before}, {"status": status}
 
 
-@dataclass(frozen=True, slots=True)
-class TicketDraft:
-    """What a customer (or an agent on the phone) asks for; validated by ``ticket_create``."""
-
-    title: str
-    description: str
-    category: str
-    impact: str
-    scope: str
-    product: Service | None = None
-    business_impact: str = ""
-    contact_24x7: str = ""
-    contact_phone: PhoneNumber | str | None = None
-    contact_email: str = ""
-    preferred_contact: str = ContactMethod.EMAIL
-    language: str = "en"
-    channel: str = Channel.WEB
-    caller_phone: PhoneNumber | str | None = None
-
-
 def ticket_create(
     *,
     organization: Organization,
@@ -194,44 +172,31 @@ def ticket_create(
     now: datetime,
     attachments: Sequence[UploadedFile] = (),
 ) -> Ticket:
-    """File a request; the severity is assessed at opening (POL-SEV-1). Attachments are
-    checked before anything is written and stored with the request, or not at all."""
-    _require_known_choices(draft)
-    if actor.role is not None and not may_file(actor.role, draft.category):
-        raise TicketError(
-            ROLE_CANNOT_FILE
-            % {"role": _role_label(actor.role), "category": Category(draft.category).label},
-            code="forbidden_category",
-            field="category",
-        )
-    if draft.product is not None and not draft.product.is_active:
-        raise TicketError(ERR_PRODUCT_INACTIVE, code="invalid", field="product")
-    if not draft.contact_email and not draft.contact_phone:
-        raise TicketError(ERR_NO_CONTACT, code="required", field="contact_email")
-    if draft.preferred_contact == ContactMethod.PHONE and not draft.contact_phone:
-        raise TicketError(ERR_PHONE_FOR_PHONE, code="required", field="contact_phone")
+    """File a request from any channel: the one intake path (``tickets.intake``).
 
-    outcome = sev.assess(
-        category=draft.category,
-        impact=draft.impact,
-        scope=draft.scope,
-        contract=organization.contract,
-        has_business_impact_statement=bool(draft.business_impact.strip()),
-        has_24x7_contact=bool(draft.contact_24x7.strip()),
-    )
+    Every rule of the draft is checked first (``draft_problems``: role, product, contact,
+    choices), all of them at once so a form shows every problem; the severity is assessed
+    at opening (POL-SEV-1..6); attachments are checked before anything is written and
+    stored with the request, or not at all. The member's recent self-help searches are
+    marked as followed by this request in the same transaction (POL-SELF-2)."""
+    draft = draft.cleaned()
+    problems = intake.draft_problems(draft, role=actor.role)
+    if problems:
+        raise TicketError.together(problems)
+    outcome = intake.assess_draft(draft, organization=organization)
     checked = _check_uploads(attachments)
     stored: list[str] = []
     with _discard_files_on_error(stored), transaction.atomic():
         ticket = Ticket(
             organization=organization,
-            title=draft.title.strip(),
-            description=draft.description.strip(),
+            title=draft.title,
+            description=draft.description,
             category=draft.category,
             product=draft.product,
             impact=draft.impact,
             scope=draft.scope,
-            business_impact=draft.business_impact.strip(),
-            contact_24x7=draft.contact_24x7.strip(),
+            business_impact=draft.business_impact,
+            contact_24x7=draft.contact_24x7,
             severity=outcome.severity.value,
             original_severity=outcome.severity.value,
             severity_reason=outcome.as_text(),
@@ -247,11 +212,21 @@ def ticket_create(
             updated_at=now,
         )
         # The database enforces the check constraints; validating them here would cost
-        # two queries on every create.
-        ticket.full_clean(
-            exclude=["organization", "product", "created_by", "assignee"],
-            validate_constraints=False,
-        )
+        # two queries on every create. The fields' own limits (lengths, the phone numbers'
+        # form) are a refusal on their field, whichever channel skipped them.
+        try:
+            ticket.full_clean(
+                exclude=["organization", "product", "created_by", "assignee"],
+                validate_constraints=False,
+            )
+        except ValidationError as invalid:
+            raise TicketError.together(
+                [
+                    TicketError(message, code="invalid", field=field)
+                    for field, messages in invalid.message_dict.items()
+                    for message in messages[:1]
+                ]
+            ) from None
         # The deadlines go into the INSERT itself (no read-back, no second write).
         opening_clocks(ticket)
         ticket.save()
@@ -272,32 +247,11 @@ def ticket_create(
             },
             reason=ticket.severity_reason,
         )
+        if actor.kind == ActorKind.USER and actor.role is not None and actor.user is not None:
+            # Self-help that did not solve it (POL-SELF-2): the deflection report.
+            mark_request_filed(organization=organization, user=actor.user, ticket=ticket, now=now)
         schedule_deadline(ticket.pk, ticket.clock_version, ticket.next_action_at, now=now)
     return ticket
-
-
-ERR_UNKNOWN_CHOICE = _("%(value)s is not one of the choices.")
-
-
-def _require_known_choices(draft: TicketDraft) -> None:
-    """An unknown category, impact, scope, contact method or language is the caller's
-    mistake on one field, not a crash deeper down (``assess`` raises ValueError)."""
-    for field, choices in (
-        ("category", Category),
-        ("impact", Impact),
-        ("scope", Scope),
-        ("preferred_contact", ContactMethod),
-        ("language", Language),
-    ):
-        value = getattr(draft, field)
-        if value not in choices.values:
-            raise TicketError(
-                ERR_UNKNOWN_CHOICE % {"value": repr(value)}, code="invalid_choice", field=field
-            )
-
-
-def _role_label(role: str) -> str:
-    return str(Role(role).label)
 
 
 def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime) -> Message:

@@ -13,7 +13,6 @@ import math
 from datetime import datetime
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, Q, Value, When
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -28,7 +27,7 @@ from tenants.mail import contact_language
 from tenants.models import Membership, Role, User
 from tickets.actors import Actor
 from tickets.models import Channel, Language, Ticket
-from tickets.services import TicketDraft, TicketError, ticket_create
+from tickets.services import TicketDraft, ticket_create
 from verification.access import call_for_agent
 from verification.forms import CallStartForm, CheckCodeForm, PhoneIntakeForm, SendCodeForm
 from verification.models import Call, PinChallenge, VerifiedBy
@@ -276,11 +275,6 @@ def _intake_initial(call: Call) -> dict[str, object]:
     }
 
 
-def _add_model_errors(form: PhoneIntakeForm, error: ValidationError) -> None:
-    for field, field_messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_messages)
-
-
 @desk_view
 @require_http_methods(["GET", "POST"])
 def intake(request: AgentRequest, call: int) -> HttpResponse:
@@ -297,7 +291,7 @@ def intake(request: AgentRequest, call: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with into_form(form):
             ticket = ticket_create(
                 organization=organization,
                 actor=Actor.for_user(request.user),
@@ -319,11 +313,6 @@ def intake(request: AgentRequest, call: int) -> HttpResponse:
                 ),
                 now=now,
             )
-        except TicketError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        except ValidationError as error:
-            _add_model_errors(form, error)
-        else:
             messages.success(
                 request,
                 _("Request %(reference)s filed for %(org)s with severity %(severity)s.")

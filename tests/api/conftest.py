@@ -69,6 +69,7 @@ NEW_TICKET = {
     "title": "Cannot send mail",
     "description": "Outbound mail is stuck in the outbox for everyone.",
     "category": "technical",
+    "product": "exchange-online",
     "impact": "degraded",
     "scope": "many",
     "contact_email": "it@alpha.test",

@@ -180,11 +180,11 @@ def test_standard_contract_answers_for_a_are_filed_as_b_with_the_reason(
     )
     preview = client.post(_url("request_assess", org="bravo"), answers)
     assert preview.status_code == 200
-    outcome = preview.context["preview"]["assessment"]
+    outcome = preview.context["preview"].assessment
     assert outcome.severity == "B"
     assert [r.code for r in outcome.reasons][:2] == ["matrix", "cap_contract"]
     assert "advanced support agreement" in preview.content.decode()
-    assert preview.context["preview"]["a_possible"] is False
+    assert preview.context["preview"].a_possible is False
 
     response = client.post(_url("request_new", org="bravo"), answers)
     assert response.status_code == 302
@@ -201,16 +201,16 @@ def test_severity_a_needs_the_business_impact_and_a_24x7_contact(
     """POL-SLA-2: with the advanced contract, A-grade answers give A only with both."""
     client.force_login(world.admin_a.user)
     bare = client.get(_url("request_assess"), _answers(impact="service_down")).context["preview"]
-    assert bare["a_possible"] is True
-    assert bare["assessment"].severity == "B"
-    codes = {r.code for r in bare["assessment"].reasons}
+    assert bare.a_possible is True
+    assert bare.assessment.severity == "B"
+    codes = {r.code for r in bare.assessment.reasons}
     assert {"cap_business_impact", "cap_24x7_contact"} <= codes
     full = client.get(
         _url("request_assess"),
         _answers(impact="service_down", business_impact="Sales stop.", contact_24x7="Jan"),
     ).context["preview"]
-    assert full["assessment"].severity == "A"
-    assert full["wait"].respond_by_text.startswith("Support will respond by")
+    assert full.assessment.severity == "A"
+    assert full.wait.respond_by_text.startswith("Support will respond by")
 
 
 def test_the_live_assessment_shows_the_expected_wait(world: World, client: Client) -> None:
@@ -327,5 +327,5 @@ def test_a_missing_sla_target_shows_no_wait_instead_of_failing(
     client.force_login(world.admin_a.user)
     response = client.get(_url("request_assess"), _answers())
     assert response.status_code == 200
-    assert response.context["preview"]["assessment"].severity == "B"
-    assert response.context["preview"]["wait"] is None
+    assert response.context["preview"].assessment.severity == "B"
+    assert response.context["preview"].wait is None

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from time_machine import TimeMachineFixture
 
+from helpcenter.models import Service
 from tenants.models import Partner
 from tests.conftest import World
 from tests.verification.conftest import (
@@ -519,7 +520,6 @@ INTAKE = {
     "title": "Nobody can send mail",
     "description": "Every outgoing message bounces since 9:00.",
     "category": "technical",
-    "product": "",
     "impact": "service_down",
     "scope": "many",
     "business_impact": "Orders cannot be confirmed to customers.",
@@ -529,6 +529,11 @@ INTAKE = {
     "preferred_contact": "phone",
     "language": "pl",
 }
+
+
+def intake_data() -> dict[str, str]:
+    """The phone intake's answers, with the product a technical request names."""
+    return {**INTAKE, "product": str(Service.objects.get(slug="exchange-online").pk)}
 
 
 def test_the_intake_form_is_prefilled_with_the_caller(
@@ -548,7 +553,7 @@ def test_the_intake_form_is_prefilled_with_the_caller(
 def test_the_intake_files_a_phone_request(
     agent_client: Client, world: World, verified: Call
 ) -> None:
-    response = agent_client.post(url("calls:intake", verified), INTAKE)
+    response = agent_client.post(url("calls:intake", verified), intake_data())
 
     ticket = Ticket.objects.get()
     assert response.status_code == 302
@@ -569,7 +574,7 @@ def test_the_intake_files_a_phone_request(
 
 
 def test_the_severity_is_assessed_not_chosen(agent_client: Client, verified: Call) -> None:
-    data = {**INTAKE, "business_impact": "", "contact_24x7": ""}
+    data = {**intake_data(), "business_impact": "", "contact_24x7": ""}
     agent_client.post(url("calls:intake", verified), data)
     ticket = Ticket.objects.get()
     assert ticket.severity == "B"
@@ -581,7 +586,9 @@ def test_the_severity_is_assessed_not_chosen(agent_client: Client, verified: Cal
 def test_an_invalid_contact_phone_writes_nothing(
     agent_client: Client, verified: Call, phone: str
 ) -> None:
-    response = agent_client.post(url("calls:intake", verified), {**INTAKE, "contact_phone": phone})
+    response = agent_client.post(
+        url("calls:intake", verified), {**intake_data(), "contact_phone": phone}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["contact_phone"]
     assert not Ticket.objects.exists()
@@ -597,7 +604,7 @@ def test_an_invalid_contact_phone_writes_nothing(
 def test_a_refusal_of_the_service_shows_on_its_field(
     agent_client: Client, verified: Call, changes: dict[str, str], field: str, message: object
 ) -> None:
-    response = agent_client.post(url("calls:intake", verified), {**INTAKE, **changes})
+    response = agent_client.post(url("calls:intake", verified), {**intake_data(), **changes})
     assert response.status_code == 200
     assert response.context["form"].errors[field] == [str(message)]
     assert not Ticket.objects.exists()
@@ -619,6 +626,8 @@ def test_a_refusal_of_the_service_shows_on_its_field(
 def test_bad_intake_input_is_a_form_error(
     agent_client: Client, verified: Call, data: dict[str, str]
 ) -> None:
+    if data:  # every other answer right, the product included
+        data = {**intake_data(), **data}
     response = agent_client.post(url("calls:intake", verified), data)
     assert response.status_code == 200
     assert response.context["form"].errors

@@ -9,15 +9,12 @@ input serializer → call a service → render with an output serializer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import IsoDateTimeRangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, generics, serializers, status
@@ -28,16 +25,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import error_responses
-from severity import assessment
-from severity.choices import Category, Severity
 from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsTenantAdmin, api_tenant
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.idempotency import idempotent
+from tickets import intake, services
 from tickets import serializers as io
-from tickets import services
 from tickets.access import ticket_for_organization
 from tickets.actors import Actor
-from tickets.api.common import NUMBER, refused
+from tickets.api.common import NUMBER
 from tickets.api.examples import (
     ASSESS_EXAMPLE,
     ASSESSED_EXAMPLE,
@@ -54,8 +49,9 @@ from tickets.api.examples import (
     TICKET_EXAMPLE,
 )
 from tickets.clocks import explain
-from tickets.models import ActorKind, Channel, Event, Status, Ticket
-from tickets.services import TicketDraft, TicketError
+from tickets.filters import RequestFilter
+from tickets.intake import TicketDraft
+from tickets.models import ActorKind, Channel, Event, Ticket
 
 
 def tenant_actor(tenant: ApiTenant) -> Actor:
@@ -136,10 +132,7 @@ class TenantView(APIView):
         def handle() -> Response:
             data = parser(data=request.data)
             data.is_valid(raise_exception=True)
-            try:
-                result = change(ticket, data.validated_data)
-            except TicketError as error:
-                raise refused(error) from error
+            result = change(ticket, data.validated_data)
             return Response(present(result), status=status_code)
 
         return self.once(request, handle)
@@ -150,37 +143,6 @@ class TicketCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-created_at"
-
-
-class UtcDateTimeRangeField(IsoDateTimeRangeField):
-    """ISO 8601 bounds, turned into UTC before they reach the database: Python accepts
-    offsets up to ±23:59 that PostgreSQL refuses (found by the schema fuzzer)."""
-
-    def compress(self, data_list: list[datetime | None]) -> slice | None:
-        try:
-            bounds = [
-                value.astimezone(UTC) if value is not None else None for value in data_list or []
-            ]
-        except OverflowError as error:
-            raise forms.ValidationError(_("The date is out of range.")) from error
-        return super().compress(bounds)
-
-
-class UtcDateTimeRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
-    field_class = UtcDateTimeRangeField
-
-
-class TicketFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
-    category = django_filters.MultipleChoiceFilter(choices=Category.choices)
-    product = django_filters.CharFilter(field_name="product__slug", max_length=60)
-    created = UtcDateTimeRangeFilter(field_name="created_at")
-    updated = UtcDateTimeRangeFilter(field_name="updated_at")
-
-    class Meta:
-        model = Ticket
-        fields = ("status", "severity", "category", "product", "created", "updated")
 
 
 # --- Tickets -------------------------------------------------------------------------------
@@ -217,7 +179,7 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
     serializer_class = io.TicketOut
     pagination_class = TicketCursor
     filter_backends = (django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter)
-    filterset_class = TicketFilter
+    filterset_class = RequestFilter
     ordering_fields = ("created_at", "updated_at")
     ordering = ("-created_at",)
 
@@ -238,15 +200,12 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["contact_phone"] = values.get("contact_phone") or None
-        try:
-            ticket = services.ticket_create(
-                organization=self.tenant.organization,
-                actor=self.actor(),
-                draft=TicketDraft(**values, channel=Channel.API),
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
+        ticket = services.ticket_create(
+            organization=self.tenant.organization,
+            actor=self.actor(),
+            draft=TicketDraft(**values, channel=Channel.API),
+            now=timezone.now(),
+        )
         return Response(io.ticket_data(ticket), status=status.HTTP_201_CREATED)
 
 
@@ -288,12 +247,9 @@ class TicketDetail(TenantView):
             field: (str(value) if value else "") if field == "contact_phone" else value
             for field, value in data.validated_data.items()
         }
-        try:
-            ticket = services.ticket_update_contact(
-                ticket=ticket, actor=self.actor(), changes=changes, now=timezone.now()
-            )
-        except TicketError as error:
-            raise refused(error) from error
+        ticket = services.ticket_update_contact(
+            ticket=ticket, actor=self.actor(), changes=changes, now=timezone.now()
+        )
         return Response(io.ticket_data(ticket))
 
 
@@ -358,12 +314,7 @@ class TicketMessages(TenantView):
 class TicketEvents(TenantView):
     def get(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
-        events = (
-            Event.objects.for_ticket(ticket)
-            .filter(kind__in=io.CUSTOMER_EVENT_KINDS)
-            .select_related("actor_user")
-            .order_by("created_at", "pk")
-        )
+        events = Event.objects.for_ticket(ticket).customer_visible().select_related("actor_user")
         return Response(io.EventOut(events, many=True).data)
 
 
@@ -500,7 +451,8 @@ class TicketRate(TenantView):
     summary="Preview a severity",
     description=(
         "What severity a request with these answers would get for this organization, and "
-        "why (POL-SEV-1..6, POL-SLA-2). Nothing is filed."
+        "why (POL-SEV-1..6, POL-SLA-2); whether the caller's role may file it (POL-WHO-2) "
+        "and the expected wait (POL-REQ-2): the portal's live panel. Nothing is filed."
     ),
     tags=["severity"],
     parameters=[ORGANIZATION],
@@ -515,28 +467,13 @@ class SeverityAssess(TenantView):
     def post(self, request: Request) -> Response:
         data = io.AssessIn(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        outcome = assessment.assess(
-            category=values["category"],
-            impact=values["impact"],
-            scope=values["scope"],
-            contract=self.tenant.organization.contract,
-            has_business_impact_statement=bool(values["business_impact"].strip()),
-            has_24x7_contact=bool(values["contact_24x7"].strip()),
+        answer = intake.preview(
+            organization=self.tenant.organization,
+            role=self.tenant.role,
+            answers=data.validated_data,
+            now=timezone.now(),
         )
-        return Response(
-            io.AssessmentOut(
-                {
-                    "severity": outcome.severity.value,
-                    "matrix_severity": outcome.matrix_severity.value,
-                    "capped": outcome.capped,
-                    "reasons": [
-                        {"code": r.code, "policy": r.policy, "message": r.message}
-                        for r in outcome.reasons
-                    ],
-                }
-            ).data
-        )
+        return Response(io.AssessmentOut(io.assessment_data(answer)).data)
 
 
 __all__ = [

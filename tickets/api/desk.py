@@ -18,7 +18,7 @@ from tickets import serializers as io
 from tickets import services
 from tickets.access import ticket_for_desk
 from tickets.actors import Actor
-from tickets.api.common import NUMBER, refused
+from tickets.api.common import NUMBER
 from tickets.api.examples import (
     DESK_REPLY_EXAMPLE,
     DESK_TICKET_EXAMPLE,
@@ -26,7 +26,6 @@ from tickets.api.examples import (
     MESSAGE_EXAMPLE,
 )
 from tickets.models import Ticket
-from tickets.services import TicketError
 
 DESK_TAGS = ["desk"]
 
@@ -55,8 +54,9 @@ class DeskQueueQuery(serializers.Serializer):
 @extend_schema(
     summary="The desk queue",
     description=(
-        "Active requests of every organization: escalated first, then by the response "
-        "deadline (time to breach)."
+        "Active requests of every organization in the desk's order: waiting on support by "
+        "the response deadline (breached first, most overdue first), then waiting on the "
+        "customer by their deadline, then the rest oldest first."
     ),
     tags=DESK_TAGS,
     parameters=[DeskQueueQuery],
@@ -68,15 +68,22 @@ class DeskQueue(DeskView):
         query = DeskQueueQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        tickets = Ticket.objects.active().select_related("organization", "product", "assignee")
+        tickets = Ticket.objects.active()
         if values.get("severity"):
             tickets = tickets.filter(severity=values["severity"])
         if values["mine"]:
             tickets = tickets.assigned_to(self.agent)
         if values["unassigned"]:
             tickets = tickets.unassigned()
-        tickets = tickets.order_by("-escalation_level", "response_due_at", "created_at")
-        return Response([io.desk_ticket_data(ticket) for ticket in tickets[: values["limit"]]])
+        # The desk page's order (``in_queue_order``): ids off the index, then their rows.
+        ids = list(tickets.in_queue_order().values_list("pk", flat=True)[: values["limit"]])
+        found = {
+            t.pk: t
+            for t in Ticket.objects.filter(pk__in=ids)
+            .order_by()
+            .select_related("organization", "product", "assignee")
+        }
+        return Response([io.desk_ticket_data(found[pk]) for pk in ids if pk in found])
 
 
 @extend_schema(
@@ -103,12 +110,9 @@ class DeskTicket(DeskView):
 class DeskClaim(DeskView):
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
-        try:
-            ticket = services.ticket_assign(
-                ticket=ticket, actor=self.actor(), assignee=self.agent, now=timezone.now()
-            )
-        except TicketError as error:
-            raise refused(error) from error
+        ticket = services.ticket_assign(
+            ticket=ticket, actor=self.actor(), assignee=self.agent, now=timezone.now()
+        )
         return Response(io.desk_ticket_data(ticket))
 
 
@@ -143,12 +147,9 @@ class DeskAssign(DeskView):
                     http_status=status.HTTP_400_BAD_REQUEST,
                     field="assignee",
                 )
-        try:
-            ticket = services.ticket_assign(
-                ticket=ticket, actor=self.actor(), assignee=assignee, now=timezone.now()
-            )
-        except TicketError as error:
-            raise refused(error) from error
+        ticket = services.ticket_assign(
+            ticket=ticket, actor=self.actor(), assignee=assignee, now=timezone.now()
+        )
         return Response(io.desk_ticket_data(ticket))
 
 
@@ -181,15 +182,12 @@ class DeskReply(DeskView):
         data = io.DeskReplyIn(data=request.data)
         data.is_valid(raise_exception=True)
         write = _DESK_REPLY[data.validated_data["kind"]]
-        try:
-            message = write(
-                ticket=ticket,
-                actor=self.actor(),
-                body=data.validated_data["body"],
-                now=timezone.now(),
-            )
-        except TicketError as error:
-            raise refused(error) from error
+        message = write(
+            ticket=ticket,
+            actor=self.actor(),
+            body=data.validated_data["body"],
+            now=timezone.now(),
+        )
         return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
 
 

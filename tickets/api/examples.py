@@ -43,6 +43,7 @@ CREATE_EXAMPLE = OpenApiExample(
         "title": "Cannot send mail",
         "description": "Outbound mail is stuck in the outbox for everyone since 09:10.",
         "category": "technical",
+        "product": "exchange-online",
         "impact": "service_down",
         "scope": "many",
         "business_impact": "Sales cannot send quotes.",
@@ -152,6 +153,14 @@ ASSESSED_EXAMPLE = OpenApiExample(
                 "without one, this request is filed as B.",
             },
         ],
+        "may_file": True,
+        "refusal": None,
+        "a_possible": True,
+        "expected_wait": {
+            "respond_by": "2026-06-10T14:00:00Z",
+            "open_now": True,
+            "waiting": 3,
+        },
     },
     response_only=True,
 )
