@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
+from core.refusals import into_messages
 from helpcenter.models import (
     Article,
     ArticleImpression,
@@ -30,7 +31,6 @@ from helpcenter.models import (
     SupportLine,
 )
 from helpcenter.services import (
-    IncidentError,
     article_publish,
     article_save,
     article_unpublish,
@@ -102,7 +102,7 @@ class IncidentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         for update in updates:
             if update.pk is not None:
                 continue
-            try:
+            with into_messages(request):
                 incident_post_update(
                     incident=form.instance,
                     author=request.user,  # type: ignore[arg-type]
@@ -111,8 +111,6 @@ class IncidentAdmin(ServiceAdminMixin, admin.ModelAdmin):
                     body_pl=update.body_pl,
                     now=timezone.now(),
                 )
-            except IncidentError as error:
-                messages.error(request, str(error))
         form.instance.refresh_from_db()
 
 
