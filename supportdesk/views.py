@@ -26,7 +26,8 @@ def landing_url(user: User) -> str:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    target = landing_url(request.user)  # type: ignore[arg-type]
+    user = request.user  # signed in (login_required): a User, never AnonymousUser
+    target = landing_url(user) if isinstance(user, User) else ""
     if target:
         return redirect(target)
     return render(request, "no_organization.html")

@@ -148,11 +148,11 @@ def contact_model(kind: str) -> type[RegisteredPhone] | type[RegisteredEmail] | 
     return None
 
 
-def contact_pk(value: object) -> int | None:
+def contact_pk(value: int | str) -> int | None:
     """``value`` as a primary key, or None: a huge number would overflow the database's
     integer before it could simply match nothing."""
     try:
-        pk = int(value)  # type: ignore[call-overload]
+        pk = int(value)
     except (TypeError, ValueError):
         return None
     return pk if 0 < pk < 2**63 else None

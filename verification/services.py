@@ -402,12 +402,12 @@ class _Channel:
 
 
 def _channel(
-    organization_id: int, channel_id: object, channel_kind: str, now: datetime
+    organization_id: int, channel_id: int | str, channel_kind: str, now: datetime
 ) -> _Channel | str:
     """The registered contact, or the reason it cannot be used (refusal code)."""
     try:
         kind = ChannelKind(channel_kind)
-        pk = int(channel_id)  # type: ignore[call-overload]
+        pk = int(channel_id)
     except (TypeError, ValueError):
         return "unknown_channel"
     model = RegisteredEmail if kind == ChannelKind.EMAIL else RegisteredPhone
@@ -416,9 +416,9 @@ def _channel(
         return "unknown_channel"
     if contact.active_from > now:
         return "cooling_off"
-    if kind == ChannelKind.EMAIL:
-        return _Channel(kind=kind, email=contact, phone=None)  # type: ignore[arg-type]
-    return _Channel(kind=kind, email=None, phone=contact)  # type: ignore[arg-type]
+    if isinstance(contact, RegisteredEmail):
+        return _Channel(kind=kind, email=contact, phone=None)
+    return _Channel(kind=kind, email=None, phone=contact)
 
 
 _SEND_REFUSALS = {
@@ -504,7 +504,8 @@ def code_send(
         valid_minutes=int(policy.valid_for.total_seconds() // 60),
     )
     try:
-        _deliver(channel, text=text, code=code)  # type: ignore[arg-type]
+        assert isinstance(channel, _Channel)  # no error: the channel was usable
+        _deliver(channel, text=text, code=code)
     except Exception as exc:
         del code
         with transaction.atomic():
@@ -671,11 +672,12 @@ def code_check(*, call: Call, agent: User, entry: str, now: datetime) -> Call:
     if outcome.verified is None:
         raise VerificationError(ERR_CODE_INVALID, code="invalid_code")
     verified = outcome.verified
+    assert verified.verified_at is not None  # the accepted code set it
     told = _notify_admins(
         notice=Notice.USED,
         organization=verified.organization,
         staff=agent,
-        at=verified.verified_at,  # type: ignore[arg-type]
+        at=verified.verified_at,
         caller_number=str(verified.caller_number),
     )
     if outcome.accepted_event is not None:
@@ -880,11 +882,12 @@ def pin_unlock(
     if event is None:
         raise VerificationError(ERR_NOT_LOCKED, code="not_locked")
     state = OrganizationPinState.objects.get(organization=organization)
+    assert state.unlocked_at is not None  # the unlock just set it
     told = _notify_admins(
         notice=Notice.UNLOCKED,
         organization=organization,
         staff=supervisor,
-        at=state.unlocked_at,  # type: ignore[arg-type]
+        at=state.unlocked_at,
     )
     _append(event, told)
     return state

@@ -57,8 +57,15 @@ class EndpointOut(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ("id", "url", "description", "event_types", "is_active", "created_at")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "created_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
 
 
 class EndpointCreatedOut(EndpointOut):

@@ -199,7 +199,8 @@ def payload_for(event: Event, message: Message | None) -> dict[str, Any]:
         "data": data,
     }
     # Stored as JSON-ready values, so the bytes sent equal the bytes signed on re-send.
-    return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+    ready: dict[str, Any] = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+    return ready
 
 
 def deliveries_for_events(events: Sequence[Event], *, now: datetime) -> list[int]:
@@ -217,7 +218,7 @@ def deliveries_for_events(events: Sequence[Event], *, now: datetime) -> list[int
     rows = []
     for event in wanted:
         event_type = EVENT_TYPE_FOR_KIND[event.kind]
-        message = messages.get(event.after.get("message"))  # type: ignore[arg-type]
+        message = messages.get(event.after.get("message"))
         if message is not None and message.ticket_id != event.ticket_id:
             message = None
         payload: dict[str, Any] | None = None
