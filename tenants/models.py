@@ -352,6 +352,7 @@ class ContactChange(models.Model):
 
 
 class MembershipAction(models.TextChoices):
+    ADDED = "added", _("member added")
     ROLE_CHANGED = "role_changed", _("role changed")
     REMOVED = "removed", _("member removed")
 
@@ -386,7 +387,10 @@ class MembershipChange(models.Model):
     )
     member_label = models.CharField(_("member"), max_length=200)
     action = models.CharField(_("action"), max_length=16, choices=MembershipAction.choices)
-    role_before = models.CharField(_("role before"), max_length=32, choices=Role.choices)
+    # Empty for a member added (they had no role before).
+    role_before = models.CharField(
+        _("role before"), max_length=32, choices=Role.choices, blank=True
+    )
     role_after = models.CharField(_("role after"), max_length=32, choices=Role.choices, blank=True)
     created_at = models.DateTimeField(_("time"))
 

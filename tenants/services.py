@@ -859,14 +859,14 @@ def membership_add_by_staff(
             member = Membership.objects.create(organization=organization, user=user, role=role)
     except IntegrityError:  # added at the same moment by someone else
         raise MembershipError(ERR_ALREADY_MEMBER, code="duplicate", field="user") from None
-    # MembershipChange has no "added" action yet; the admin's own history records the add.
-    logger.info(
-        "membership added organization=%s actor=%s member=%s role=%s at=%s",
-        organization.pk,
-        staff.pk,
-        user.pk,
-        role,
-        now.isoformat(),
+    # Recorded with no role before: who now belongs, and as what.
+    _record_membership(
+        organization=organization,
+        actor=staff,
+        member=Membership(organization=organization, user=user, role=""),
+        action=MembershipAction.ADDED,
+        role_after=role,
+        now=now,
     )
     return member
 

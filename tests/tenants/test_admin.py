@@ -343,12 +343,18 @@ def test_members_removed_and_added_in_the_admin(
     assert removed.status_code == added.status_code == 302
     assert not Membership.objects.filter(pk=world.user_a.pk).exists()
     assert User.objects.filter(pk=world.user_a.user.pk).exists()  # the account stays
-    (change,) = MembershipChange.objects.all()
-    assert (change.action, change.actor, change.member_label) == (
+    removal, addition = MembershipChange.objects.order_by("pk")
+    assert (removal.action, removal.actor, removal.member_label) == (
         MembershipAction.REMOVED,
         supervisor,
         world.user_a.user.email,
     )
+    assert (addition.action, addition.actor, addition.member_label) == (
+        MembershipAction.ADDED,
+        supervisor,
+        newcomer.email,
+    )
+    assert (addition.role_before, addition.role_after) == ("", Role.SERVICE_SUPPORT_ADMIN)
     member = Membership.objects.get(user=newcomer)
     assert (member.organization, member.role) == (world.org_a, Role.SERVICE_SUPPORT_ADMIN)
     assert again.status_code == 200  # already a member: the form says so
