@@ -134,9 +134,10 @@ def notifications_for(event: Event, *, prefetched: Prefetched | None = None) -> 
             return []
         event, prefetched = fresh[0], Prefetched(fresh)
     build = _BUILDERS.get(event.kind)
-    if build is None:
+    ticket = event.ticket
+    if build is None or ticket is None:
         return []
-    return build(event, event.ticket, prefetched)  # type: ignore[arg-type]
+    return build(event, ticket, prefetched)
 
 
 # --- Recipients ----------------------------------------------------------------------------

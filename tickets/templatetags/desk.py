@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict
 
-from django import template
+from django import forms, template
 from django.forms import BoundField
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
 
+from core.forms import form_field
 from severity.choices import Category, Severity
 from tenants.models import User
 from tickets.health import SweepStatus, sweep_status
@@ -58,6 +60,15 @@ def countdown(due: datetime | None, kind: str = "response") -> str:
     return _countdown_text(due, timezone.now(), (_(future), _(past)))
 
 
+def _choices(field: BoundField) -> Iterable[tuple[object, object]]:
+    """The choices of a select field as Django keeps them once set: (value, label) pairs.
+    (Its stubs type the attribute as everything it accepts when set.)"""
+    choices = form_field(field.form, field.name, forms.ChoiceField).choices
+    if not isinstance(choices, Iterable):
+        raise TypeError(f"{field.name}: choices of {type(choices).__name__}")
+    return choices
+
+
 @register.filter
 def plain_select(field: BoundField) -> SafeString:
     """A form field's <select>, drawn here rather than by the widget templates: the queue
@@ -70,7 +81,7 @@ def plain_select(field: BoundField) -> SafeString:
         '<option value="{}"{}>{}</option>',
         (
             (key, mark_safe(" selected") if str(key) in chosen else "", label)
-            for key, label in field.field.choices  # type: ignore[attr-defined]
+            for key, label in _choices(field)
         ),
     )
     return format_html(

@@ -103,7 +103,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         organizations = self._organizations(orgs, rng)
         agents = self._agents(options["agents"])
-        products = list(Service.objects.values_list("pk", flat=True)) or [None]
+        products: list[int | None] = list(Service.objects.values_list("pk", flat=True)) or [None]
         columns = self._columns()
         rows = _TicketRows(
             rng=rng,
@@ -199,7 +199,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _columns() -> list[str]:
-        return [f.column for f in Ticket._meta.concrete_fields if f.column != "id"]
+        return [f.column for f in Ticket._meta.concrete_fields if f.column and f.column != "id"]
 
     def _insert(self, columns: list[str], batch: list[dict[str, Any]]) -> None:
         if connection.vendor == "postgresql":
@@ -209,7 +209,7 @@ class Command(BaseCommand):
                 writer.writerow([_csv(row.get(column)) for column in columns])
             buffer.seek(0)
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.copy_expert(  # type: ignore[attr-defined]
+                cursor.copy_expert(
                     f"COPY tickets_ticket ({', '.join(columns)}) FROM STDIN "
                     "WITH (FORMAT csv, NULL '\\N')",
                     buffer,
