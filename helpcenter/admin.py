@@ -37,6 +37,7 @@ from helpcenter.services import (
     incident_post_update,
     incident_save,
 )
+from tenants.access import signed_in_user
 
 
 @admin.register(Service)
@@ -105,7 +106,7 @@ class IncidentAdmin(ServiceAdminMixin, admin.ModelAdmin):
             with into_messages(request):
                 incident_post_update(
                     incident=form.instance,
-                    author=request.user,  # type: ignore[arg-type]
+                    author=signed_in_user(request),
                     status=update.status,
                     body=update.body,
                     body_pl=update.body_pl,
@@ -146,7 +147,7 @@ class ArticleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     actions = ("publish", "unpublish")
 
     def save_model(self, request: HttpRequest, obj: Article, form: ModelForm, change: bool) -> None:
-        article_save(article=obj, author=request.user, now=timezone.now())  # type: ignore[arg-type]
+        article_save(article=obj, author=signed_in_user(request), now=timezone.now())
 
     @admin.action(description=_("Publish the selected articles"), permissions=("change",))
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:

@@ -13,7 +13,9 @@ from typing import Concatenate, TypeGuard, cast
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
@@ -43,7 +45,16 @@ def is_agent_request(request: HttpRequest) -> TypeGuard[AgentRequest]:
     return isinstance(request.user, User) and request.user.is_agent
 
 
-def _mark(view: Callable[..., HttpResponse], **markers: bool) -> None:
+def signed_in_user(request: HttpRequest) -> User:
+    """The person behind a request that a sign-in guard let through (``login_required``,
+    the admin site): a User, never the anonymous one."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def _mark(view: Callable[..., HttpResponseBase], **markers: bool) -> None:
     """Label a guarded view for the route walk (tests/test_route_walk.py), which checks
     that every portal and desk route sits behind its guard."""
     vars(view).update(markers)
@@ -63,22 +74,22 @@ def acting_membership(user: User | AnonymousUser, org_slug: str) -> Membership:
     return membership
 
 
-type TenantViewFunc = Callable[Concatenate[TenantRequest, ...], HttpResponse]
+type TenantViewFunc = Callable[Concatenate[TenantRequest, ...], HttpResponseBase]
 
 
-def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[..., HttpResponse]]:
+def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[..., HttpResponseBase]]:
     """Resolve ``org`` from the URL and attach it to the request.
 
     ``admin_only`` routes show plain users the "ask your admin" page (POL-WHO-1),
     never a bare 403; self-help routes stay open to every member (POL-SELF-3).
     """
 
-    def decorator(view: TenantViewFunc) -> Callable[..., HttpResponse]:
+    def decorator(view: TenantViewFunc) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
         def wrapper(
             request: HttpRequest, org: str, *args: object, **kwargs: object
-        ) -> HttpResponse:
+        ) -> HttpResponseBase:
             membership = acting_membership(request.user, org)
             # The request becomes a TenantRequest here: the next lines set what it adds.
             tenant_request = cast(TenantRequest, request)
@@ -105,13 +116,13 @@ def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[...,
 
 
 def desk_view[**P](
-    view: Callable[Concatenate[AgentRequest, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    view: Callable[Concatenate[AgentRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """Desk routes are for provider staff; to anyone else they do not exist."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not is_agent_request(request):
             raise Http404
         return view(request, *args, **kwargs)
@@ -121,13 +132,13 @@ def desk_view[**P](
 
 
 def supervisor_view[**P](
-    view: Callable[Concatenate[AgentRequest, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    view: Callable[Concatenate[AgentRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """Reports are for supervisors; to anyone else they do not exist."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not (is_agent_request(request) and request.user.is_supervisor):
             raise Http404
         return view(request, *args, **kwargs)

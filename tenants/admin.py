@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
 from core.refusals import into_form
 from tenants import services
+from tenants.access import signed_in_user
 from tenants.models import (
     ContactChange,
     Membership,
@@ -99,7 +100,7 @@ def save_membership_rows(request: HttpRequest, formset: BaseModelFormSet) -> Non
     """An inline's new, changed and deleted memberships, each through its service. New
     members and promotions come first, so a submit that hands the global admin role over
     never finds the organization without one halfway."""
-    staff: User = request.user  # type: ignore[assignment]
+    staff = signed_in_user(request)
     now = timezone.now()
     formset.save(commit=False)  # fills new_objects, changed_objects, deleted_objects
     for member in formset.new_objects:
@@ -278,7 +279,7 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Membership, form: ModelForm, change: bool
     ) -> None:
-        staff: User = request.user  # type: ignore[assignment]
+        staff = signed_in_user(request)
         now = timezone.now()
         if not change:
             _adopt(
@@ -299,7 +300,7 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         services.membership_remove_by_staff(
             member=obj,
-            staff=request.user,  # type: ignore[arg-type]
+            staff=signed_in_user(request),
             now=timezone.now(),
         )
 
@@ -391,7 +392,7 @@ class RegisteredContactAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: services.Contact) -> None:
         services.contact_remove_by_staff(
             contact=obj,
-            staff=request.user,  # type: ignore[arg-type]
+            staff=signed_in_user(request),
             now=timezone.now(),
         )
 
@@ -412,7 +413,7 @@ class RegisteredPhoneAdmin(RegisteredContactAdmin):
     ) -> None:
         phone = services.contact_phone_add_by_staff(
             organization=obj.organization,
-            staff=request.user,  # type: ignore[arg-type]
+            staff=signed_in_user(request),
             number=form.cleaned_data["number"].as_e164,
             label=obj.label,
             now=timezone.now(),
@@ -432,7 +433,7 @@ class RegisteredEmailAdmin(RegisteredContactAdmin):
     ) -> None:
         registered = services.contact_email_add_by_staff(
             organization=obj.organization,
-            staff=request.user,  # type: ignore[arg-type]
+            staff=signed_in_user(request),
             email=obj.email,
             label=obj.label,
             now=timezone.now(),

@@ -23,7 +23,7 @@ class UtcDateTimeRangeField(IsoDateTimeRangeField):
     """ISO 8601 bounds, turned into UTC before they reach the database: Python accepts
     offsets up to ±23:59 that PostgreSQL refuses (found by the schema fuzzer)."""
 
-    def compress(self, data_list: list[datetime | None]) -> slice | None:
+    def compress(self, data_list: list[datetime | None] | None) -> slice | None:
         try:
             bounds = [
                 value.astimezone(UTC) if value is not None else None for value in data_list or []

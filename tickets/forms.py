@@ -219,7 +219,7 @@ class RequestForm(forms.Form):
             **channel,
         )
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         """The intake rules (role, product, contact), shown next to their fields before
         the request is filed; the service checks the same rules again when it is."""
         data = super().clean()

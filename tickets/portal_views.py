@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -222,7 +223,7 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
 
 
 @tenant_view(admin_only=True)
-def attachment_download(request: TenantRequest, number: str, attachment: int) -> HttpResponse:
+def attachment_download(request: TenantRequest, number: str, attachment: int) -> HttpResponseBase:
     """The file, as a download: never rendered inline, never sniffed by the browser."""
     found = attachment_for_organization(request.organization, number, attachment)
     if request.method not in ("GET", "HEAD"):

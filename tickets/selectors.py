@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q
 from django.db.models.functions import Trunc
 
 from severity.choices import Category, Severity
@@ -23,6 +23,7 @@ from tickets.models import (
     Rating,
     Status,
     Ticket,
+    TicketQuerySet,
     parse_reference,
     queue_bucket,
     queue_due,
@@ -87,7 +88,7 @@ class QueuePage:
         return (self.page - 1) * QUEUE_PAGE_SIZE + len(self.rows)
 
 
-def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> QuerySet[Ticket]:
+def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> TicketQuerySet:
     """Active tickets narrowed by every filter except severity (the counts are per
     severity, so they are taken before it applies)."""
     # One status condition, not "active AND this status": the planner multiplies the two

@@ -118,9 +118,11 @@ def _locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
-def _require_agent(actor: Actor) -> None:
-    if not actor.is_agent:
+def _require_agent(actor: Actor) -> User:
+    """The acting member of support staff; anyone else is refused."""
+    if actor.user is None or not actor.user.is_agent:
         raise TicketError(ERR_NOT_AGENT, code="forbidden")
+    return actor.user
 
 
 def _require_support_or_admin(ticket: Ticket, actor: Actor) -> None:
@@ -269,7 +271,8 @@ def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime
             body=body,
             created_at=now,
         )
-        before, after = {"status": ticket.status}, {}
+        before: dict[str, Any] = {"status": ticket.status}
+        after: dict[str, Any] = {}
         if ticket.status == Status.NEW:
             before, after = _set_status(ticket, Status.OPEN, now)
         first = ticket.first_response_at is None
@@ -380,7 +383,8 @@ def ticket_customer_reply(
         )
         files = _store_uploads(ticket, message, checked, actor=actor, now=now, stored=stored)
         _undo_a_downgrade_the_reply_beat(ticket, actor=actor, now=now)
-        before, after = {"status": ticket.status}, {"status": ticket.status}
+        before: dict[str, Any] = {"status": ticket.status}
+        after: dict[str, Any] = {"status": ticket.status}
         if ticket.status in (Status.AWAITING_CUSTOMER, Status.RESOLVED):
             before, after = _set_status(ticket, Status.OPEN, now)
         ticket.updated_at = now
@@ -403,14 +407,14 @@ def ticket_customer_reply(
 def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: User | None, now: datetime) -> Ticket:
     """Claim (assign to oneself), hand over, or unassign. Agents may claim or release;
     supervisors may assign to anyone on the desk."""
-    _require_agent(actor)
+    agent = _require_agent(actor)
     if assignee is not None and not assignee.is_agent:
         raise TicketError(ERR_ASSIGNEE_NOT_AGENT, code="invalid", field="assignee")
     with transaction.atomic():
         ticket = _locked(ticket)
         _require_active(ticket)
-        taking_or_releasing_own = assignee == actor.user or (
-            assignee is None and ticket.assignee_id in (None, actor.user.pk)  # type: ignore[union-attr]
+        taking_or_releasing_own = assignee == agent or (
+            assignee is None and ticket.assignee_id in (None, agent.pk)
         )
         if not taking_or_releasing_own and not actor.is_supervisor:
             raise TicketError(ERR_ASSIGN_OTHERS, code="forbidden", field="assignee")
@@ -685,7 +689,8 @@ def _store_uploads(
             created_at=now,
         )
         attachment.file.save(info.name, upload, save=False)
-        stored.append(attachment.file.name)
+        if attachment.file.name is not None:
+            stored.append(attachment.file.name)
         attachment.save()
         rows.append(attachment)
     return rows

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin
+from tenants.access import signed_in_user
 from verification.models import Call, OrganizationPinState, PinChallenge, VerificationEvent
 from verification.services import VerificationError, pin_unlock
 
@@ -74,7 +75,7 @@ class OrganizationPinStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 pin_unlock(
                     organization=state.organization,
-                    supervisor=request.user,  # type: ignore[arg-type]
+                    supervisor=signed_in_user(request),
                     now=timezone.now(),
                 )
             except VerificationError as refused:
@@ -92,7 +93,7 @@ class OrganizationPinStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         # The action must show although the model is read-only.
         actions = super().get_actions(request, *args, **kwargs)
-        if not request.user.is_supervisor:  # type: ignore[union-attr]
+        if not signed_in_user(request).is_supervisor:
             actions.pop("unlock", None)
         return actions
 

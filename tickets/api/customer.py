@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, generics, serializers, status
@@ -119,7 +119,7 @@ class TenantView(APIView):
         self,
         request: Request,
         number: str,
-        parser: type[serializers.Serializer],  # type: ignore[type-arg]
+        parser: type[serializers.Serializer],
         change: Callable[[Ticket, dict[str, Any]], Any],
         present: Callable[[Any], Any],
         status_code: int = status.HTTP_200_OK,
@@ -178,7 +178,7 @@ class TicketCursor(CursorPagination):
 class TicketListCreate(TenantView, generics.GenericAPIView):
     serializer_class = io.TicketOut
     pagination_class = TicketCursor
-    filter_backends = (django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter)
+    filter_backends = (DjangoFilterBackend, filters.OrderingFilter)
     filterset_class = RequestFilter
     ordering_fields = ("created_at", "updated_at")
     ordering = ("-created_at",)
@@ -190,6 +190,7 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
 
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the view pages (pagination_class)
         return self.get_paginated_response([io.ticket_data(ticket) for ticket in page])
 
     def post(self, request: Request) -> Response:
