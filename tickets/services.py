@@ -25,7 +25,7 @@ from severity import assessment as sev
 from severity.choices import Severity
 from tenants.models import Organization, User
 from tickets import attachments as uploads
-from tickets import intake
+from tickets import events, intake
 from tickets.actors import Actor
 from tickets.clocks import opening_clocks, refresh_clocks
 from tickets.errors import TicketError
@@ -40,7 +40,6 @@ from tickets.models import (
     Attachment,
     AuthorRole,
     ContactMethod,
-    Event,
     EventKind,
     Language,
     Message,
@@ -50,7 +49,6 @@ from tickets.models import (
     Status,
     Ticket,
 )
-from tickets.outbox import queue_delivery
 from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER, REASON_REPLY_IN_TIME
 from tickets.scheduling import schedule_deadline
 
@@ -79,38 +77,6 @@ ERR_RATE_CUSTOMER_ONLY = _("Only the organization's admins rate the support they
 ERR_ESCALATE_REASON = _("Say why the request is escalated.")
 ERR_TOP_LEVEL = _("This request is already escalated to the duty manager (level 2).")
 RATING_COMMENT_MAX_LENGTH = 2000
-
-
-def _record(
-    ticket: Ticket,
-    *,
-    actor: Actor,
-    kind: EventKind,
-    now: datetime,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str = "",
-    step: tuple[int, datetime] | None = None,
-) -> Event:
-    """Write the Event of a change; ``step`` is (level, lapse) of an SLA step, which the
-    Event's unique constraint makes happen once."""
-    step_level, step_lapse_at = step if step is not None else (None, None)
-    event = Event.objects.create(
-        organization_id=ticket.organization_id,
-        ticket=ticket,
-        kind=kind,
-        actor_kind=actor.kind,
-        actor_user=actor.user,
-        actor_label=actor.label,
-        before=before or {},
-        after=after or {},
-        reason=reason,
-        step_level=step_level,
-        step_lapse_at=step_lapse_at,
-        created_at=now,
-    )
-    queue_delivery([event.pk])  # after commit; a rollback drops it with the Event
-    return event
 
 
 def _locked(ticket: Ticket) -> Ticket:
@@ -233,7 +199,7 @@ def ticket_create(
         opening_clocks(ticket)
         ticket.save()
         files = _store_uploads(ticket, None, checked, actor=actor, now=now, stored=stored)
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.CREATED,
@@ -284,7 +250,9 @@ def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime
         ticket.updated_at = now
         ticket.save()
         after.update({"message": message.pk, "first_response": first})
-        _record(ticket, actor=actor, kind=EventKind.REPLIED, now=now, before=before, after=after)
+        events.record(
+            ticket, actor=actor, kind=EventKind.REPLIED, now=now, before=before, after=after
+        )
         refresh_clocks(ticket, now=now)
     return message
 
@@ -306,7 +274,9 @@ def ticket_internal_note(*, ticket: Ticket, actor: Actor, body: str, now: dateti
         )
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
-        _record(ticket, actor=actor, kind=EventKind.NOTED, now=now, after={"message": message.pk})
+        events.record(
+            ticket, actor=actor, kind=EventKind.NOTED, now=now, after={"message": message.pk}
+        )
     return message
 
 
@@ -340,7 +310,7 @@ def ticket_request_information(
         ticket.updated_at = now
         ticket.save()
         after.update({"message": message.pk, "first_response": first})
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.INFORMATION_REQUESTED,
@@ -392,7 +362,7 @@ def ticket_customer_reply(
         after["message"] = message.pk
         if files:
             after["attachments"] = [f.original_name for f in files]
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.CUSTOMER_REPLIED,
@@ -424,7 +394,7 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: User | None, now: d
         ticket.assignee = assignee
         ticket.updated_at = now
         ticket.save(update_fields=["assignee", "updated_at"])
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.ASSIGNED,
@@ -455,7 +425,7 @@ def ticket_resolve(*, ticket: Ticket, actor: Actor, reason: str, now: datetime) 
         before, after = _set_status(ticket, Status.RESOLVED, now)
         ticket.updated_at = now
         ticket.save()
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.RESOLVED,
@@ -482,7 +452,7 @@ def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str, now: datetime) -
         before, after = _set_status(ticket, Status.OPEN, now)
         ticket.updated_at = now
         ticket.save()
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.REOPENED,
@@ -506,7 +476,9 @@ def ticket_close(*, ticket: Ticket, actor: Actor, now: datetime) -> Ticket:
         before, after = _set_status(ticket, Status.CLOSED, now)
         ticket.updated_at = now
         ticket.save()
-        _record(ticket, actor=actor, kind=EventKind.CLOSED, now=now, before=before, after=after)
+        events.record(
+            ticket, actor=actor, kind=EventKind.CLOSED, now=now, before=before, after=after
+        )
         refresh_clocks(ticket, now=now)
     return ticket
 
@@ -540,7 +512,7 @@ def ticket_change_severity(
         ticket.severity_reason = f"{reason}\n\n{outcome.as_text()}".strip()
         ticket.updated_at = now
         ticket.save(update_fields=["severity", "severity_reason", "updated_at"])
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.SEVERITY_CHANGED,
@@ -582,7 +554,7 @@ def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> s
         try:
             with transaction.atomic():
                 if lower is None:
-                    event = _record(
+                    event = events.record(
                         ticket,
                         actor=actor,
                         kind=EventKind.REMINDED,
@@ -592,7 +564,7 @@ def ticket_cooperation_lapse(*, ticket_id: int, now: datetime, worker: str) -> s
                         step=(0, lapse),
                     )
                 else:
-                    event = _record(
+                    event = events.record(
                         ticket,
                         actor=actor,
                         kind=EventKind.DOWNGRADED,
@@ -631,7 +603,7 @@ def _undo_a_downgrade_the_reply_beat(ticket: Ticket, *, actor: Actor, now: datet
     before = ticket.severity
     ticket.severity = restored
     ticket.save(update_fields=["severity"])
-    _record(
+    events.record(
         ticket,
         actor=actor,
         kind=EventKind.SEVERITY_CHANGED,
@@ -757,7 +729,7 @@ def ticket_rate(*, ticket: Ticket, actor: Actor, score: int, comment: str, now: 
                 )
         except IntegrityError:
             raise TicketError(ERR_ALREADY_RATED, code="already_rated", field="score") from None
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.RATED,
@@ -789,7 +761,7 @@ def ticket_escalate(*, ticket: Ticket, actor: Actor, reason: str, now: datetime)
         ticket.escalation_level = before + 1
         ticket.updated_at = now
         ticket.save(update_fields=["escalation_level", "updated_at"])
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.ESCALATED,
@@ -842,7 +814,7 @@ def ticket_update_contact(
             return ticket
         ticket.updated_at = now
         ticket.save(update_fields=[*changed, "updated_at"])
-        _record(
+        events.record(
             ticket,
             actor=actor,
             kind=EventKind.CONTACT_CHANGED,

@@ -30,9 +30,11 @@ from django.db.models import F
 from django.utils.translation import gettext_noop
 
 from core import metrics
+from tickets.actors import Actor
 from tickets.clocks import next_action_at
+from tickets.events import event_values
 from tickets.health import SWEEP
-from tickets.models import ActorKind, Event, EventKind, Status, Ticket, WorkerHeartbeat
+from tickets.models import Event, EventKind, Status, Ticket, WorkerHeartbeat
 from tickets.outbox import deliver_pending, queue_delivery
 from tickets.scheduling import schedule_deadline
 from tickets.services import ticket_cooperation_lapse
@@ -327,23 +329,21 @@ def _write_steps(
     if not steps:
         return set(), []
     values = [
-        {
-            "organization_id": s.organization_id,
-            "ticket_id": s.ticket_id,
-            "kind": s.kind,
-            "actor_kind": ActorKind.SYSTEM,
-            "actor_label": worker,
-            "before": {"escalation_level": s.before_level},
-            "after": {
+        event_values(
+            organization_id=s.organization_id,
+            ticket_id=s.ticket_id,
+            kind=s.kind,
+            actor=Actor.system(worker),
+            now=now,
+            before={"escalation_level": s.before_level},
+            after={
                 "escalation_level": max(s.level, s.before_level),
                 "level": s.level,
                 "lapse_at": s.lapse_at.isoformat(),
             },
-            "reason": s.reason,
-            "step_level": s.level,
-            "step_lapse_at": s.lapse_at,
-            "created_at": now,
-        }
+            reason=s.reason,
+            step=(s.level, s.lapse_at),
+        )
         for s in steps
     ]
     if connection.vendor == "postgresql":
