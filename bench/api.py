@@ -1,7 +1,8 @@
 """Benchmark ``POST /api/v1/tickets/`` against a bare DRF validate+INSERT floor.
 
 Run from the project root with a PostgreSQL server (the URL's own database is not
-touched; ``supportdesk_apibench`` on the same server is dropped, created and migrated):
+touched; ``supportdesk_apibench``, or ``--database``, on the same server is dropped, created
+and migrated):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api.py
 
@@ -49,6 +50,8 @@ PAYLOAD = {
     "title": "Cannot send mail",
     "description": "Outbound mail is stuck in the outbox for everyone since 09:10.",
     "category": "technical",
+    # A technical request names its product (POL-REQ-3); seeded by the migrations.
+    "product": "exchange-online",
     "impact": "degraded",
     "scope": "many",
     "contact_email": "it@bench.example",
@@ -66,7 +69,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def recreate_database(url: str) -> str:
+def recreate_database(url: str, name: str) -> str:
     import psycopg2
 
     parts = urlsplit(url)
@@ -83,10 +86,10 @@ def recreate_database(url: str) -> str:
     )
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @contextlib.contextmanager
@@ -207,6 +210,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=4, help="alternating slices per side")
+    parser.add_argument(
+        "--database", default=BENCH_DATABASE, help="dropped and created on the URL's server"
+    )
     parser.add_argument("--drive")
     parser.add_argument("--headers", default="{}")
     options = parser.parse_args()
@@ -218,7 +224,9 @@ def main() -> None:
         return
 
     source = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    database = recreate_database(source)
+    if urlsplit(source).path.lstrip("/") == options.database:
+        raise SystemExit("point DATABASE_URL at another database; the bench drops its own")
+    database = recreate_database(source, options.database)
     if shutil.which("redis-server") is None:
         raise SystemExit("bench/api.py needs the redis-server binary on PATH")
     redis_port, http_port = free_port(), free_port()
@@ -238,7 +246,7 @@ def main() -> None:
     redis_args = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
     with process(redis_args, env, "redis") as redis:
         wait_for_port(redis_port, redis, "redis")
-        log(f"migrating {BENCH_DATABASE}")
+        log(f"migrating {options.database}")
         secret, organization_id = seed(env)
         gunicorn = [
             str(Path(sys.executable).with_name("gunicorn")), "supportdesk.wsgi:application",

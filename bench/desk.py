@@ -1,8 +1,9 @@
 """Benchmark the desk queue page and its live-refresh fragment at scale on PostgreSQL.
 
 Run from the project root with a PostgreSQL server (the URL's own database is not
-touched; ``supportdesk_deskbench`` on the same server is created and migrated if missing,
-and filled once by ``manage.py generate_tickets``; later runs reuse it):
+touched; ``supportdesk_deskbench``, or ``--database``, on the same server is created and
+migrated if missing, and filled once by ``manage.py generate_tickets``; later runs reuse
+it):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportdesk .venv/bin/python bench/desk.py
 
@@ -81,12 +82,13 @@ def main() -> None:
     parser.add_argument("--organizations", type=int, default=100)
     parser.add_argument("--open-share", type=float, default=0.02)
     parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    parser.add_argument("--database", default=BENCH_DATABASE, help="created and filled if missing")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         raise SystemExit("set DATABASE_URL to a PostgreSQL server")
-    os.environ["DATABASE_URL"] = ensure_database(url, BENCH_DATABASE)
+    os.environ["DATABASE_URL"] = ensure_database(url, args.database)
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
@@ -110,7 +112,7 @@ def main() -> None:
     if have < args.tickets:
         if have:
             raise SystemExit(
-                f"{BENCH_DATABASE} holds {have:,} tickets, fewer than {args.tickets:,}: "
+                f"{args.database} holds {have:,} tickets, fewer than {args.tickets:,}: "
                 "drop it to start over"
             )
         log(f"generating {args.tickets:,} tickets (once)")
