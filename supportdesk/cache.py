@@ -127,6 +127,21 @@ class TolerantRedisCache(RedisCache):
             _unavailable("incr", error)
             return delta
 
+    def count(self, key: Any, timeout: int, version: int | None = None) -> int:
+        """Add one to a counter that starts at zero and expires ``timeout`` seconds after
+        its first count; the new count. One round trip: ``incr`` asks whether the key
+        exists before adding (two), and a window's first count adds then counts again.
+        While Redis is away every count is 1 (a rate limit fails open, as ``incr``)."""
+        key = self.make_and_validate_key(key, version=version)
+        try:
+            pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+            pipeline.set(key, 0, ex=timeout, nx=True)
+            pipeline.incr(key)
+            return int(pipeline.execute()[-1])
+        except RedisError as error:
+            _unavailable("count", error)
+            return 1
+
     def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         try:
             return super().decr(key, delta, version)

@@ -259,7 +259,8 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "severity_reason": ticket.severity_reason,
         "status": ticket.status,
         "channel": ticket.channel,
-        "contact_phone": str(ticket.contact_phone) if ticket.contact_phone else "",
+        # Formatted once: a number's truth is its formatted length (a second formatting).
+        "contact_phone": "" if ticket.contact_phone is None else str(ticket.contact_phone),
         "contact_email": ticket.contact_email,
         "preferred_contact": ticket.preferred_contact,
         "language": ticket.language,

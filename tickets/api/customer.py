@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import filters, generics, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -200,7 +201,9 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
         data = io.TicketCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        values["contact_phone"] = values.get("contact_phone") or None
+        # The field gives a checked PhoneNumber or "" (asking a number's truth formats it).
+        phone = values.get("contact_phone")
+        values["contact_phone"] = phone if isinstance(phone, PhoneNumber) else None
         ticket = services.ticket_create(
             organization=self.tenant.organization,
             actor=self.actor(),
