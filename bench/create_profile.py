@@ -100,7 +100,11 @@ class Clock:
         if getattr(original, "__wrapped_by_clock__", False):
             return
         label = name or f"{getattr(owner, '__name__', owner)}.{attribute}"
-        setattr(owner, attribute, self.wrap(label, original))
+        declared = vars(owner).get(attribute) if isinstance(owner, type) else None
+        if isinstance(declared, classmethod):
+            setattr(owner, attribute, classmethod(self.wrap(label, declared.__func__)))
+        else:
+            setattr(owner, attribute, self.wrap(label, original))
 
     def report(self, requests: int, total_ms: float) -> str:
         lines = [f"{'part':<66} {'ms/req':>7} {'self':>7} {'%':>5} {'calls':>5}"]
@@ -150,7 +154,10 @@ def instrument(clock: Clock) -> None:
     from django.conf import settings
     from django.core.handlers.base import BaseHandler
     from django.db import connections, transaction
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
     from django.db.models import Model
+    from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
     from django.utils.module_loading import import_string
     from phonenumber_field import serializerfields as phone_fields
     from rest_framework import relations, renderers, views
@@ -211,6 +218,12 @@ def instrument(clock: Clock) -> None:
     clock.patch(metrics, "observe_request", "metrics: observe_request")
     clock.patch(observability.access_log, "info", "access log line")
     clock.patch(floor_urls.BenchFloorView, "post", "floor view post")
+    # Each statement's share: compiling it, the round trip, building the model instances.
+    clock.patch(SQLCompiler, "as_sql", "SQL compile (SELECT)")
+    clock.patch(SQLInsertCompiler, "as_sql", "SQL compile (INSERT)")
+    clock.patch(CursorWrapper, "execute", "database round trip")
+    clock.patch(BaseDatabaseWrapper, "commit", "database round trip (COMMIT)")
+    clock.patch(Model, "from_db", "model instances from rows")
     # Once per request, before its first query (CONN_HEALTH_CHECKS): a SELECT 1.
     clock.patch(type(connections["default"]), "is_usable", "database health check")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -132,6 +133,28 @@ def _set_status(
     return {"status": before}, {"status": status}
 
 
+# The fields of a new ticket only the model's limits check (lengths, the phone numbers'
+# and the e-mail address's form, the channel). The draft's choices were checked by
+# draft_problems before, and the service set the rest itself (severity, status, clocks).
+_MODEL_CHECKED = frozenset(
+    {
+        "title",
+        "description",
+        "business_impact",
+        "contact_24x7",
+        "contact_phone",
+        "contact_email",
+        "caller_phone",
+        "channel",
+    }
+)
+
+
+@cache
+def _not_model_checked() -> tuple[str, ...]:
+    return tuple(field.name for field in Ticket._meta.fields if field.name not in _MODEL_CHECKED)
+
+
 def ticket_create(
     *,
     organization: Organization,
@@ -183,10 +206,7 @@ def ticket_create(
         # two queries on every create. The fields' own limits (lengths, the phone numbers'
         # form) are a refusal on their field, whichever channel skipped them.
         try:
-            ticket.full_clean(
-                exclude=["organization", "product", "created_by", "assignee"],
-                validate_constraints=False,
-            )
+            ticket.full_clean(exclude=_not_model_checked(), validate_constraints=False)
         except ValidationError as invalid:
             raise TicketError.together(
                 [

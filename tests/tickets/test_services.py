@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from tests.conftest import T0, World
 from tests.factories import MembershipFactory
 from tickets import services
 from tickets.actors import Actor
+from tickets.intake import TicketDraft
 from tickets.models import ActorKind, Event, EventKind, MessageKind, Status, Ticket
 from tickets.services import TicketError
 
@@ -88,6 +90,35 @@ def test_invalid_choice_is_refused_without_a_write(world: World) -> None:
         world.file(impact="apocalyptic")
     assert (refused.value.code, refused.value.field) == ("invalid_choice", "impact")
     assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("title", "x" * 201),
+        ("contact_24x7", "x" * 201),
+        ("contact_email", "not an address"),
+        ("contact_phone", "12"),
+        ("caller_phone", "12"),
+        ("channel", "pigeon"),
+    ],
+)
+def test_the_models_limits_refuse_on_their_field_whatever_the_channel(
+    world: World, field: str, value: str
+) -> None:
+    with pytest.raises(services.TicketError) as refused:
+        world.file(**{field: value})
+    assert (refused.value.code, refused.value.field) == ("invalid", field)
+    assert not Ticket.objects.exists()
+
+
+def test_every_field_of_a_draft_is_checked_by_the_rules_or_the_model() -> None:
+    # A new draft field that neither draft_problems nor the model's limits check would be
+    # stored unchecked from a channel that skipped its own parsing.
+    checked_by_the_rules = {"category", "impact", "scope", "preferred_contact", "language"}
+    checked_by_the_rules |= {"product"}  # must exist and be offered (POL-REQ-3)
+    drafted = {field.name for field in dataclasses.fields(TicketDraft)}
+    assert drafted <= checked_by_the_rules | services._MODEL_CHECKED
 
 
 def test_full_life_cycle_writes_an_event_for_every_change(world: World) -> None:
