@@ -18,6 +18,10 @@ class SupportdeskConfig:
     TICKET_PREFIX: str
     DUTY_MANAGER_EMAIL: str
 
+    # The address customers answer ticket mail at: its local part and domain make each
+    # ticket's signed reply address (tickets.mail.reply_address).
+    MAILIN_ADDRESS: str
+
     # The SLA sweep and its per-ticket deadline tasks.
     SWEEP_INTERVAL_SECONDS: float
     SWEEP_BATCH_SIZE: int

@@ -335,10 +335,24 @@ if PRODUCTION:
     # /healthz is probed over plain HTTP from inside the deployment.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+
+def _mailin_address(address: str) -> str:
+    """A plain local@domain with no "+" in the local part (the "+" starts the tag)."""
+    local, at, domain = address.strip().partition("@")
+    if not at or not local or not domain or "+" in local or "@" in domain or " " in address.strip():
+        raise ImproperlyConfigured(f"MAILIN_ADDRESS {address!r} is not a plain local@domain.")
+    return f"{local}@{domain.lower()}"
+
+
 # --- Product policy defaults (POLICY.md "Default" lines; configurable, not hard-coded) -----
 SUPPORTDESK = SupportdeskConfig(
     TICKET_PREFIX=env_str("TICKET_PREFIX", "SR") or "SR",
     DUTY_MANAGER_EMAIL=env_str("DUTY_MANAGER_EMAIL", "duty-manager@supportdesk.localhost"),
+    # Customers answer ticket mail here, at <local>+<reference>.<tag>@<domain>.
+    MAILIN_ADDRESS=_mailin_address(
+        env_str("MAILIN_ADDRESS", "support@supportdesk.localhost")
+        or "support@supportdesk.localhost"
+    ),
     SWEEP_INTERVAL_SECONDS=env_float("SWEEP_INTERVAL_SECONDS", 30.0, minimum=0.5),
     SWEEP_BATCH_SIZE=env_int("SWEEP_BATCH_SIZE", 1000, minimum=1),
     # Concurrent sweeps on a backlog (PostgreSQL): about one per worker process.

@@ -113,3 +113,14 @@ def test_every_variable_settings_reads_is_in_env_example() -> None:
     )
     listed = set(re.findall(r"^#? ?([A-Z_0-9]+)=", (root / ".env.example").read_text(), re.M))
     assert read and sorted(read - listed) == []
+
+
+def test_mailin_address_must_be_a_plain_address() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from supportdesk.settings import _mailin_address
+
+    assert _mailin_address(" help@Desk.Example.COM ") == "help@desk.example.com"
+    for bad in ("help", "@desk.example.com", "help@", "help+x@desk.example.com", "a b@c.d"):
+        with pytest.raises(ImproperlyConfigured):
+            _mailin_address(bad)
