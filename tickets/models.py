@@ -630,6 +630,58 @@ class Macro(models.Model):
         return f"{self.name} ({self.language})"
 
 
+class OutgoingMailQuerySet(models.QuerySet["OutgoingMail"]):
+    def for_ticket(self, ticket_id: int) -> OutgoingMailQuerySet:
+        return self.filter(ticket_id=ticket_id)
+
+    def ticket_for_message_ids(self, ids: list[str]) -> int | None:
+        """The ticket of any of these Message-IDs (with angle brackets, as in the
+        headers) that we sent; None when none is ours."""
+        wanted = [value.strip() for value in ids if value and value.strip()]
+        if not wanted:
+            return None
+        found = self.filter(message_id__in=wanted).order_by("-created_at", "-pk")
+        return found.values_list("ticket_id", flat=True).first()
+
+
+class OutgoingMail(models.Model):
+    """One e-mail a ticket's Event sent, by its Message-ID: the chain later mails of the
+    ticket answer (In-Reply-To, References) and what an incoming answer is matched
+    against. Written by ``tickets.outbox`` with the Event's delivery; a retried delivery
+    sends the same Message-ID and writes no second row."""
+
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="outgoing_mails",
+        verbose_name=_("service request"),
+    )
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("event"),
+    )
+    # The addresses it went to, lowercased and comma-separated (one for customer mail).
+    recipient = models.CharField(_("recipient"), max_length=1000)
+    # With its angle brackets, as in the header.
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    objects = OutgoingMailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        ordering = ("created_at", "pk")
+        indexes = [models.Index(fields=["ticket", "created_at"], name="outgoing_mail_ticket_time")]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
 class WorkerHeartbeat(models.Model):
     """When a periodic job last finished: the health check and the desk banner read it."""
 
