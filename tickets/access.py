@@ -52,3 +52,15 @@ def attachment_for_organization(
     if attachment is None:
         raise Http404
     return attachment
+
+
+def attachment_for_desk(user: User, reference: str | int, attachment_id: int) -> Attachment:
+    """Any attachment of the ticket, internal notes' included, for provider staff only;
+    404 for anyone else and for an id of another ticket."""
+    ticket = ticket_for_desk(user, reference)
+    if not 0 < attachment_id < 2**63:  # a huge id would overflow the column, not miss
+        raise Http404
+    attachment = Attachment.objects.filter(ticket=ticket, pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    return attachment

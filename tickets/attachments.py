@@ -102,6 +102,19 @@ def accept_attribute() -> str:
     return ",".join(f".{ext}" for ext in ALLOWED)
 
 
+# Kinds a browser may show itself (sandboxed): images, PDFs and plain text. Everything
+# else (office files, archives, CSV a spreadsheet would open) is only ever downloaded.
+INLINE_TYPES = ("image/", "application/pdf", "text/plain")
+
+
+def opens_in_browser(content_type: str) -> bool:
+    return content_type.startswith(INLINE_TYPES)
+
+
+def is_image(content_type: str) -> bool:
+    return content_type.startswith("image/")
+
+
 def _looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False

@@ -13,6 +13,7 @@ from core.forms import form_field
 from helpcenter.models import Service
 from severity.choices import Category, Severity
 from tenants.models import Organization, User
+from tickets.forms import AttachmentsField
 from tickets.models import Status
 from tickets.selectors import QueueFilters
 
@@ -158,6 +159,7 @@ class ReplyForm(forms.Form):
         widget=forms.HiddenInput,
         initial=ACTION_REPLY,
     )
+    attachments = AttachmentsField()
 
 
 class NoteForm(forms.Form):
@@ -167,6 +169,7 @@ class NoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Only support staff see internal notes."),
     )
+    attachments = AttachmentsField()
 
 
 class EscalateForm(forms.Form):

@@ -14,6 +14,11 @@ urlpatterns = [
     path("tickets/<str:number>/severity/", desk_views.ticket_severity, name="ticket_severity"),
     path("tickets/<str:number>/reply/", desk_views.ticket_reply, name="ticket_reply"),
     path("tickets/<str:number>/note/", desk_views.ticket_note, name="ticket_note"),
+    path(
+        "tickets/<str:number>/files/<int:attachment>/",
+        desk_views.ticket_attachment,
+        name="ticket_attachment",
+    ),
     path("tickets/<str:number>/escalate/", desk_views.ticket_escalate, name="ticket_escalate"),
     path("tickets/<str:number>/resolve/", desk_views.ticket_resolve, name="ticket_resolve"),
     path("tickets/<str:number>/reopen/", desk_views.ticket_reopen, name="ticket_reopen"),

@@ -15,7 +15,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.db.models import Prefetch
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,12 +38,13 @@ from severity.sla import RUNNING, ledger
 from tenants.access import AgentRequest, desk_view, supervisor_view
 from tenants.masking import mask_email, mask_phone
 from tenants.models import User
+from tickets import attachments as uploads
 from tickets import desk_forms, selectors, services
-from tickets.access import ticket_for_desk
+from tickets.access import attachment_for_desk, ticket_for_desk
 from tickets.actors import Actor
 from tickets.clocks import Explanation, current_clocks, explain
 from tickets.forms import SeverityChangeForm
-from tickets.models import Macro, SavedView, Status, Ticket
+from tickets.models import Attachment, Macro, SavedView, Status, Ticket
 
 # --- The queue -----------------------------------------------------------------------------
 
@@ -321,7 +330,12 @@ def _render_ticket(
             "ledger": explanation,
             "bar": _ledger_bar(ticket, explanation, now),
             "now": now,
-            "conversation": ticket.messages.select_related("author"),
+            "conversation": ticket.messages.select_related("author").prefetch_related(
+                Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
+            ),
+            "request_files": list(
+                ticket.attachments.filter(message__isnull=True).order_by("created_at", "pk")
+            ),
             "timeline": ticket.events.select_related("actor_user").order_by("created_at", "pk"),
             "contacts": _registered_contacts(ticket, now),
             "macros": _macros(ticket),
@@ -387,15 +401,23 @@ def ticket_reply(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         if data["action"] == desk_forms.ReplyForm.ACTION_REQUEST_INFORMATION:
             services.ticket_request_information(
-                ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
+                ticket=ticket,
+                actor=actor,
+                body=data["body"],
+                attachments=data["attachments"],
+                now=timezone.now(),
             )
             return _("Sent. The request now waits on the customer; the response clock is paused.")
         services.ticket_agent_reply(
-            ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
+            ticket=ticket,
+            actor=actor,
+            body=data["body"],
+            attachments=data["attachments"],
+            now=timezone.now(),
         )
         return _("Your reply was sent to the customer.")
 
-    form = desk_forms.ReplyForm(request.POST, prefix="reply")
+    form = desk_forms.ReplyForm(request.POST, request.FILES, prefix="reply")
     return _ticket_action(request, number, form_name="reply_form", form=form, act=act)
 
 
@@ -404,12 +426,36 @@ def ticket_reply(request: AgentRequest, number: str) -> HttpResponse:
 def ticket_note(request: AgentRequest, number: str) -> HttpResponse:
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         services.ticket_internal_note(
-            ticket=ticket, actor=actor, body=data["body"], now=timezone.now()
+            ticket=ticket,
+            actor=actor,
+            body=data["body"],
+            attachments=data["attachments"],
+            now=timezone.now(),
         )
         return _("Internal note added.")
 
-    form = desk_forms.NoteForm(request.POST, prefix="note")
+    form = desk_forms.NoteForm(request.POST, request.FILES, prefix="note")
     return _ticket_action(request, number, form_name="note_form", form=form, act=act)
+
+
+@desk_view
+@require_GET
+def ticket_attachment(request: AgentRequest, number: str, attachment: int) -> HttpResponseBase:
+    """Any file of the request, notes' included. With ``?inline=1`` an image, PDF or text
+    opens in the browser, but sandboxed: the response may run no script, load nothing and
+    is never sniffed into another type, so a hostile upload cannot act on the desk."""
+    found = attachment_for_desk(request.user, number, attachment)
+    inline = request.GET.get("inline") == "1" and uploads.opens_in_browser(found.content_type)
+    response = FileResponse(
+        found.file.open("rb"),
+        as_attachment=not inline,
+        filename=found.original_name,
+        content_type=found.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @desk_view

@@ -242,11 +242,22 @@ def ticket_create(
     return ticket
 
 
-def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime) -> Message:
-    """A public answer from support; the first one meets the first-response target."""
+def ticket_agent_reply(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """A public answer from support; the first one meets the first-response target.
+    Its files are checked before anything is written and stored with it, all or none;
+    the customer downloads them from the portal."""
     _require_agent(actor)
     body = _clean_body(body)
-    with transaction.atomic():
+    checked = _check_uploads(attachments)
+    stored: list[str] = []
+    with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_active(ticket)
         message = Message.objects.create(
@@ -257,6 +268,7 @@ def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime
             body=body,
             created_at=now,
         )
+        files = _store_uploads(ticket, message, checked, actor=actor, now=now, stored=stored)
         before: dict[str, Any] = {"status": ticket.status}
         after: dict[str, Any] = {}
         if ticket.status == Status.NEW:
@@ -270,6 +282,8 @@ def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime
         ticket.updated_at = now
         ticket.save()
         after.update({"message": message.pk, "first_response": first})
+        if files:
+            after["attachments"] = [f.original_name for f in files]
         events.record(
             ticket, actor=actor, kind=EventKind.REPLIED, now=now, before=before, after=after
         )
@@ -277,11 +291,21 @@ def ticket_agent_reply(*, ticket: Ticket, actor: Actor, body: str, now: datetime
     return message
 
 
-def ticket_internal_note(*, ticket: Ticket, actor: Actor, body: str, now: datetime) -> Message:
-    """A note only support sees; it changes no clock."""
+def ticket_internal_note(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """A note only support sees; it changes no clock. Its files stay with support too:
+    the customer's access excludes a note's attachments."""
     _require_agent(actor)
     body = _clean_body(body)
-    with transaction.atomic():
+    checked = _check_uploads(attachments)
+    stored: list[str] = []
+    with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_not_closed(ticket)
         message = Message.objects.create(
@@ -292,22 +316,31 @@ def ticket_internal_note(*, ticket: Ticket, actor: Actor, body: str, now: dateti
             body=body,
             created_at=now,
         )
+        files = _store_uploads(ticket, message, checked, actor=actor, now=now, stored=stored)
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
-        events.record(
-            ticket, actor=actor, kind=EventKind.NOTED, now=now, after={"message": message.pk}
-        )
+        after: dict[str, Any] = {"message": message.pk}
+        if files:
+            after["attachments"] = [f.original_name for f in files]
+        events.record(ticket, actor=actor, kind=EventKind.NOTED, now=now, after=after)
     return message
 
 
 def ticket_request_information(
-    *, ticket: Ticket, actor: Actor, body: str, now: datetime
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    attachments: Sequence[UploadedFile] = (),
 ) -> Message:
     """Ask the customer for something: the ticket waits on them and the
     customer-cooperation clock starts (POL-SEV-7); the response clock pauses."""
     _require_agent(actor)
     body = _clean_body(body)
-    with transaction.atomic():
+    checked = _check_uploads(attachments)
+    stored: list[str] = []
+    with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_active(ticket)
         if ticket.status == Status.AWAITING_CUSTOMER:
@@ -320,6 +353,7 @@ def ticket_request_information(
             body=body,
             created_at=now,
         )
+        files = _store_uploads(ticket, message, checked, actor=actor, now=now, stored=stored)
         before, after = _set_status(ticket, Status.AWAITING_CUSTOMER, now)
         first = ticket.first_response_at is None
         if first:
@@ -330,6 +364,8 @@ def ticket_request_information(
         ticket.updated_at = now
         ticket.save()
         after.update({"message": message.pk, "first_response": first})
+        if files:
+            after["attachments"] = [f.original_name for f in files]
         events.record(
             ticket,
             actor=actor,

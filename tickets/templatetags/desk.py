@@ -18,10 +18,22 @@ from django.utils.translation import gettext_noop as _noop
 from core.forms import form_field
 from severity.choices import Category, Severity
 from tenants.models import User
+from tickets import attachments as uploads
 from tickets.health import SweepStatus, sweep_status
 from tickets.models import Status, Ticket
 
 register = template.Library()
+
+
+@register.filter
+def opens_in_browser(content_type: str) -> bool:
+    """An image, PDF or text the desk shows (sandboxed) instead of downloading."""
+    return uploads.opens_in_browser(content_type)
+
+
+@register.filter
+def is_image(content_type: str) -> bool:
+    return uploads.is_image(content_type)
 
 
 @register.inclusion_tag("desk/_sweep_banner.html")
