@@ -69,6 +69,8 @@ class Notification:
     language: str
     template: str
     context: Context
+    # Mail to the ticket's customer: each recipient gets their own signed reply address.
+    customer: bool = False
 
 
 class Prefetched:
@@ -149,7 +151,11 @@ def _language(code: str | None) -> str:
 
 
 def _notifications(
-    template: str, recipients: Iterable[tuple[str, str]], context: Callable[[], Context]
+    template: str,
+    recipients: Iterable[tuple[str, str]],
+    context: Callable[[], Context],
+    *,
+    customer: bool = False,
 ) -> list[Notification]:
     """One Notification per language; each address once (the first language wins)."""
     seen: set[str] = set()
@@ -164,7 +170,13 @@ def _notifications(
     for language, to in by_language.items():
         with translation.override(language):
             notifications.append(
-                Notification(to=to, language=language, template=template, context=context())
+                Notification(
+                    to=to,
+                    language=language,
+                    template=template,
+                    context=context(),
+                    customer=customer,
+                )
             )
     return notifications
 
@@ -173,7 +185,9 @@ def _customer(ticket: Ticket, template: str, extra: Callable[[], Context]) -> li
     def context() -> Context:
         return {**_ticket_context(ticket), "url": _portal_url(ticket), **extra()}
 
-    return _notifications(template, [(ticket.contact_email, ticket.language)], context)
+    return _notifications(
+        template, [(ticket.contact_email, ticket.language)], context, customer=True
+    )
 
 
 def _staff(

@@ -14,6 +14,13 @@ and ``delivered_at`` is set in that same transaction. A crash between sending an
 commit leaves the Event undelivered, so that one Event's e-mails may go out twice;
 an Event is never marked delivered without its e-mails having been handed over.
 
+Every e-mail of a ticket threads: a Message-ID fixed by its Event
+and recipients, so a retry sends the same message again; In-Reply-To and References
+naming the ticket's earlier mails (set as it is sent, so a batch holding two Events of one
+ticket chains them); for the customer, a reply address signed for them and this ticket
+(``tickets.mail``). Each e-mail sent is an :class:`~tickets.models.OutgoingMail` row,
+written in the transaction that marks its Event delivered.
+
 A failed send adds one to ``delivery_attempts``; the sweep retries with a doubling
 delay (``OUTBOX_RETRY_AFTER_SECONDS`` × 2^attempts after the Event was written, so ten
 attempts span about eight and a half hours by default) and gives up after
@@ -25,6 +32,7 @@ as it was for the next sweep.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable
@@ -44,8 +52,9 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from tickets import mail as ticket_mail
 from tickets import notifications
-from tickets.models import Event
+from tickets.models import Event, OutgoingMail
 from tickets.notifications import Notification
 
 logger = logging.getLogger(__name__)
@@ -198,7 +207,11 @@ def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
     for event in events:
         try:
             wanted = notifications.notifications_for(event, prefetched=prefetched)
-            emails = [_email(notification, mail) for notification in wanted]
+            emails = [
+                _email(one, mail, event=event)
+                for notification in wanted
+                for one in _per_recipient(notification)
+            ]
         except Exception:
             _failed(event, "could not be written")
             continue
@@ -211,6 +224,7 @@ def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
     delivered = (
         Event.objects.undelivered().filter(pk__in=silent).update(delivered_at=now) if silent else 0
     )
+    threads = _Threads({event.ticket_id for event, _emails in loud if event.ticket_id})
     failures_in_a_row = 0
     try:
         for position, (event, emails) in enumerate(loud):
@@ -220,7 +234,7 @@ def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
                     len(loud) - position,
                 )
                 break
-            outcome = _deliver_one(event, emails, now=now, mail=mail)
+            outcome = _deliver_one(event, emails, now=now, mail=mail, threads=threads)
             if outcome is None:
                 continue  # another worker has it, or had it
             if outcome:
@@ -256,10 +270,16 @@ def deliver_pending(*, now: datetime, limit: int = 500) -> int:
 
 
 def _deliver_one(
-    event: Event, emails: list[EmailMultiAlternatives], *, now: datetime, mail: BaseEmailBackend
+    event: Event,
+    emails: list[EmailMultiAlternatives],
+    *,
+    now: datetime,
+    mail: BaseEmailBackend,
+    threads: _Threads,
 ) -> bool | None:
     """Claim, send, mark: True when delivered, False when sending failed, None when the
     Event was not (or no longer) ours to deliver."""
+    sent: list[OutgoingMail] = []
     try:
         with transaction.atomic():
             claim = Event.objects.undelivered().filter(pk=event.pk)
@@ -269,13 +289,55 @@ def _deliver_one(
                 return None
             mail.open()  # one connection for the whole batch (a no-op once open)
             for email in emails:
+                if event.ticket_id is not None:
+                    sent.append(
+                        threads.thread(email, ticket_id=event.ticket_id, event=event, now=now)
+                    )
                 email.send()
+            if sent:
+                # A retry after a crash before this commit sends the same Message-IDs: the
+                # rows of a commit that did happen are never written twice.
+                OutgoingMail.objects.bulk_create(sent, ignore_conflicts=True)
             Event.objects.filter(pk=event.pk).update(delivered_at=now)
     except Exception:
         _failed(event, "could not be sent")
         _reset(mail)
         return False
+    threads.sent(sent)
     return True
+
+
+class _Threads:
+    """The Message-IDs the tickets of a batch have sent, oldest first, read once per
+    batch and kept up to date as the batch sends."""
+
+    def __init__(self, ticket_ids: set[int]) -> None:
+        self._sent: dict[int, list[tuple[str, str]]] = {}
+        if not ticket_ids:
+            return
+        rows = (
+            OutgoingMail.objects.filter(ticket_id__in=ticket_ids)
+            .order_by("created_at", "pk")
+            .values_list("ticket_id", "recipient", "message_id")
+        )
+        for ticket_id, recipient, sent in rows:
+            self._sent.setdefault(ticket_id, []).append((recipient, sent))
+
+    def thread(
+        self, email: EmailMultiAlternatives, *, ticket_id: int, event: Event, now: datetime
+    ) -> OutgoingMail:
+        """Set the e-mail's In-Reply-To and References; its row, to write once sent."""
+        recipient = ticket_mail.recipient_key(email.to)
+        own = email.extra_headers["Message-ID"]
+        earlier = [pair for pair in self._sent.get(ticket_id, []) if pair[1] != own]
+        email.extra_headers.update(ticket_mail.thread_headers(earlier, recipient))
+        return OutgoingMail(
+            ticket_id=ticket_id, event=event, recipient=recipient, message_id=own, created_at=now
+        )
+
+    def sent(self, rows: list[OutgoingMail]) -> None:
+        for row in rows:
+            self._sent.setdefault(row.ticket_id, []).append((row.recipient, row.message_id))
 
 
 def _reset(mail: BaseEmailBackend) -> None:
@@ -307,19 +369,39 @@ def _failed(event: Event, what: str) -> None:
         logger.warning("could not count the failed attempt of event %s", event.pk, exc_info=True)
 
 
-def _email(notification: Notification, mail: BaseEmailBackend) -> EmailMultiAlternatives:
-    """Render one notification (subject, text and HTML) in its reader's language."""
+def _per_recipient(notification: Notification) -> list[Notification]:
+    """A customer notification once per address: each gets their own reply address."""
+    if not notification.customer or len(notification.to) < 2:
+        return [notification]
+    return [dataclasses.replace(notification, to=[address]) for address in notification.to]
+
+
+def _email(
+    notification: Notification, mail: BaseEmailBackend, *, event: Event | None = None
+) -> EmailMultiAlternatives:
+    """Render one notification (subject, text and HTML) in its reader's language; with
+    its Event, the Message-ID and (for the customer) the reply address."""
     name = f"emails/{notification.template}"
     context = notification.context
+    if notification.customer:
+        # What the incoming mail service cuts a customer's answer at (tickets.mail).
+        context = {**context, "reply_marker": ticket_mail.REPLY_ABOVE_MARKER}
     with translation.override(notification.language):
         subject = " ".join(render_to_string(f"{name}_subject.txt", context).split())
         text = render_to_string(f"{name}.txt", context)
         html = render_to_string(f"{name}.html", context)
+    headers = dict(_HEADERS)
+    reply_to: list[str] = []
+    if event is not None and event.ticket_id is not None:
+        headers["Message-ID"] = ticket_mail.message_id(event.ticket_id, event.pk, notification.to)
+        if notification.customer and len(notification.to) == 1:
+            reply_to = [ticket_mail.reply_address(event.ticket_id, notification.to[0])]
     email = EmailMultiAlternatives(
         subject=f"[{context['reference']}] {subject}",
         body=text,
         to=notification.to,
-        headers=_HEADERS,
+        headers=headers,
+        reply_to=reply_to,
         connection=mail,
     )
     email.attach_alternative(html, "text/html")
