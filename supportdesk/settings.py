@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "verification",
     "helpcenter",
     "webhooks",
+    "mailin",
     # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
     "demo",
     "axes",

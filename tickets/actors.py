@@ -18,6 +18,9 @@ class Actor:
     role: str | None = None
     # The organization a tenant actor acts for; None for provider staff and the system.
     organization_id: int | None = None
+    # The ticket whose contact e-mail address this actor is, when it is not a member's
+    # (an answer by e-mail from the address the request names, POL-WHO-1 via POL-REQ-1).
+    contact_of_ticket: int | None = None
 
     @classmethod
     def for_user(cls, user: User) -> Actor:
@@ -32,6 +35,12 @@ class Actor:
             role=membership.role,
             organization_id=membership.organization_id,
         )
+
+    @classmethod
+    def for_contact_email(cls, ticket_id: int, email: str) -> Actor:
+        """The contact address of one request, answering it by e-mail: the caller checked
+        that the address is the ticket's contact e-mail."""
+        return cls(kind=ActorKind.USER, label=email.strip().lower(), contact_of_ticket=ticket_id)
 
     @classmethod
     def system(cls, name: str) -> Actor:
@@ -52,6 +61,9 @@ class Actor:
             and self.organization_id is not None
             and self.organization_id == organization_id
         )
+
+    def is_contact_of(self, ticket_id: int) -> bool:
+        return self.contact_of_ticket is not None and self.contact_of_ticket == ticket_id
 
     @property
     def is_supervisor(self) -> bool:

@@ -53,6 +53,7 @@ class Channel(models.TextChoices):
     WEB = "web", _("Portal")
     API = "api", _("API")
     PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
 
 
 class ContactMethod(models.TextChoices):

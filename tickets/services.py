@@ -388,8 +388,9 @@ def ticket_customer_reply(
 ) -> Message:
     """The customer answers. Waiting on them ends (→ open) and the cooperation clock stops
     (POL-SEV-7); a reply to a resolved request reopens it, as the customer clearly still
-    needs help — within the reopen window only."""
-    if not actor.is_admin_of(ticket.organization_id):
+    needs help — within the reopen window only. The customer is an admin of the
+    organization or, answering by e-mail, the request's own contact address (POL-WHO-1)."""
+    if not (actor.is_admin_of(ticket.organization_id) or actor.is_contact_of(ticket.pk)):
         raise TicketError(ERR_CUSTOMER_ONLY, code="forbidden")
     body = _clean_body(body)
     checked = _check_uploads(attachments)

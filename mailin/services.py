@@ -1,0 +1,580 @@
+"""Incoming mail: the one entry point every transport (pipe, Maildir, IMAP, webhook) calls.
+
+``ingest`` reads one raw RFC 822 message and, in one transaction, records it once per
+Message-ID (``IncomingMail``) and does one of:
+
+- ``ignored``: automatic mail (auto-replies, bulk and list mail, bounces, our own mail),
+  never answered, so two robots cannot talk to each other forever;
+- ``duplicate``: that Message-ID was already taken (a transport's retry, two fetchers at
+  once); nothing changes;
+- ``replied``: an answer on a request, from the request's contact e-mail or an admin of its
+  organization (POL-WHO-1), becomes the customer's reply through
+  ``tickets.services.ticket_customer_reply`` (so it answers an information request, stops
+  the cooperation clock and reopens a resolved request within the window);
+- ``filed``: a new message from an admin of exactly one organization files a request
+  through the one intake path (``ticket_create``), severity C until the admin completes
+  the assessment in the portal (POL-SEV-1 keeps the assessment explicit);
+- ``refused``: anyone else; nothing changes and the sender gets one polite answer with the
+  portal's address, at most one per sender and hour.
+
+The ticket is found by the signed reply address, else by ``In-Reply-To``/``References``
+naming one of our Message-IDs, else by ``[SR-000123]`` in the subject — the subject only
+for an admin of that ticket's organization, never for anyone else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.core.mail import EmailMessage as OutgoingEmail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+
+from core.refusals import Refused
+from helpcenter.models import Service
+from mailin import text as mailtext
+from mailin.models import Action, IncomingMail
+from severity.choices import Category, Impact, Scope
+from tenants.models import Membership, Role
+from tenants.roles import fileable_categories
+from tickets import attachments as uploads
+from tickets.actors import Actor
+from tickets.intake import TicketDraft
+from tickets.mail import parse_reply_address, reply_tag_valid
+from tickets.models import Channel, ContactMethod, Language, OutgoingMail, Ticket, parse_reference
+from tickets.services import ticket_create, ticket_customer_reply
+
+logger = logging.getLogger(__name__)
+
+# At most one automatic answer per sender within this time (refusals, notices).
+ANSWER_INTERVAL = timedelta(hours=1)
+# Senders that are mail systems, not people (bounces).
+_SYSTEM_SENDERS = frozenset({"mailer-daemon", "postmaster"})
+_BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# Headers that name the address a message was delivered to.
+_RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+# Reasons recorded on IncomingMail (for staff; English, like log lines).
+REASON_AUTO_SUBMITTED = "automatic mail (Auto-Submitted: {value})"
+REASON_AUTO_REPLY = "automatic reply ({header})"
+REASON_BULK = "bulk or list mail (Precedence: {value})"
+REASON_BOUNCE = "delivery report (bounce)"
+REASON_OWN = "our own mail"
+REASON_NO_SENDER = "no sender address"
+REASON_DUPLICATE = "already received"
+REASON_NOT_ALLOWED = "sender is neither the request's contact nor an admin of its organization"
+REASON_UNMATCHED_REPLY = "names a request, but neither the reply address nor the thread matches"
+REASON_UNKNOWN_SENDER = "new message from someone who is not the admin of exactly one organization"
+REASON_NO_CATEGORY = "the sender's admin role may file no request that needs no product"
+REASON_EMPTY = "no text and no attachment"
+REASON_REFUSED_BY_RULES = "the request refused it: {message}"
+REASON_FILES_REFUSED = "attachments not accepted: {names}"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    action: str  # "replied" | "filed" | "refused" | "ignored" | "duplicate"
+    ticket_id: int | None
+    message_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Mail:
+    """What the rules read of one parsed message."""
+
+    parsed: EmailMessage
+    message_id: str
+    sender: str
+    subject: str
+
+
+def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
+    """Act on one raw message once. Commits its own transaction and returns after commit:
+    a transport may flag or delete the message once this returns (at-least-once fetch +
+    the unique Message-ID = each message acted on once)."""
+    mail = _parse(raw)
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record = IncomingMail.objects.create(
+                        message_id=mail.message_id,
+                        sender=mail.sender[:254],
+                        subject=mail.subject[:255],
+                        received_at=now,
+                        source=source[:32],
+                        action=Action.PENDING,
+                    )
+            except IntegrityError:
+                # Another ingest of the same message has it (or had it): one reply.
+                return IngestOutcome("duplicate", None, mail.message_id, REASON_DUPLICATE)
+            record.raw.save("original.eml", ContentFile(raw), save=False)
+            stored = record.raw.name
+            try:
+                outcome = _act(record, mail, now=now)
+                record.action = outcome.action
+                record.reason = outcome.reason
+                record.ticket_id = outcome.ticket_id
+                record.save()
+            except BaseException:
+                if stored:
+                    record.raw.storage.delete(stored)
+                raise
+    except IntegrityError:
+        # The row was taken between our savepoint and the commit (PostgreSQL reports the
+        # unique violation of a concurrent insert only once the other commits).
+        return IngestOutcome("duplicate", None, mail.message_id, REASON_DUPLICATE)
+    return outcome
+
+
+def _parse(raw: bytes) -> _Mail:
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(parsed, EmailMessage)
+    found = _MESSAGE_ID.search(str(parsed.get("Message-ID", "") or ""))
+    # A message without its own id is known by its content: the same bytes twice are one.
+    message_id = (
+        found.group(0) if found else f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
+    )
+    sender = parseaddr(str(parsed.get("From", "") or ""))[1].strip().lower()
+    subject = " ".join(str(parsed.get("Subject", "") or "").split())
+    return _Mail(parsed=parsed, message_id=message_id[:255], sender=sender, subject=subject)
+
+
+def _act(record: IncomingMail, mail: _Mail, *, now: datetime) -> IngestOutcome:
+    ignored = _automatic(mail)
+    if ignored:
+        return IngestOutcome("ignored", None, mail.message_id, ignored)
+    ticket, unmatched = _referenced_ticket(mail)
+    if ticket is not None:
+        return _reply(record, mail, ticket, now=now)
+    if unmatched:
+        return _refuse(record, mail, REASON_UNMATCHED_REPLY, now=now)
+    return _file(record, mail, now=now)
+
+
+# --- Loop guards ---------------------------------------------------------------------------
+
+
+def _automatic(mail: _Mail) -> str:
+    """Why this message is automatic mail we never act on or answer (RFC 3834), or ""."""
+    headers = mail.parsed
+    auto = str(headers.get("Auto-Submitted", "") or "").strip().lower()
+    if auto and auto.split(";")[0].strip() != "no":
+        return REASON_AUTO_SUBMITTED.format(value=auto)
+    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress-Reply"):
+        if headers.get(header) is not None:
+            return REASON_AUTO_REPLY.format(header=header)
+    precedence = str(headers.get("Precedence", "") or "").strip().lower()
+    if precedence in _BULK_PRECEDENCE:
+        return REASON_BULK.format(value=precedence)
+    if headers.get_content_type() == "multipart/report":
+        return REASON_BOUNCE
+    if not mail.sender:
+        return REASON_NO_SENDER
+    if mail.sender.partition("@")[0] in _SYSTEM_SENDERS:
+        return REASON_BOUNCE
+    ours = {
+        settings.SUPPORTDESK.MAILIN_ADDRESS.lower(),
+        parseaddr(settings.DEFAULT_FROM_EMAIL or "")[1].lower(),
+    }
+    if mail.sender in ours or OutgoingMail.objects.filter(message_id=mail.message_id).exists():
+        return REASON_OWN
+    return ""
+
+
+# --- Which request ----------------------------------------------------------------------
+
+
+def _admin_memberships(email: str) -> list[Membership]:
+    return list(
+        Membership.objects.filter(
+            user__email__iexact=email, user__is_active=True, role__in=Role.admin_roles()
+        ).select_related("user", "organization")[:2]
+    )
+
+
+def _admin_of(email: str, organization_id: int) -> Membership | None:
+    return (
+        Membership.objects.filter(
+            user__email__iexact=email,
+            user__is_active=True,
+            role__in=Role.admin_roles(),
+            organization_id=organization_id,
+        )
+        .select_related("user")
+        .first()
+    )
+
+
+def _ticket(ticket_id: int) -> Ticket | None:
+    return Ticket.objects.select_related("organization").filter(pk=ticket_id).first()
+
+
+def _referenced_ticket(mail: _Mail) -> tuple[Ticket | None, bool]:
+    """The request this message answers, and whether it named one we could not match
+    (then it is no new request either)."""
+    headers = mail.parsed
+    named = False
+    addresses = getaddresses([str(v) for h in _RECIPIENT_HEADERS for v in headers.get_all(h, [])])
+    for _name, address in addresses:
+        parsed = parse_reply_address(address)
+        if parsed is None:
+            continue
+        named = True
+        ticket_id, tag = parsed
+        # The tag is the recipient's own: an address forwarded to someone else, or one
+        # made up for another request, is no reference.
+        if reply_tag_valid(ticket_id, mail.sender, tag) and (ticket := _ticket(ticket_id)):
+            return ticket, True
+    thread = _MESSAGE_ID.findall(
+        " ".join(str(headers.get(h, "") or "") for h in ("In-Reply-To", "References"))
+    )
+    if thread:
+        threaded = OutgoingMail.objects.ticket_for_message_ids(thread[-50:])
+        if threaded is not None and (ticket := _ticket(threaded)):
+            return ticket, True
+    reference = _subject_reference(mail.subject)
+    if reference is not None:
+        named = True
+        ticket = _ticket(reference)
+        # The subject is easy to copy: only an admin of that organization is trusted on it.
+        if ticket is not None and _admin_of(mail.sender, ticket.organization_id) is not None:
+            return ticket, True
+    return None, named
+
+
+def _subject_reference(subject: str) -> int | None:
+    prefix = re.escape(settings.SUPPORTDESK.TICKET_PREFIX)
+    found = re.search(rf"\[({prefix}-\d{{1,12}})\]", subject, re.IGNORECASE)
+    return parse_reference(found.group(1)) if found else None
+
+
+def _customer_actor(ticket: Ticket, sender: str) -> Actor | None:
+    """POL-WHO-1: an admin of the request's organization, or its contact e-mail."""
+    membership = _admin_of(sender, ticket.organization_id)
+    if membership is not None:
+        return Actor.for_member(membership)
+    if ticket.contact_email and ticket.contact_email.strip().lower() == sender:
+        return Actor.for_contact_email(ticket.pk, sender)
+    return None
+
+
+# --- Replies ------------------------------------------------------------------------------
+
+
+def _reply(record: IncomingMail, mail: _Mail, ticket: Ticket, *, now: datetime) -> IngestOutcome:
+    actor = _customer_actor(ticket, mail.sender)
+    if actor is None:
+        return _refuse(record, mail, REASON_NOT_ALLOWED, now=now, ticket=ticket)
+    body = mailtext.reply_text(mailtext.body_text(mail.parsed))
+    files = _attachments(mail.parsed)
+    if not body and not files:
+        return IngestOutcome("ignored", ticket.pk, mail.message_id, REASON_EMPTY)
+    body = body or _attachments_only_text(files)
+    refused: list[str] = []
+    try:
+        message = ticket_customer_reply(
+            ticket=ticket, actor=actor, body=body, now=now, attachments=files
+        )
+    except Refused as refusal:
+        if refusal.code != "invalid_attachment":
+            return _refuse(
+                record,
+                mail,
+                REASON_REFUSED_BY_RULES.format(message=refusal.message),
+                now=now,
+                ticket=ticket,
+                told=refusal.message,
+            )
+        # One bad file refuses them all in the service; the text and the good files are
+        # still the customer's answer, and the sender is told which files were not taken.
+        accepted, refused = _split_files(files)
+        try:
+            message = ticket_customer_reply(
+                ticket=ticket, actor=actor, body=body, now=now, attachments=accepted
+            )
+        except Refused as again:
+            return _refuse(
+                record,
+                mail,
+                REASON_REFUSED_BY_RULES.format(message=again.message),
+                now=now,
+                ticket=ticket,
+                told=again.message,
+            )
+    record.ticket_message = message
+    reason = ""
+    if refused:
+        reason = REASON_FILES_REFUSED.format(names=", ".join(refused))
+        with translation.override(ticket.language):
+            _answer(
+                record,
+                mail,
+                subject=gettext("Not all attachments were accepted [%(reference)s]")
+                % {"reference": ticket.reference},
+                body=gettext(
+                    "Your answer was added to request %(reference)s, but these attachments "
+                    "were not accepted: %(names)s.\n\nYou can upload files in the portal: "
+                    "%(link)s\n"
+                )
+                % {
+                    "reference": ticket.reference,
+                    "names": ", ".join(refused),
+                    "link": _portal_link(
+                        "portal:request_detail", ticket.organization.slug, ticket.reference
+                    ),
+                },
+                now=now,
+            )
+    return IngestOutcome("replied", ticket.pk, mail.message_id, reason)
+
+
+def _attachments_only_text(files: Sequence[UploadedFile]) -> str:
+    return gettext("(Sent by e-mail with attachments: %(names)s)") % {
+        "names": ", ".join(f.name or "" for f in files)
+    }
+
+
+def _attachments(message: EmailMessage) -> list[UploadedFile]:
+    """Every attached or inline file (images included), as uploads the request's own
+    checks judge; forwarded messages as one ``.eml`` each."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    files: list[UploadedFile] = []
+    for part in _leaf_parts(message):
+        if part is body:
+            continue
+        content_type = part.get_content_type()
+        filename = part.get_filename()
+        disposition = part.get_content_disposition()
+        if not filename and disposition != "attachment" and content_type.startswith("text/"):
+            continue  # an alternative body, not a file
+        if content_type == "message/rfc822":
+            inner = part.get_payload()
+            inner_message = inner[0] if isinstance(inner, list) else inner
+            content = inner_message.as_bytes() if hasattr(inner_message, "as_bytes") else b""
+        else:
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else b""
+        if not filename:
+            extension = mimetypes.guess_extension(content_type) or ".bin"
+            kind = "inline" if disposition == "inline" else "attachment"
+            filename = f"{kind}-{len(files) + 1}{extension}"
+        files.append(SimpleUploadedFile(filename, content, content_type=content_type))
+    return files
+
+
+def _leaf_parts(message: EmailMessage) -> list[EmailMessage]:
+    if message.get_content_type() == "message/rfc822":
+        return [message]
+    if not message.is_multipart():
+        return [message]
+    if message.get_content_type() == "multipart/report":
+        return []
+    parts: list[EmailMessage] = []
+    for part in message.iter_parts():
+        assert isinstance(part, EmailMessage)
+        parts.extend(_leaf_parts(part))
+    return parts
+
+
+def _split_files(files: Sequence[UploadedFile]) -> tuple[list[UploadedFile], list[str]]:
+    """The files the request's checks accept (up to its count limit), and the names of
+    the rest."""
+    accepted: list[UploadedFile] = []
+    refused: list[str] = []
+    for upload in files:
+        try:
+            uploads.check_file(upload, name=upload.name or "", size=upload.size or 0)
+        except uploads.AttachmentRejected:
+            refused.append(upload.name or "")
+            continue
+        if len(accepted) >= uploads.max_files():
+            refused.append(upload.name or "")
+        else:
+            accepted.append(upload)
+    return accepted, refused
+
+
+# --- New requests -------------------------------------------------------------------------
+
+
+def _file(record: IncomingMail, mail: _Mail, *, now: datetime) -> IngestOutcome:
+    memberships = _admin_memberships(mail.sender)
+    if len(memberships) != 1:
+        return _refuse(record, mail, REASON_UNKNOWN_SENDER, now=now)
+    membership = memberships[0]
+    # All of a new message is the request: a forwarded chain is what support must read.
+    text = mailtext.body_text(mail.parsed).strip()
+    files = _attachments(mail.parsed)
+    if not text and not mail.subject and not files:
+        return IngestOutcome("ignored", None, mail.message_id, REASON_EMPTY)
+    category, product = email_category(membership.role, f"{mail.subject}\n{text}")
+    if category is None:
+        return _refuse(record, mail, REASON_NO_CATEGORY, now=now)
+    language = membership.user.language if membership.user.language in Language.values else "en"
+    draft = TicketDraft(
+        title=(mail.subject or text.split("\n", 1)[0] or gettext("Request by e-mail"))[:200],
+        description=(text or mail.subject or _attachments_only_text(files))[:20_000],
+        category=category,
+        product=product,
+        # Severity C until the admin answers the assessment's questions (POL-SEV-1, -4).
+        impact=Impact.MINIMAL,
+        scope=Scope.ONE,
+        contact_email=mail.sender,
+        preferred_contact=ContactMethod.EMAIL,
+        language=language,
+        channel=Channel.EMAIL,
+    )
+    actor = Actor.for_member(membership)
+    try:
+        ticket = ticket_create(
+            organization=membership.organization, actor=actor, draft=draft, now=now,
+            attachments=files,
+        )  # fmt: skip
+        refused: list[str] = []
+    except Refused as refusal:
+        if refusal.code != "invalid_attachment":
+            return _refuse(
+                record, mail, REASON_REFUSED_BY_RULES.format(message=refusal.message), now=now,
+                told=refusal.message,
+            )  # fmt: skip
+        accepted, refused = _split_files(files)
+        ticket = ticket_create(
+            organization=membership.organization, actor=actor, draft=draft, now=now,
+            attachments=accepted,
+        )  # fmt: skip
+    with translation.override(ticket.language):
+        body = gettext(
+            "We have filed your e-mail as request %(reference)s with severity C "
+            "(non-critical).\n\nIf the problem is more urgent, tell us how it affects you "
+            "here, and we will assess it again:\n%(link)s\n"
+        ) % {
+            "reference": ticket.reference,
+            "link": _portal_link(
+                "portal:request_detail", ticket.organization.slug, ticket.reference
+            ),
+        }
+        if refused:
+            body += "\n" + gettext("These attachments were not accepted: %(names)s.") % {
+                "names": ", ".join(refused)
+            }
+        _answer(
+            record,
+            mail,
+            subject=gettext("Request %(reference)s received") % {"reference": ticket.reference},
+            body=body,
+            now=now,
+            rate_limited=False,
+        )
+    reason = REASON_FILES_REFUSED.format(names=", ".join(refused)) if refused else ""
+    return IngestOutcome("filed", ticket.pk, mail.message_id, reason)
+
+
+def email_category(role: str, text: str) -> tuple[str | None, Service | None]:
+    """The category of a request filed by e-mail, which cannot ask: technical when the
+    role may file it and the text names exactly one offered product (POL-REQ-3 needs the
+    product), else the first of billing and pre-sales the role may file (POL-WHO-2); None
+    when neither is possible (a service support admin naming no product)."""
+    allowed = fileable_categories(role)
+    if Category.TECHNICAL in allowed:
+        lowered = text.lower()
+        named = [s for s in Service.objects.filter(is_active=True) if s.name.lower() in lowered]
+        if len(named) == 1:
+            return Category.TECHNICAL, named[0]
+    for category in (Category.BILLING, Category.PRESALES):
+        if category in allowed:
+            return category, None
+    return None, None
+
+
+# --- Answers ------------------------------------------------------------------------------
+
+
+def _refuse(
+    record: IncomingMail,
+    mail: _Mail,
+    reason: str,
+    *,
+    now: datetime,
+    ticket: Ticket | None = None,
+    told: str = "",
+) -> IngestOutcome:
+    """Nothing changes; the sender gets one polite answer with the portal's address."""
+    with translation.override(ticket.language if ticket else "en"):
+        body = gettext(
+            "Thank you for your message. We could not add it to a service request: only "
+            "the request's contact and the administrators of the customer's organization "
+            "can answer or file requests by e-mail.\n\nPlease sign in to the support portal "
+            "instead: %(link)s\n"
+        ) % {"link": _portal_link("home")}
+        if told:
+            body = f"{told}\n\n{body}"
+        _answer(
+            record,
+            mail,
+            subject=gettext("Your message to support was not delivered to a request"),
+            body=body,
+            now=now,
+        )
+    return IngestOutcome("refused", ticket.pk if ticket else None, mail.message_id, reason)
+
+
+def _portal_link(name: str, *args: str) -> str:
+    return f"{settings.SITE_URL}{reverse(name, args=args)}"
+
+
+def _answer(
+    record: IncomingMail,
+    mail: _Mail,
+    *,
+    subject: str,
+    body: str,
+    now: datetime,
+    rate_limited: bool = True,
+) -> None:
+    """One automatic answer to the sender, sent after commit, marked as automatic so no
+    mailer answers it in turn (RFC 3834); at most one per sender and ANSWER_INTERVAL."""
+    if (
+        rate_limited
+        and IncomingMail.objects.answered_since(mail.sender, now - ANSWER_INTERVAL).exists()
+    ):
+        return
+    record.answered_at = now
+    email = OutgoingEmail(
+        subject=subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[mail.sender],
+        headers={
+            "Auto-Submitted": "auto-replied",
+            "X-Auto-Response-Suppress": "All",
+            "In-Reply-To": mail.message_id,
+            "References": mail.message_id,
+        },
+    )
+    transaction.on_commit(lambda: _send(email))
+
+
+def _send(email: OutgoingEmail) -> None:
+    try:
+        email.send()
+    except Exception:
+        # An automatic answer is a courtesy: the message itself is recorded either way.
+        logger.exception("could not send the automatic answer to %s", email.to)
