@@ -1,7 +1,7 @@
 """The one settings module: every value a deployment may change comes from the environment.
 
 No environment at all gives a working development site: SQLite in ``var/``, a
-filesystem Celery broker that needs no server, e-mail printed to the console.
+filesystem Celery broker that needs no server, e-mail written to files in ``var/mail``.
 ``DJANGO_ENV=production`` switches on the production posture and refuses to
 start without the secrets it needs. Every variable is listed in ``.env.example``.
 """
@@ -275,7 +275,8 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 
 def _email_from_url(url: str) -> dict[str, object]:
-    """smtp://user:password@host:587?tls=1  |  smtps://…:465  |  console://  |  locmem://"""
+    """smtp://user:password@host:587?tls=1  |  smtps://…:465  |  console://  |  locmem://
+    |  file:///absolute/folder (file:// alone: var/mail under the data folder)"""
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     scheme = parts.scheme.lower()
@@ -304,7 +305,10 @@ def _email_from_url(url: str) -> dict[str, object]:
     }
 
 
-globals().update(_email_from_url(env_secret("EMAIL_URL", "console://") or "console://"))
+# Development writes every mail to files under var/mail, shown at /dev/mail/ (DEBUG only);
+# production without EMAIL_URL prints them. The tests' runner swaps in its own backend.
+_EMAIL_DEFAULT = "console://" if PRODUCTION else "file://"
+globals().update(_email_from_url(env_secret("EMAIL_URL", _EMAIL_DEFAULT) or _EMAIL_DEFAULT))
 
 # --- Security -----------------------------------------------------------------------------
 # A strict Content Security Policy on every page: scripts and styles from our own static

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import metrics
-from supportdesk import health, views
+from supportdesk import devmail, health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -38,3 +38,7 @@ urlpatterns = [
     path("api/v1/", include("supportdesk.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+if devmail.enabled():
+    # Development only: the mail the file backend wrote. Never routed in production.
+    urlpatterns.append(path("dev/mail/", devmail.sent_mail, name="dev_mail"))
