@@ -8,7 +8,9 @@ mypy checks; a test changes one value with ``dataclasses.replace`` on a copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +23,12 @@ class SupportdeskConfig:
     # The address customers answer ticket mail at: its local part and domain make each
     # ticket's signed reply address (tickets.mail.reply_address).
     MAILIN_ADDRESS: str
+
+    # Incoming mail transports (mailin.transports): the fetcher polls the IMAP mailbox
+    # when one is configured, else the local Maildir, every MAILIN_POLL_SECONDS.
+    MAILIN_POLL_SECONDS: float
+    MAILIN_IMAP: ImapAccount | None
+    MAILIN_MAILDIR: Path
 
     # The SLA sweep and its per-ticket deadline tasks.
     SWEEP_INTERVAL_SECONDS: float
@@ -54,3 +62,38 @@ class SupportdeskConfig:
     WEBHOOK_MAX_ATTEMPTS: int
     WEBHOOK_RETRY_BASE_SECONDS: int
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImapAccount:
+    """The mailbox ``mail_fetch`` polls, from ``MAILIN_IMAP_URL``:
+    ``imaps://user:password@host:993/INBOX`` (TLS from the first byte) or ``imap://…:143``
+    (plain text: a server on the same host, or the tests' private one)."""
+
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    folder: str
+    tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> ImapAccount:
+        """Raises ValueError naming what is wrong (never echoing the password)."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in {"imap", "imaps"}:
+            raise ValueError(f"the scheme {scheme!r} is not imaps or imap")
+        if not parts.hostname:
+            raise ValueError("it names no host")
+        if not parts.username or parts.password is None:
+            raise ValueError("it names no user and password (imaps://user:password@host/)")
+        tls = scheme == "imaps"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (993 if tls else 143),
+            username=unquote(parts.username),
+            password=unquote(parts.password),
+            folder=unquote(parts.path.strip("/")) or "INBOX",
+            tls=tls,
+        )

@@ -1,0 +1,25 @@
+"""Celery entry points for incoming mail: thin adapters over ``mailin.transports``."""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+
+from celery import shared_task
+from imap_tools.errors import ImapToolsError
+
+from mailin import transports
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="mailin.tasks.fetch")
+def fetch() -> dict[str, object]:
+    """Beat runs this every MAILIN_POLL_SECONDS. Running it twice at once, or again after
+    it was killed mid-pass, acts on each message once (``mailin.transports``)."""
+    try:
+        return transports.fetch().as_dict()
+    except (OSError, imaplib.IMAP4.error, ImapToolsError) as error:
+        # The mail server is away or refuses us: the next poll tries again.
+        logger.warning("incoming mail could not be fetched: %s", error)
+        return {"error": f"{error.__class__.__name__}: {error}"}
