@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from core.config import SupportdeskConfig
+from core.config import ImapAccount, SupportdeskConfig
 from supportdesk.env import (
     env_bool,
     env_choice,
@@ -349,6 +349,22 @@ def _mailin_address(address: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def _mailin_imap(url: str) -> ImapAccount | None:
+    """MAILIN_IMAP_URL, checked at start-up; plain-text IMAP only to this host in production."""
+    if not url:
+        return None
+    try:
+        account = ImapAccount.from_url(url)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"MAILIN_IMAP_URL: {error}.") from None
+    if PRODUCTION and not account.tls and account.host not in {"127.0.0.1", "::1", "localhost"}:
+        raise ImproperlyConfigured(
+            "MAILIN_IMAP_URL: imap:// sends the password in plain text; use imaps:// "
+            "(or a server on this host)."
+        )
+    return account
+
+
 # --- Product policy defaults (POLICY.md "Default" lines; configurable, not hard-coded) -----
 SUPPORTDESK = SupportdeskConfig(
     TICKET_PREFIX=env_str("TICKET_PREFIX", "SR") or "SR",
@@ -358,6 +374,11 @@ SUPPORTDESK = SupportdeskConfig(
         env_str("MAILIN_ADDRESS", "support@supportdesk.localhost")
         or "support@supportdesk.localhost"
     ),
+    # Incoming mail: the IMAP mailbox polled for customers' answers; without one, a local
+    # Maildir (the embedded default: `make run` needs no mail server).
+    MAILIN_POLL_SECONDS=env_float("MAILIN_POLL_SECONDS", 10.0, minimum=1.0),
+    MAILIN_IMAP=_mailin_imap(env_secret("MAILIN_IMAP_URL", "")),
+    MAILIN_MAILDIR=Path(env_str("MAILIN_MAILDIR", str(DATA_DIR / "maildir"))),
     SWEEP_INTERVAL_SECONDS=env_float("SWEEP_INTERVAL_SECONDS", 30.0, minimum=0.5),
     SWEEP_BATCH_SIZE=env_int("SWEEP_BATCH_SIZE", 1000, minimum=1),
     # Concurrent sweeps on a backlog (PostgreSQL): about one per worker process.
@@ -474,6 +495,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.send_due",
         "schedule": 30.0,
         "options": {"expires": 30.0},
+    },
+    # Customers' e-mail answers: the IMAP mailbox or the local Maildir (mailin.transports).
+    "mailin-fetch": {
+        "task": "mailin.tasks.fetch",
+        "schedule": SUPPORTDESK.MAILIN_POLL_SECONDS,
+        "options": {"expires": SUPPORTDESK.MAILIN_POLL_SECONDS},
     },
     # Idempotency-Key records older than IDEMPOTENCY_TTL_HOURS.
     "idempotency-purge": {
