@@ -81,6 +81,16 @@ urlpatterns = [
         customer_api.TicketMessages.as_view(),
         name="ticket-messages",
     ),
+    path(
+        "tickets/<str:number>/attachments/",
+        customer_api.TicketAttachments.as_view(),
+        name="ticket-attachments",
+    ),
+    path(
+        "tickets/<str:number>/attachments/<int:attachment_id>/",
+        customer_api.TicketAttachmentDownload.as_view(),
+        name="ticket-attachment",
+    ),
     path("tickets/<str:number>/events/", customer_api.TicketEvents.as_view(), name="ticket-events"),
     path("tickets/<str:number>/sla/", customer_api.TicketSla.as_view(), name="ticket-sla"),
     path(
@@ -110,6 +120,16 @@ urlpatterns = [
     path("desk/tickets/<str:number>/claim/", desk_api.DeskClaim.as_view(), name="desk-claim"),
     path("desk/tickets/<str:number>/assign/", desk_api.DeskAssign.as_view(), name="desk-assign"),
     path("desk/tickets/<str:number>/replies/", desk_api.DeskReply.as_view(), name="desk-reply"),
+    path(
+        "desk/tickets/<str:number>/attachments/",
+        desk_api.DeskAttachments.as_view(),
+        name="desk-attachments",
+    ),
+    path(
+        "desk/tickets/<str:number>/attachments/<int:attachment_id>/",
+        desk_api.DeskAttachmentDownload.as_view(),
+        name="desk-attachment",
+    ),
     path("", include("verification.api_urls")),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", _docs_csp(SwaggerView.as_view(url_name="api:schema")), name="docs"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from tenants.models import Organization, User
@@ -36,6 +36,22 @@ def ticket_for_desk(user: User, reference: str | int) -> Ticket:
     return ticket
 
 
+def _customer_visible(organization: Organization, ticket: Ticket) -> QuerySet[Attachment]:
+    """The request's own files and those of public messages: never an internal note's."""
+    return Attachment.objects.filter(organization=organization, ticket=ticket).filter(
+        Q(message__isnull=True) | Q(message__kind=MessageKind.REPLY)
+    )
+
+
+def attachments_for_organization(
+    organization: Organization, reference: str | int
+) -> QuerySet[Attachment]:
+    """Every attachment of the request the organization's customer may see; 404 for
+    another tenant's request."""
+    ticket = ticket_for_organization(organization, reference)
+    return _customer_visible(organization, ticket).order_by("created_at", "pk")
+
+
 def attachment_for_organization(
     organization: Organization, reference: str | int, attachment_id: int
 ) -> Attachment:
@@ -44,14 +60,16 @@ def attachment_for_organization(
     ticket = ticket_for_organization(organization, reference)
     if not 0 < attachment_id < 2**63:  # a huge id would overflow the column, not miss
         raise Http404
-    attachment = (
-        Attachment.objects.filter(organization=organization, ticket=ticket, pk=attachment_id)
-        .filter(Q(message__isnull=True) | Q(message__kind=MessageKind.REPLY))
-        .first()
-    )
+    attachment = _customer_visible(organization, ticket).filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404
     return attachment
+
+
+def attachments_for_desk(user: User, reference: str | int) -> QuerySet[Attachment]:
+    """Every attachment of the request, internal notes' included, for provider staff."""
+    ticket = ticket_for_desk(user, reference)
+    return Attachment.objects.filter(ticket=ticket).order_by("created_at", "pk")
 
 
 def attachment_for_desk(user: User, reference: str | int, attachment_id: int) -> Attachment:

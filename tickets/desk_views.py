@@ -15,7 +15,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import (
     FileResponse,
     Http404,
@@ -44,7 +43,7 @@ from tickets.access import attachment_for_desk, ticket_for_desk
 from tickets.actors import Actor
 from tickets.clocks import Explanation, current_clocks, explain
 from tickets.forms import SeverityChangeForm
-from tickets.models import Attachment, Macro, SavedView, Status, Ticket
+from tickets.models import Attachment, Macro, Message, SavedView, Status, Ticket
 
 # --- The queue -----------------------------------------------------------------------------
 
@@ -289,6 +288,18 @@ PREFIXES = {
 }
 
 
+def _conversation(
+    ticket: Ticket,
+) -> tuple[list[tuple[Message, list[Attachment]]], list[Attachment]]:
+    """Every message with its files, and the request's own files: the ticket's files are
+    read in one query, however many messages carry them."""
+    files: dict[int | None, list[Attachment]] = {}
+    for attachment in ticket.attachments.order_by("created_at", "pk"):
+        files.setdefault(attachment.message_id, []).append(attachment)
+    messages = ticket.messages.select_related("author")
+    return [(message, files.get(message.pk, [])) for message in messages], files.get(None, [])
+
+
 def _render_ticket(
     request: AgentRequest,
     ticket: Ticket,
@@ -298,6 +309,7 @@ def _render_ticket(
 ) -> HttpResponse:
     now = timezone.now()
     explanation = explain(ticket, now=now)
+    conversation, request_files = _conversation(ticket)
     context: dict[str, Any] = {
         name: cls(prefix=PREFIXES[name]) for name, cls in FORM_CLASSES.items()
     }
@@ -330,12 +342,8 @@ def _render_ticket(
             "ledger": explanation,
             "bar": _ledger_bar(ticket, explanation, now),
             "now": now,
-            "conversation": ticket.messages.select_related("author").prefetch_related(
-                Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
-            ),
-            "request_files": list(
-                ticket.attachments.filter(message__isnull=True).order_by("created_at", "pk")
-            ),
+            "conversation": conversation,
+            "request_files": request_files,
             "timeline": ticket.events.select_related("actor_user").order_by("created_at", "pk"),
             "contacts": _registered_contacts(ticket, now),
             "macros": _macros(ticket),

@@ -40,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
@@ -47,7 +48,7 @@ from django.utils.translation import gettext
 from severity import assessment
 from severity.choices import Severity
 from tenants.models import User
-from tickets.models import Event, EventKind, Message, MessageKind, Status, Ticket
+from tickets.models import Attachment, Event, EventKind, Message, MessageKind, Status, Ticket
 from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER
 
 Context = dict[str, Any]
@@ -87,6 +88,19 @@ class Prefetched:
         self.messages: dict[int, Message] = (
             Message.objects.select_related("author").in_bulk(message_ids) if message_ids else {}
         )
+        # The files of the quoted messages, read only when an Event says it brought some.
+        with_files = {
+            event.after.get("message")
+            for event in events
+            if event.kind in _WITH_MESSAGE and event.after.get("attachments")
+        }
+        self.files: dict[int, list[Attachment]] = {}
+        if with_files & set(self.messages):
+            for attachment in Attachment.objects.filter(
+                message_id__in=with_files & set(self.messages)
+            ).order_by("pk"):
+                if attachment.message_id is not None:
+                    self.files.setdefault(attachment.message_id, []).append(attachment)
         emails = {
             event.after["assignee"].lower()
             for event in events
@@ -268,6 +282,31 @@ def _message_body(event: Event, prefetched: Prefetched) -> tuple[str, Message | 
     return message.body, message
 
 
+def _file_links(
+    ticket: Ticket, message: Message | None, prefetched: Prefetched
+) -> list[dict[str, str]]:
+    """Support's files of a public message, as portal links: the customer downloads them
+    signed in, so a forwarded e-mail hands nobody the files themselves."""
+    if message is None:
+        return []
+    return [
+        {
+            "name": attachment.original_name,
+            "size": filesizeformat(attachment.size),
+            "url": settings.SITE_URL
+            + reverse(
+                "portal:attachment_download",
+                kwargs={
+                    "org": ticket.organization.slug,
+                    "number": ticket.pk,
+                    "attachment": attachment.pk,
+                },
+            ),
+        }
+        for attachment in prefetched.files.get(message.pk, [])
+    ]
+
+
 def _creation_reasons(event: Event, ticket: Ticket) -> str:
     """Why the request got its severity, in the reader's language: assessed again (it is
     pure and deterministic), used only when it reproduces the stored outcome; otherwise
@@ -306,19 +345,21 @@ def _created(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notif
 
 
 def _replied(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    body, _message = _message_body(event, prefetched)
-    return _customer(ticket, "agent_replied", lambda: {"body": body})
+    body, message = _message_body(event, prefetched)
+    files = _file_links(ticket, message, prefetched)
+    return _customer(ticket, "agent_replied", lambda: {"body": body, "files": files})
 
 
 def _information_requested(
     event: Event, ticket: Ticket, prefetched: Prefetched
 ) -> list[Notification]:
-    body, _message = _message_body(event, prefetched)
+    body, message = _message_body(event, prefetched)
+    files = _file_links(ticket, message, prefetched)
     waiting = ticket.status == Status.AWAITING_CUSTOMER
 
     def extra() -> Context:
         due = ticket.customer_due_at if waiting else None
-        return {"body": body, "reply_by": _when(due, ticket.organization.zone)}
+        return {"body": body, "files": files, "reply_by": _when(due, ticket.organization.zone)}
 
     return _customer(ticket, "information_requested", extra)
 

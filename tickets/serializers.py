@@ -19,6 +19,7 @@ from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
 from tickets.intake import Preview
 from tickets.models import (
+    Attachment,
     AuthorRole,
     Channel,
     ContactMethod,
@@ -157,6 +158,41 @@ class MessageIn(StrictSerializer):
     body = _text(20_000)
 
 
+def _files() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        required=False,
+        default=list,
+        help_text=_(
+            "Files to attach, one `files` part each: checked by name and content, never by "
+            "the part's content type; one refused file refuses the whole message."
+        ),
+    )
+
+
+class MessageUploadIn(MessageIn):
+    """The reply as ``multipart/form-data``: the same fields, with files."""
+
+    files = _files()
+
+
+class AttachmentOut(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField(
+        help_text=_("Found from the file's content, not from what the uploader claimed.")
+    )
+    message = serializers.IntegerField(
+        source="message_id",
+        allow_null=True,
+        help_text=_("The message the file came with; null for a file of the request itself."),
+    )
+
+    class Meta:
+        model = Attachment
+        fields = ("id", "message", "name", "content_type", "size", "created_at")
+        read_only_fields = fields
+
+
 class ReasonIn(StrictSerializer):
     reason = _text(2000, required=False)
 
@@ -291,10 +327,11 @@ class MessageOut(serializers.ModelSerializer):
         help_text=_("The customer's name, or the agent's first name; empty for the system.")
     )
     kind = serializers.ChoiceField(choices=MessageKind.choices)
+    attachments = AttachmentOut(many=True, read_only=True)
 
     class Meta:
         model = Message
-        fields = ("id", "kind", "author_role", "author", "body", "created_at")
+        fields = ("id", "kind", "author_role", "author", "body", "attachments", "created_at")
         read_only_fields = fields
 
     def get_author(self, message: Message) -> str:
@@ -395,6 +432,12 @@ class DeskReplyKind(models.TextChoices):
 class DeskReplyIn(StrictSerializer):
     kind = serializers.ChoiceField(choices=DeskReplyKind.choices, default=DeskReplyKind.REPLY)
     body = _text(20_000)
+
+
+class DeskReplyUploadIn(DeskReplyIn):
+    """The answer as ``multipart/form-data``: the same fields, with files."""
+
+    files = _files()
 
 
 class DeskAssignIn(StrictSerializer):

@@ -10,9 +10,11 @@ cannot skip the probe.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -21,7 +23,7 @@ from tenants.models import RegisteredPhone
 from tests.api.conftest import Keys
 from tests.conftest import World
 from tests.factories import AgentFactory
-from tickets.models import Event, Message, Ticket
+from tickets.models import Attachment, Event, Message, Ticket
 from tickets.services import ticket_agent_reply
 from verification.models import Call
 from verification.services import call_start
@@ -80,7 +82,13 @@ def _snapshot(world: World) -> dict[str, Any]:
         "endpoints": list(WebhookEndpoint.objects.filter(organization=org).values()),
         "deliveries": list(WebhookDelivery.objects.filter(endpoint__organization=org).values()),
         "calls": list(Call.objects.filter(organization=org).values()),
+        "attachments": list(Attachment.objects.filter(organization=org).values()),
     }
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
 
 
 @pytest.fixture
@@ -93,7 +101,10 @@ def b_ids(world: World) -> dict[str, object]:
         description="bravo", created_by=None, now=now,
     ).endpoint  # fmt: skip
     [delivery_id] = deliveries_for_events(list(ticket.events.all()), now=now)
-    ticket_agent_reply(ticket=ticket, actor=_agent_actor(world), body="Bravo reply", now=now)
+    reply = ticket_agent_reply(
+        ticket=ticket, actor=_agent_actor(world), body="Bravo reply", now=now,
+        attachments=[SimpleUploadedFile("bravo-7f3c.txt", b"Bravo-only file 7f3c\n")],
+    )  # fmt: skip
     RegisteredPhone.objects.create(organization=world.org_b, number="+12025550143")
     call = call_start(
         agent=AgentFactory(), organization=world.org_b, caller_number="+12025550143", now=now
@@ -103,6 +114,7 @@ def b_ids(world: World) -> dict[str, object]:
         "endpoint_id": endpoint.pk,
         "delivery_id": delivery_id,
         "call_id": call.pk,
+        "attachment_id": reply.attachments.get().pk,
     }
 
 
@@ -113,7 +125,10 @@ def _agent_actor(world: World):  # type: ignore[no-untyped-def]
 
 
 def _b_markers(world: World, b_ids: dict[str, object]) -> list[str]:
-    return [B_TITLE, B_URL, "Bravo reply", str(b_ids["number"]), world.org_b.slug]
+    return [
+        B_TITLE, B_URL, "Bravo reply", "bravo-7f3c.txt", "Bravo-only file 7f3c",
+        str(b_ids["number"]), world.org_b.slug,
+    ]  # fmt: skip
 
 
 def test_every_operation_refuses_another_tenants_ids(
@@ -155,3 +170,8 @@ def test_the_same_ids_work_for_their_own_tenant(
     assert client_b.get(f"/api/v1/webhooks/{endpoint}/").json()["url"] == B_URL
     deliveries = client_b.get(f"/api/v1/webhooks/{endpoint}/deliveries/").json()["results"]
     assert [d["id"] for d in deliveries] == [b_ids["delivery_id"]]
+    attachment = b_ids["attachment_id"]
+    files = client_b.get(f"/api/v1/tickets/{number}/attachments/").json()
+    assert [f["id"] for f in files] == [attachment]
+    download = client_b.get(f"/api/v1/tickets/{number}/attachments/{attachment}/")
+    assert b"".join(download.streaming_content) == b"Bravo-only file 7f3c\n"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -56,20 +58,35 @@ def _in_process(settings: pytest.FixtureRequest) -> Iterator[None]:
         signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
 @pytest.fixture
 def targets(world: World, keys: Keys) -> dict[str, object]:
     """Real ids of organization A for half of the generated cases (the other half keep
     the generated, mostly unknown, ids and exercise the 404 paths)."""
     from datetime import timedelta
 
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
     from tenants.models import RegisteredPhone
+    from tickets import services
+    from tickets.actors import Actor
     from verification.services import call_start
     from webhooks.services import endpoint_create
 
     now = timezone.now()
     ticket = world.file(world.admin_a, now=now)
+    screenshot = services.ticket_customer_reply(
+        ticket=ticket,
+        actor=Actor.for_member(world.admin_a),
+        body="Screenshot",
+        attachments=[SimpleUploadedFile("screen.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)],
+        now=now,
+    ).attachments.get()
     RegisteredPhone.objects.create(
         organization=world.org_a, number="+48600100123", active_from=now - timedelta(days=3)
     )
@@ -89,6 +106,7 @@ def targets(world: World, keys: Keys) -> dict[str, object]:
         "call_id": call.pk,
         "endpoint_id": endpoint.pk,
         "delivery_id": 1,
+        "attachment_id": screenshot.pk,
     }
 
 

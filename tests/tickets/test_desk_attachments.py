@@ -375,3 +375,49 @@ def test_the_desk_page_does_not_query_per_message_or_file(
         )
     with django_assert_max_num_queries(baseline):
         client.get(url)
+
+
+# --- The customer's e-mail -------------------------------------------------------------------
+
+
+def test_the_customer_email_links_supports_files_to_the_portal(
+    world: World, settings: Any, mailoutbox: list[Any]
+) -> None:
+    from django.core.mail import EmailMultiAlternatives
+
+    from tickets import outbox
+
+    settings.SITE_URL = "https://desk.example.test"
+    ticket = world.file()
+    now = timezone.now()
+    reply = services.ticket_agent_reply(
+        ticket=ticket,
+        actor=_agent(world),
+        body="The guide is attached.",
+        attachments=[SimpleUploadedFile("guide.pdf", PDF)],
+        now=now,
+    )
+    services.ticket_internal_note(
+        ticket=ticket,
+        actor=_agent(world),
+        body="Vendor log",
+        attachments=[SimpleUploadedFile("vendor.log", b"x\n")],
+        now=now,
+    )
+    plain = services.ticket_request_information(
+        ticket=ticket, actor=_agent(world), body="Which user?", now=now
+    )
+    events = [
+        ticket.events.get(kind=kind)
+        for kind in (EventKind.REPLIED, EventKind.NOTED, EventKind.INFORMATION_REQUESTED)
+    ]
+    outbox.deliver_events([e.pk for e in events], now=now)
+    [replied, asked] = mailoutbox
+    link = "https://desk.example.test" + _portal_file(ticket, reply.attachments.get())
+    assert "- guide.pdf (" in replied.body and link in replied.body
+    assert isinstance(replied, EmailMultiAlternatives)
+    [(html, _mimetype)] = replied.alternatives
+    assert f'<a href="{link}">guide.pdf</a>' in str(html)
+    assert not replied.attachments  # links that need the customer's session, not the file
+    assert "vendor.log" not in replied.body + asked.body
+    assert "attached" not in asked.body and plain.attachments.count() == 0

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -31,15 +32,28 @@ from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.idempotency import idempotent
 from tickets import intake, services
 from tickets import serializers as io
-from tickets.access import ticket_for_organization
+from tickets.access import (
+    attachment_for_organization,
+    attachments_for_organization,
+    ticket_for_organization,
+)
 from tickets.actors import Actor
-from tickets.api.common import NUMBER
+from tickets.api.common import (
+    ATTACHMENT_ID,
+    FILE_RESPONSE,
+    NUMBER,
+    REPLY_PARSERS,
+    DownloadNegotiation,
+    file_response,
+)
 from tickets.api.examples import (
     ASSESS_EXAMPLE,
     ASSESSED_EXAMPLE,
+    ATTACHMENTS_EXAMPLE,
     CONTACT_CHANGE_EXAMPLE,
     CREATE_EXAMPLE,
     CUSTOMER_REPLY_EXAMPLE,
+    CUSTOMER_UPLOAD_EXAMPLE,
     EVENTS_EXAMPLE,
     MESSAGE_EXAMPLE,
     RATED_EXAMPLE,
@@ -52,7 +66,7 @@ from tickets.api.examples import (
 from tickets.clocks import explain
 from tickets.filters import RequestFilter
 from tickets.intake import TicketDraft
-from tickets.models import ActorKind, Channel, Event, Ticket
+from tickets.models import ActorKind, Attachment, Channel, Event, Ticket
 
 
 def tenant_actor(tenant: ApiTenant) -> Actor:
@@ -270,38 +284,93 @@ class TicketDetail(TenantView):
         summary="Reply as the customer",
         description=(
             "Ends waiting on the customer (POL-SEV-7); a reply to a resolved request "
-            "reopens it within the reopen window."
+            "reopens it within the reopen window. Send `multipart/form-data` to attach "
+            "files (one `files` part each, the portal's limits and allow-list): they are "
+            "checked before anything is written, and one refused file refuses the reply."
         ),
         tags=TENANT_TAGS,
         parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
-        request=io.MessageIn,
+        request={
+            "application/json": io.MessageIn,
+            "multipart/form-data": io.MessageUploadIn,
+        },
         responses={
             201: io.MessageOut,
             **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
         },
         examples=[
             CUSTOMER_REPLY_EXAMPLE,
+            CUSTOMER_UPLOAD_EXAMPLE,
             MESSAGE_EXAMPLE,
         ],
     ),
 )
 class TicketMessages(TenantView):
+    parser_classes = REPLY_PARSERS
+
     def get(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
-        messages = ticket.messages.public().select_related("author").order_by("created_at", "pk")
+        messages = (
+            ticket.messages.public()
+            .select_related("author")
+            .prefetch_related(Prefetch("attachments", Attachment.objects.order_by("pk")))
+            .order_by("created_at", "pk")
+        )
         return Response(io.MessageOut(messages, many=True).data)
 
     def post(self, request: Request, number: str) -> Response:
         return self.act(
             request,
             number,
-            io.MessageIn,
+            io.MessageUploadIn,
             lambda ticket, data: services.ticket_customer_reply(
-                ticket=ticket, actor=self.actor(), body=data["body"], now=timezone.now()
+                ticket=ticket,
+                actor=self.actor(),
+                body=data["body"],
+                attachments=data["files"],
+                now=timezone.now(),
             ),
             lambda message: io.MessageOut(message).data,
             status.HTTP_201_CREATED,
         )
+
+
+@extend_schema(
+    summary="The request's files",
+    description=(
+        "Files of the request and of its public messages, oldest first; never an internal "
+        "note's. Download one from `attachments/{attachment_id}/`."
+    ),
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION],
+    responses={200: io.AttachmentOut(many=True), **error_responses(401, 403, 404, 429)},
+    examples=[ATTACHMENTS_EXAMPLE],
+)
+class TicketAttachments(TenantView):
+    def get(self, request: Request, number: str) -> Response:
+        files = attachments_for_organization(self.tenant.organization, number)
+        return Response(io.AttachmentOut(files, many=True).data)
+
+
+@extend_schema(
+    summary="Download a file",
+    description=(
+        "The file's bytes as a download, with the type found from its content. Another "
+        "organization's file, another request's, or an internal note's answers 404."
+    ),
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ATTACHMENT_ID, ORGANIZATION],
+    responses={
+        (200, "application/octet-stream"): FILE_RESPONSE,
+        **error_responses(401, 403, 404, 429),
+    },
+)
+class TicketAttachmentDownload(TenantView):
+    content_negotiation_class = DownloadNegotiation
+
+    def get(self, request: Request, number: str, attachment_id: int) -> HttpResponseBase:
+        found = attachment_for_organization(self.tenant.organization, number, attachment_id)
+        return file_response(found)
 
 
 @extend_schema(
@@ -482,6 +551,8 @@ class SeverityAssess(TenantView):
 
 __all__ = [
     "SeverityAssess",
+    "TicketAttachmentDownload",
+    "TicketAttachments",
     "TicketDetail",
     "TicketEvents",
     "TicketListCreate",

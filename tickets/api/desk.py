@@ -3,6 +3,7 @@ claiming, assigning and answering, for agents (agent token or session)."""
 
 from __future__ import annotations
 
+from django.http import HttpResponseBase
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,12 +17,21 @@ from tenants.api_tenancy import IsAgent, request_agent
 from tenants.models import User
 from tickets import serializers as io
 from tickets import services
-from tickets.access import ticket_for_desk
+from tickets.access import attachment_for_desk, attachments_for_desk, ticket_for_desk
 from tickets.actors import Actor
-from tickets.api.common import NUMBER
+from tickets.api.common import (
+    ATTACHMENT_ID,
+    FILE_RESPONSE,
+    NUMBER,
+    REPLY_PARSERS,
+    DownloadNegotiation,
+    file_response,
+)
 from tickets.api.examples import (
+    ATTACHMENTS_EXAMPLE,
     DESK_REPLY_EXAMPLE,
     DESK_TICKET_EXAMPLE,
+    DESK_UPLOAD_EXAMPLE,
     HAND_OVER_EXAMPLE,
     MESSAGE_EXAMPLE,
 )
@@ -165,30 +175,81 @@ _DESK_REPLY = {
     description=(
         "A public reply (the first one meets the first-response target, POL-SLA-1), an "
         "internal note, or a request for information, which makes the request wait on "
-        "the customer (POL-SEV-7)."
+        "the customer (POL-SEV-7). Send `multipart/form-data` to attach files (one `files` "
+        "part each): a reply's reach the customer through the portal, a note's stay "
+        "with support; one refused file refuses the message."
     ),
     tags=DESK_TAGS,
     parameters=[NUMBER],
-    request=io.DeskReplyIn,
+    request={
+        "application/json": io.DeskReplyIn,
+        "multipart/form-data": io.DeskReplyUploadIn,
+    },
     responses={201: io.MessageOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
     examples=[
         DESK_REPLY_EXAMPLE,
+        DESK_UPLOAD_EXAMPLE,
         MESSAGE_EXAMPLE,
     ],
 )
 class DeskReply(DeskView):
+    parser_classes = REPLY_PARSERS
+
     def post(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
-        data = io.DeskReplyIn(data=request.data)
+        data = io.DeskReplyUploadIn(data=request.data)
         data.is_valid(raise_exception=True)
         write = _DESK_REPLY[data.validated_data["kind"]]
         message = write(
             ticket=ticket,
             actor=self.actor(),
             body=data.validated_data["body"],
+            attachments=data.validated_data["files"],
             now=timezone.now(),
         )
         return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
 
 
-__all__ = ["DeskAssign", "DeskClaim", "DeskQueue", "DeskReply", "DeskTicket"]
+@extend_schema(
+    summary="A request's files",
+    description=(
+        "Every file of the request, oldest first: the customer's, support's replies' and "
+        "internal notes' (`message` names the message)."
+    ),
+    tags=DESK_TAGS,
+    parameters=[NUMBER],
+    responses={200: io.AttachmentOut(many=True), **error_responses(401, 404, 429)},
+    examples=[ATTACHMENTS_EXAMPLE],
+)
+class DeskAttachments(DeskView):
+    def get(self, request: Request, number: str) -> Response:
+        files = attachments_for_desk(self.agent, number)
+        return Response(io.AttachmentOut(files, many=True).data)
+
+
+@extend_schema(
+    summary="Download a request's file",
+    description="The file's bytes as a download, with the type found from its content.",
+    tags=DESK_TAGS,
+    parameters=[NUMBER, ATTACHMENT_ID],
+    responses={
+        (200, "application/octet-stream"): FILE_RESPONSE,
+        **error_responses(401, 404, 429),
+    },
+)
+class DeskAttachmentDownload(DeskView):
+    content_negotiation_class = DownloadNegotiation
+
+    def get(self, request: Request, number: str, attachment_id: int) -> HttpResponseBase:
+        return file_response(attachment_for_desk(self.agent, number, attachment_id))
+
+
+__all__ = [
+    "DeskAssign",
+    "DeskAttachmentDownload",
+    "DeskAttachments",
+    "DeskClaim",
+    "DeskQueue",
+    "DeskReply",
+    "DeskTicket",
+]

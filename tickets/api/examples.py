@@ -54,6 +54,14 @@ CREATE_EXAMPLE = OpenApiExample(
     },
     request_only=True,
 )
+ATTACHMENT_EXAMPLE_VALUE = {
+    "id": 12,
+    "message": 41,
+    "name": "screen.png",
+    "content_type": "image/png",
+    "size": 48213,
+    "created_at": "2026-06-10T10:20:00Z",
+}
 MESSAGE_EXAMPLE = OpenApiExample(
     "message",
     value={
@@ -62,6 +70,7 @@ MESSAGE_EXAMPLE = OpenApiExample(
         "author_role": "agent",
         "author": "Anna",
         "body": "We are looking into it.",
+        "attachments": [ATTACHMENT_EXAMPLE_VALUE],
         "created_at": "2026-06-10T10:20:00Z",
     },
     response_only=True,
@@ -75,6 +84,14 @@ CONTACT_CHANGE_EXAMPLE = OpenApiExample(
 CUSTOMER_REPLY_EXAMPLE = OpenApiExample(
     "reply", value={"body": "Logs attached to the portal."}, request_only=True
 )
+CUSTOMER_UPLOAD_EXAMPLE = OpenApiExample(
+    "reply with files",
+    summary="multipart/form-data: one `files` part per file",
+    value={"body": "The bounce message and a screenshot.", "files": ["bounce.txt", "screen.png"]},
+    request_only=True,
+    media_type="multipart/form-data",
+)
+ATTACHMENTS_EXAMPLE = OpenApiExample("files", value=[ATTACHMENT_EXAMPLE_VALUE], response_only=True)
 EVENTS_EXAMPLE = OpenApiExample(
     "filed",
     value=[
@@ -181,4 +198,11 @@ HAND_OVER_EXAMPLE = OpenApiExample(
 )
 DESK_REPLY_EXAMPLE = OpenApiExample(
     "reply", value={"kind": "reply", "body": "We are on it."}, request_only=True
+)
+DESK_UPLOAD_EXAMPLE = OpenApiExample(
+    "reply with a file",
+    summary="multipart/form-data: one `files` part per file",
+    value={"kind": "reply", "body": "The setup guide is attached.", "files": ["guide.pdf"]},
+    request_only=True,
+    media_type="multipart/form-data",
 )
