@@ -104,8 +104,11 @@ def fetch_maildir(path: Path) -> FetchReport:
     A message is delivered into a Maildir by writing it in ``tmp/`` and renaming it into
     ``new/``, so a file in ``new/`` is always whole."""
     box = mailbox.Maildir(path, factory=None, create=True)
-    report = FetchReport(source="maildir")
     new, cur = path / "new", path / "cur"
+    # mailbox creates them only with the folder itself: an empty folder gets them here.
+    for folder in (path / "tmp", new, cur):
+        folder.mkdir(exist_ok=True)
+    report = FetchReport(source="maildir")
     for name in sorted(os.listdir(new)):
         if name.startswith("."):
             continue

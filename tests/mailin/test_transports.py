@@ -239,9 +239,11 @@ def test_mail_fetch_ingests_the_maildir_and_moves_each_message_to_cur(world: Wor
     assert fetch_command()["ingested"] == 0
 
 
-def test_the_maildir_is_created_on_demand(db: None) -> None:
+@pytest.mark.parametrize("exists", [False, True], ids=["missing", "empty"])
+def test_the_maildir_is_created_on_demand(db: None, exists: bool) -> None:
     maildir = django_settings.SUPPORTDESK.MAILIN_MAILDIR
-    assert not maildir.exists()
+    if exists:
+        maildir.mkdir()
 
     assert fetch_command() == {"source": "maildir", "ingested": 0, "failed": 0}
 
