@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "helpcenter",
     "webhooks",
     "mailin",
+    "notices",
     # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
     "demo",
     "axes",

@@ -34,6 +34,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/<slug:org>/", include("tickets.portal_urls")),
     path("desk/calls/", include("verification.desk_urls")),
+    path("desk/notices/", include("notices.desk_urls")),
+    path("portal/<slug:org>/requests/<str:number>/cc/", include("notices.portal_urls")),
     path("desk/", include("tickets.desk_urls")),
     path("api/v1/", include("supportdesk.api_urls")),
     path("admin/", admin.site.urls),

@@ -41,7 +41,15 @@ CLASSIFIED: dict[str, str] = {
 }
 # Desk routes for supervisors only (tenants.access.supervisor_view): agents get 404.
 SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv"}
-NAMESPACE_CLASS = {"portal": TENANT, "desk": DESK, "calls": DESK, "admin": ADMIN, "api": API}
+NAMESPACE_CLASS = {
+    "portal": TENANT,
+    "cc": TENANT,  # a request's "kept informed" page (notices)
+    "desk": DESK,
+    "calls": DESK,
+    "notices": DESK,
+    "admin": ADMIN,
+    "api": API,
+}
 
 
 @dataclass(frozen=True)

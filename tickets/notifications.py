@@ -9,16 +9,20 @@ event                          recipients (customer: ``ticket.language``; staff:
 =============================  =============================================================
 CREATED                        the contact e-mail: confirmation, severity and why
 REPLIED, INFORMATION_REQUESTED the contact e-mail, with the agent's message
-CUSTOMER_REPLIED               the assignee, with the customer's message; nobody if unassigned
-ASSIGNED                       the new assignee (not when they took it themselves)
-WARNED                         the assignee; all supervisors if unassigned
-ESCALATED level 1              the assignee and all supervisors
-ESCALATED level 2              the duty manager (English) and all supervisors
+CREATED (severity A)           and the staff: "A new Severity A request"
+CUSTOMER_REPLIED, REOPENED     the staff, with the customer's message or reason
+ASSIGNED, WARNED, ESCALATED    the staff
 DOWNGRADED, REMINDED           the contact e-mail, with the reason (POL-SEV-7)
 RESOLVED                       the contact e-mail; they will be asked to rate the support
 SEVERITY_CHANGED               the contact e-mail, with the reason
-NOTED, RATED, REOPENED, CLOSED nobody
+NOTED, RATED, CLOSED           nobody
 =============================  =============================================================
+
+Which staff are told is not decided here: the sources registered with
+:func:`register_staff_recipients` (the notices app: its rules and each person's
+preferences) name them per Event; this module writes what they read. REPLIED,
+INFORMATION_REQUESTED and RESOLVED also go to the colleagues the sources registered with
+:func:`register_cc_recipients` keep informed.
 
 Staff means active users: a deactivated assignee is treated as no assignee. A request
 filed with a phone number only has no contact e-mail, so its customer events notify
@@ -33,7 +37,7 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,8 +61,26 @@ Context = dict[str, Any]
 _WITH_MESSAGE = frozenset(
     {EventKind.REPLIED, EventKind.INFORMATION_REQUESTED, EventKind.CUSTOMER_REPLIED}
 )
-# Kinds that may need the list of supervisors.
-_TO_SUPERVISORS = frozenset({EventKind.WARNED, EventKind.ESCALATED})
+
+# Who on staff hears about each Event of a batch (by Event id), and which colleagues are
+# kept informed of each ticket's public updates (by ticket id, as (address, language)).
+StaffRecipients = Callable[[Sequence[Event]], Mapping[int, Sequence[User | str]]]
+CcRecipients = Callable[[Sequence[Event]], Mapping[int, Sequence[tuple[str, str]]]]
+_staff_sources: list[StaffRecipients] = []
+_cc_sources: list[CcRecipients] = []
+
+
+def register_staff_recipients(source: StaffRecipients) -> None:
+    """Let another app name the staff e-mailed about Events (``notices`` does, in its
+    ``AppConfig.ready``); registering twice has no effect."""
+    if source not in _staff_sources:
+        _staff_sources.append(source)
+
+
+def register_cc_recipients(source: CcRecipients) -> None:
+    """Let another app add the colleagues kept informed of a ticket's public updates."""
+    if source not in _cc_sources:
+        _cc_sources.append(source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +99,7 @@ class Notification:
 class Prefetched:
     """What the notifications of a batch of Events need beyond the Events' own rows
     (their ticket, organization and assignee come with ``select_related``): the quoted
-    messages, the staff named by ASSIGNED events, and the supervisors. A fixed number of
+    messages, the staff told and the colleagues kept informed. A fixed number of
     queries per batch, however many Events it holds."""
 
     def __init__(self, events: Sequence[Event]) -> None:
@@ -101,23 +123,14 @@ class Prefetched:
             ).order_by("pk"):
                 if attachment.message_id is not None:
                     self.files.setdefault(attachment.message_id, []).append(attachment)
-        emails = {
-            event.after["assignee"].lower()
-            for event in events
-            if event.kind == EventKind.ASSIGNED and isinstance(event.after.get("assignee"), str)
-        }
-        self.staff: dict[str, User] = (
-            {user.email.lower(): user for user in User.objects.agents().filter(email__in=emails)}
-            if emails
-            else {}
-        )
-        self._supervisors: list[User] | None = None
-
-    @property
-    def supervisors(self) -> list[User]:
-        if self._supervisors is None:
-            self._supervisors = list(User.objects.supervisors().order_by("email"))
-        return self._supervisors
+        self.staff_to: dict[int, list[User | str]] = {}
+        for staff_source in _staff_sources:
+            for event_id, people in staff_source(events).items():
+                self.staff_to.setdefault(event_id, []).extend(people)
+        self.cc: dict[int, list[tuple[str, str]]] = {}
+        for cc_source in _cc_sources:
+            for ticket_id, colleagues in cc_source(events).items():
+                self.cc.setdefault(ticket_id, []).extend(colleagues)
 
 
 def prefetch(events: Sequence[Event]) -> Prefetched:
@@ -195,12 +208,19 @@ def _notifications(
     return notifications
 
 
-def _customer(ticket: Ticket, template: str, extra: Callable[[], Context]) -> list[Notification]:
+def _customer(
+    ticket: Ticket,
+    template: str,
+    extra: Callable[[], Context],
+    also: Iterable[tuple[str, str]] = (),
+) -> list[Notification]:
+    """To the contact e-mail, and ``also`` the colleagues kept informed."""
+
     def context() -> Context:
         return {**_ticket_context(ticket), "url": _portal_url(ticket), **extra()}
 
     return _notifications(
-        template, [(ticket.contact_email, ticket.language)], context, customer=True
+        template, [(ticket.contact_email, ticket.language), *also], context, customer=True
     )
 
 
@@ -333,8 +353,26 @@ def _creation_reasons(event: Event, ticket: Ticket) -> str:
 Builder = Callable[[Event, Ticket, Prefetched], list[Notification]]
 
 
+def _to_staff(
+    event: Event,
+    ticket: Ticket,
+    prefetched: Prefetched,
+    template: str,
+    extra: Callable[[], Context],
+) -> list[Notification]:
+    """The staff mail of ``template`` to those told of ``event``: the assignee's says
+    the ticket is theirs (``yours``), the others' does not."""
+    people = prefetched.staff_to.get(event.pk, [])
+    assignee = _active_assignee(ticket)
+    yours = [p for p in people if isinstance(p, User) and assignee and p.pk == assignee.pk]
+    others = [p for p in people if p not in yours]
+    return _staff(ticket, template, yours, lambda: {**extra(), "yours": True}) + _staff(
+        ticket, template, others, lambda: {**extra(), "yours": False}
+    )
+
+
 def _created(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    return _customer(
+    return _new_request(event, ticket, prefetched) + _customer(
         ticket,
         "request_received",
         lambda: {
@@ -347,7 +385,12 @@ def _created(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notif
 def _replied(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
     body, message = _message_body(event, prefetched)
     files = _file_links(ticket, message, prefetched)
-    return _customer(ticket, "agent_replied", lambda: {"body": body, "files": files})
+    return _customer(
+        ticket,
+        "agent_replied",
+        lambda: {"body": body, "files": files},
+        also=prefetched.cc.get(ticket.pk, ()),
+    )
 
 
 def _information_requested(
@@ -361,38 +404,54 @@ def _information_requested(
         due = ticket.customer_due_at if waiting else None
         return {"body": body, "files": files, "reply_by": _when(due, ticket.organization.zone)}
 
-    return _customer(ticket, "information_requested", extra)
+    return _customer(ticket, "information_requested", extra, also=prefetched.cc.get(ticket.pk, ()))
+
+
+def _new_request(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
+    return _to_staff(
+        event,
+        ticket,
+        prefetched,
+        "new_request",
+        lambda: {"reason": _creation_reasons(event, ticket)},
+    )
 
 
 def _customer_replied(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    assignee = _active_assignee(ticket)
-    if assignee is None:
-        return []
     body, message = _message_body(event, prefetched)
     author = message.author if message is not None else None
-    return _staff(
+    return _to_staff(
+        event,
         ticket,
+        prefetched,
         "customer_replied",
-        [assignee],
         lambda: {"body": body, "author": str(author) if author else event.actor_label},
     )
 
 
+def _reopened(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
+    # The reason is the customer's own words: quoted as written, never translated.
+    return _to_staff(
+        event,
+        ticket,
+        prefetched,
+        "reopened",
+        lambda: {"reason": event.reason, "author": event.actor_label},
+    )
+
+
 def _assigned(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    email = event.after.get("assignee")
-    assignee = prefetched.staff.get(email.lower()) if isinstance(email, str) else None
-    if assignee is None or assignee.pk == event.actor_user_id:
-        return []  # unassigned, gone, or they took it themselves
-    return _staff(ticket, "assigned", [assignee], lambda: {"assigned_by": event.actor_label})
+    return _to_staff(
+        event, ticket, prefetched, "assigned", lambda: {"assigned_by": event.actor_label}
+    )
 
 
 def _warned(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    assignee = _active_assignee(ticket)
-    people = [assignee] if assignee is not None else prefetched.supervisors
-    return _staff(
+    return _to_staff(
+        event,
         ticket,
+        prefetched,
         "deadline_warning",
-        people,
         lambda: {
             "reason": _translated(event.reason),
             "response_due": _when(ticket.response_due_at, ZoneInfo("UTC")),
@@ -403,17 +462,11 @@ def _warned(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notifi
 def _escalated(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
     level = event.after.get("level", 1)
     level = level if isinstance(level, int) else 1
-    people: list[User | str] = []
-    if level >= 2:
-        people.append(settings.SUPPORTDESK.DUTY_MANAGER_EMAIL)
-    else:
-        assignee = _active_assignee(ticket)
-        people.extend([assignee] if assignee is not None else [])
-    people.extend(prefetched.supervisors)
-    return _staff(
+    return _to_staff(
+        event,
         ticket,
+        prefetched,
         "escalated",
-        people,
         lambda: {"level": level, "reason": _translated(event.reason)},
     )
 
@@ -443,7 +496,12 @@ def _reminded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Noti
 
 def _resolved(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
     # The reason is the resolver's own words: quoted as written, never translated.
-    return _customer(ticket, "resolved", lambda: {"note": event.reason})
+    return _customer(
+        ticket,
+        "resolved",
+        lambda: {"note": event.reason},
+        also=prefetched.cc.get(ticket.pk, ()),
+    )
 
 
 def _severity_changed(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
@@ -477,6 +535,6 @@ _BUILDERS: dict[str, Builder] = {
     EventKind.SEVERITY_CHANGED: _severity_changed,
     EventKind.NOTED: _nobody,
     EventKind.RATED: _nobody,
-    EventKind.REOPENED: _nobody,
+    EventKind.REOPENED: _reopened,
     EventKind.CLOSED: _nobody,
 }

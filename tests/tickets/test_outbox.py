@@ -197,7 +197,11 @@ def test_customer_reply_goes_to_the_assignee_in_their_language(
     )
     event = last(unassigned, EventKind.CUSTOMER_REPLIED)
     assert deliver(event) == 1
-    assert mailoutbox == []  # unassigned: nobody, but delivered
+    # Unassigned: every active agent is told (issue 14), none of them as its assignee.
+    [message] = mailoutbox
+    assert sorted(message.to) == ["agent@provider.test", "supervisor@provider.test"]
+    assert "which is assigned to you" not in message.body
+    mailoutbox.clear()
 
     world.agent.language = "pl"
     world.agent.save()
@@ -264,7 +268,7 @@ def test_warning_goes_to_the_supervisors_when_unassigned_else_the_assignee(
     assert "Nikt nie jest przypisany do tego zgłoszenia." in polish.body
 
 
-def test_escalation_level_1_tells_assignee_and_supervisors_level_2_the_duty_manager(
+def test_escalation_level_1_tells_assignee_and_supervisors_level_2_the_duty_manager_too(
     world: World, mailoutbox: list[mail.EmailMessage]
 ) -> None:
     world.supervisor.language = "pl"
@@ -286,7 +290,9 @@ def test_escalation_level_1_tells_assignee_and_supervisors_level_2_the_duty_mana
     sweep(T0 + 2 * H + S)
     mailoutbox.clear()
     deliver(last(ticket, EventKind.ESCALATED), now=T0 + 2 * H + S)
+    # Level 2 tells the assignee too (issue 14), besides the duty manager and supervisors.
     assert sorted((m.to[0], m.subject.split("]")[1]) for m in mailoutbox) == [
+        ("agent@provider.test", " Escalated to level 2: Cannot send mail"),
         (DUTY, " Escalated to level 2: Cannot send mail"),
         ("supervisor@provider.test", " Eskalacja do poziomu 2: Cannot send mail"),
     ]
@@ -381,14 +387,14 @@ def test_events_that_tell_nobody_are_delivered_without_mail(
     phone_only = world.file(contact_email="", contact_phone="+48601234567")
     silent = [
         last(ticket, EventKind.NOTED),
-        last(ticket, EventKind.REOPENED),
+        # REOPENED tells the staff now (tests/notices).
         last(ticket, EventKind.CLOSED),
         rated,
         last(phone_only, EventKind.CREATED),
     ]
     for event in silent:
         assert notifications.notifications_for(event) == []
-    assert deliver(*silent, now=T0 + H) == 5
+    assert deliver(*silent, now=T0 + H) == 4
     assert mailoutbox == []
     assert not Event.objects.filter(pk__in=[e.pk for e in silent], delivered_at=None).exists()
 
@@ -644,9 +650,10 @@ def test_the_task_delivers_with_the_current_time(
 
 # Per e-mailed Event: the claim, its OutgoingMail rows and the mark, plus the savepoint pair
 # the test transaction turns each per-Event transaction into. Per batch: the Events, the
-# messages, the staff, the tickets' earlier Message-IDs.
+# messages, the staff, the tickets' earlier Message-IDs, and the notices app's followers,
+# e-mail preferences, colleagues kept informed and in-app notices.
 PER_EVENT = 5
-PER_BATCH = 6
+PER_BATCH = 10
 
 
 def test_delivering_a_batch_costs_a_fixed_number_of_queries_per_event(
