@@ -108,39 +108,38 @@ class _Mail:
 def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
     """Act on one raw message once. Commits its own transaction and returns after commit:
     a transport may flag or delete the message once this returns (at-least-once fetch +
-    the unique Message-ID = each message acted on once)."""
+    the unique Message-ID = each message acted on once).
+
+    The message's row is inserted last, in the same transaction as what it did: when the
+    Message-ID is already taken (a second fetch, or a concurrent ingest that commits
+    first: PostgreSQL makes the later insert wait for it), the unique constraint rolls the
+    whole transaction back, the reply and any answer with it. One statement, instead of
+    a claim row written first and updated at the end."""
     mail = _parse(raw)
+    record = IncomingMail(
+        message_id=mail.message_id,
+        sender=mail.sender[:254],
+        subject=mail.subject[:255],
+        received_at=now,
+        source=source[:32],
+        action=Action.PENDING,
+    )
+    record.raw.save("original.eml", ContentFile(raw), save=False)
+    inserting = False
     try:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IncomingMail.objects.create(
-                        message_id=mail.message_id,
-                        sender=mail.sender[:254],
-                        subject=mail.subject[:255],
-                        received_at=now,
-                        source=source[:32],
-                        action=Action.PENDING,
-                    )
-            except IntegrityError:
-                # Another ingest of the same message has it (or had it): one reply.
-                return IngestOutcome("duplicate", None, mail.message_id, REASON_DUPLICATE)
-            record.raw.save("original.eml", ContentFile(raw), save=False)
-            stored = record.raw.name
-            try:
-                outcome = _act(record, mail, now=now)
-                record.action = outcome.action
-                record.reason = outcome.reason
-                record.ticket_id = outcome.ticket_id
-                record.save()
-            except BaseException:
-                if stored:
-                    record.raw.storage.delete(stored)
-                raise
-    except IntegrityError:
-        # The row was taken between our savepoint and the commit (PostgreSQL reports the
-        # unique violation of a concurrent insert only once the other commits).
-        return IngestOutcome("duplicate", None, mail.message_id, REASON_DUPLICATE)
+            outcome = _act(record, mail, now=now)
+            record.action = outcome.action
+            record.reason = outcome.reason
+            record.ticket_id = outcome.ticket_id
+            inserting = True
+            record.save(force_insert=True)
+    except BaseException as error:
+        if record.raw.name:
+            record.raw.storage.delete(record.raw.name)
+        if inserting and isinstance(error, IntegrityError):
+            return IngestOutcome("duplicate", None, mail.message_id, REASON_DUPLICATE)
+        raise
     return outcome
 
 
@@ -194,9 +193,18 @@ def _automatic(mail: _Mail) -> str:
         settings.SUPPORTDESK.MAILIN_ADDRESS.lower(),
         parseaddr(settings.DEFAULT_FROM_EMAIL or "")[1].lower(),
     }
-    if mail.sender in ours or OutgoingMail.objects.filter(message_id=mail.message_id).exists():
+    if mail.sender in ours or _one_of_ours(mail.message_id):
         return REASON_OWN
     return ""
+
+
+def _one_of_ours(message_id: str) -> bool:
+    """Our Message-IDs are on our own domain: only such an id is looked up."""
+    domain = settings.SUPPORTDESK.MAILIN_ADDRESS.rpartition("@")[2].lower()
+    return (
+        message_id.lower().endswith(f"@{domain}>")
+        and OutgoingMail.objects.filter(message_id=message_id).exists()
+    )
 
 
 # --- Which request ----------------------------------------------------------------------
@@ -468,7 +476,7 @@ def _file(record: IncomingMail, mail: _Mail, *, now: datetime) -> IngestOutcome:
         ) % {
             "reference": ticket.reference,
             "link": _portal_link(
-                "portal:request_detail", ticket.organization.slug, ticket.reference
+                "portal:request_assess_email", ticket.organization.slug, ticket.reference
             ),
         }
         if refused:

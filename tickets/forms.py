@@ -235,6 +235,18 @@ class RequestForm(forms.Form):
         return data
 
 
+class AssessmentForm(forms.Form):
+    """The questions a request filed by e-mail could not ask (POL-SEV-1): the same fields
+    as the portal's request form; the service checks the intake rules on them."""
+
+    category = RequestForm.declared_fields["category"]
+    product = RequestForm.declared_fields["product"]
+    impact = RequestForm.declared_fields["impact"]
+    scope = RequestForm.declared_fields["scope"]
+    business_impact = RequestForm.declared_fields["business_impact"]
+    contact_24x7 = RequestForm.declared_fields["contact_24x7"]
+
+
 class RatingForm(forms.Form):
     """CSAT 1–5 with an optional comment (POL-ROLE-2)."""
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("requests/new/assess/", portal_views.request_assess, name="request_assess"),
     path("requests/<str:number>/", portal_views.request_detail, name="request_detail"),
     path(
+        "requests/<str:number>/assessment/",
+        portal_views.request_assess_email,
+        name="request_assess_email",
+    ),
+    path(
         "requests/<str:number>/files/<int:attachment>/",
         portal_views.attachment_download,
         name="attachment_download",

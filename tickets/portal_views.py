@@ -35,6 +35,7 @@ from tickets.expectations import sla_state
 from tickets.filters import RequestFilter
 from tickets.forms import (
     SORTS,
+    AssessmentForm,
     MessageForm,
     RatingForm,
     ReopenForm,
@@ -45,6 +46,8 @@ from tickets.forms import (
 from tickets.models import Attachment, Message, Rating, Status, Ticket
 from tickets.services import (
     may_reopen,
+    needs_assessment,
+    ticket_complete_assessment,
     ticket_create,
     ticket_customer_reply,
     ticket_rate,
@@ -220,6 +223,50 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
             messages.success(request, _("Your reply was sent."))
             return back
     return _detail(request, ticket, reply_form=reply_form)
+
+
+@tenant_view(admin_only=True)
+@require_http_methods(["GET", "POST"])
+def request_assess_email(request: TenantRequest, number: str) -> HttpResponse:
+    """The assessment of a request filed by e-mail, linked from the automatic answer
+    (POL-SEV-1): severity C until the admin answers these questions once."""
+    ticket = ticket_for_organization(request.organization, number)
+    context: dict[str, object] = {"organization": request.organization, "ticket": ticket}
+    if not needs_assessment(ticket):
+        # A link followed twice, or a request filed in the portal: nothing left to ask.
+        return render(request, "portal/request_assess_email.html", context)
+    back = redirect("portal:request_detail", org=request.organization.slug, number=ticket.pk)
+    form = AssessmentForm(
+        request.POST or None,
+        initial={"category": ticket.category, "product": ticket.product},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with into_form(form):
+            ticket = ticket_complete_assessment(
+                ticket=ticket,
+                actor=Actor.for_member(request.membership),
+                category=data["category"],
+                product=data["product"],
+                impact=data["impact"],
+                scope=data["scope"],
+                business_impact=data["business_impact"],
+                contact_24x7=data["contact_24x7"],
+                now=timezone.now(),
+            )
+            messages.success(
+                request,
+                _("Thank you. The request now has severity %(severity)s.")
+                % {"severity": ticket.get_severity_display()},
+            )
+            return back
+    context["form"] = form
+    return render(
+        request,
+        "portal/request_assess_email.html",
+        context,
+        status=400 if form.is_bound else 200,
+    )
 
 
 @tenant_view(admin_only=True)

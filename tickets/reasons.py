@@ -18,3 +18,6 @@ REASON_REMINDER = gettext_noop(
 REASON_REPLY_IN_TIME = gettext_noop(
     "The customer's reply arrived within the cooperation window; the severity is restored."
 )
+REASON_ASSESSED_BY_EMAIL_FILER = gettext_noop(
+    "Assessment completed by the admin who filed the request by e-mail (POL-SEV-1)."
+)

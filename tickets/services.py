@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from helpcenter.models import Service
 from helpcenter.services import mark_request_filed
 from severity import assessment as sev
 from severity.choices import Severity
@@ -40,6 +41,7 @@ from tickets.models import (
     ActorKind,
     Attachment,
     AuthorRole,
+    Channel,
     ContactMethod,
     EventKind,
     Language,
@@ -50,7 +52,12 @@ from tickets.models import (
     Status,
     Ticket,
 )
-from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER, REASON_REPLY_IN_TIME
+from tickets.reasons import (
+    REASON_ASSESSED_BY_EMAIL_FILER,
+    REASON_DOWNGRADE,
+    REASON_REMINDER,
+    REASON_REPLY_IN_TIME,
+)
 from tickets.scheduling import schedule_deadline
 
 # Error messages are module constants so tests and callers can reuse them.
@@ -577,6 +584,102 @@ def ticket_change_severity(
             before=before,
             after={"severity": ticket.severity, "requested": requested.value},
             reason=reason,
+        )
+        refresh_clocks(ticket, now=now)
+    return ticket
+
+
+ERR_NOT_FILED_BY_EMAIL = _("Only a request filed by e-mail is assessed after filing.")
+ERR_ALREADY_ASSESSED = _("This request's assessment is already complete.")
+
+
+def needs_assessment(ticket: Ticket) -> bool:
+    """A request filed by e-mail keeps severity C until its admin answers the assessment's
+    questions once (POL-SEV-1: the assessment is explicit, never guessed from a mail)."""
+    return (
+        ticket.channel == Channel.EMAIL
+        and ticket.status in Status.active()
+        and not ticket.events.filter(
+            kind=EventKind.SEVERITY_CHANGED, reason=REASON_ASSESSED_BY_EMAIL_FILER
+        ).exists()
+    )
+
+
+def ticket_complete_assessment(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    category: str,
+    product: Service | None,
+    impact: str,
+    scope: str,
+    business_impact: str = "",
+    contact_24x7: str = "",
+    now: datetime,
+) -> Ticket:
+    """The admin of a request filed by e-mail answers the questions the e-mail could not:
+    the severity is assessed from them as at opening (POL-SEV-1..6, the role's categories
+    POL-WHO-2) and the clocks restart from the filing time with the new target."""
+    if not actor.is_admin_of(ticket.organization_id):
+        raise TicketError(ERR_NOT_ALLOWED, code="forbidden")
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _require_active(ticket)
+        if ticket.channel != Channel.EMAIL:
+            raise TicketError(ERR_NOT_FILED_BY_EMAIL, code="illegal_transition")
+        if not needs_assessment(ticket):
+            raise TicketError(ERR_ALREADY_ASSESSED, code="unchanged")
+        draft = TicketDraft(
+            title=ticket.title,
+            description=ticket.description,
+            category=category,
+            product=product,
+            impact=impact,
+            scope=scope,
+            business_impact=business_impact,
+            contact_24x7=contact_24x7,
+            contact_phone=ticket.contact_phone,
+            contact_email=ticket.contact_email,
+            preferred_contact=ticket.preferred_contact,
+            language=ticket.language,
+            channel=ticket.channel,
+        ).cleaned()
+        problems = intake.draft_problems(draft, role=actor.role)
+        if problems:
+            raise TicketError.together(problems)
+        outcome = intake.assess_draft(draft, organization=ticket.organization)
+        before = {
+            "severity": ticket.severity,
+            "category": ticket.category,
+            "impact": ticket.impact,
+            "scope": ticket.scope,
+        }
+        ticket.category = draft.category
+        ticket.product = draft.product
+        ticket.impact = draft.impact
+        ticket.scope = draft.scope
+        ticket.business_impact = draft.business_impact
+        ticket.contact_24x7 = draft.contact_24x7
+        # The answers are the opening assessment the e-mail could not make.
+        ticket.severity = ticket.original_severity = outcome.severity.value
+        ticket.severity_reason = outcome.as_text()
+        ticket.updated_at = now
+        ticket.save()
+        events.record(
+            ticket,
+            actor=actor,
+            kind=EventKind.SEVERITY_CHANGED,
+            now=now,
+            before=before,
+            after={
+                "severity": ticket.severity,
+                "matrix_severity": outcome.matrix_severity.value,
+                "category": ticket.category,
+                "impact": ticket.impact,
+                "scope": ticket.scope,
+                "reasons": [r.code for r in outcome.reasons],
+            },
+            reason=REASON_ASSESSED_BY_EMAIL_FILER,
         )
         refresh_clocks(ticket, now=now)
     return ticket

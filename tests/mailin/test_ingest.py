@@ -213,7 +213,7 @@ def test_a_new_message_from_an_admin_files_a_severity_c_request(
     assert ticket.created_by == world.admin_a.user
     answer = next(m for m in mailoutbox if "Auto-Submitted" in m.extra_headers)
     assert ticket.reference in answer.subject
-    assert f"/portal/{world.org_a.slug}/requests/{ticket.reference}/" in answer.body
+    assert f"/portal/{world.org_a.slug}/requests/{ticket.reference}/assessment/" in answer.body
 
 
 def test_a_new_message_naming_no_product_is_filed_in_a_category_the_role_may_file(
@@ -256,3 +256,39 @@ def test_auto_submitted_no_is_a_person(world: World) -> None:
     ticket = world.file()
     raw = reply(ticket, world.admin_a.user.email, Auto_Submitted="no")
     assert ingest(raw, now=T0, source="t").action == "replied"
+
+
+# Concurrent ingests need PostgreSQL: SQLite serialises every write transaction, so the
+# race cannot happen there.
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_ingests_of_one_mail_at_once_make_one_reply(world: World) -> None:
+    import threading
+
+    from django.db import connections
+
+    ticket = world.file()
+    raw = reply(ticket, world.admin_a.user.email)
+    barrier = threading.Barrier(4)
+    actions: list[str] = []
+    errors: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            barrier.wait()
+            actions.append(ingest(raw, now=T0, source="imap").action)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(actions) == ["duplicate", "duplicate", "duplicate", "replied"]
+    assert ticket.messages.count() == 1
+    assert IncomingMail.objects.count() == 1
