@@ -6,6 +6,7 @@ import imaplib
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from imap_tools.errors import ImapToolsError
 
 from mailin import transports
@@ -18,7 +19,8 @@ def fetch() -> dict[str, object]:
     """Beat runs this every MAILIN_POLL_SECONDS. Running it twice at once, or again after
     it was killed mid-pass, acts on each message once (``mailin.transports``)."""
     try:
-        return transports.fetch().as_dict()
+        # Half the soft time limit: a long backlog is finished by the next polls.
+        return transports.fetch(budget=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2).as_dict()
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as error:
         # The mail server is away or refuses us: the next poll tries again.
         logger.warning("incoming mail could not be fetched: %s", error)

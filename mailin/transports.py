@@ -16,6 +16,7 @@ import logging
 import mailbox
 import os
 import ssl
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,15 @@ class FetchReport:
     actions: Counter[str] = field(default_factory=Counter)
     # Messages ``ingest`` raised on: left unmarked, tried again by the next pass.
     failed: int = 0
+    # The pass stopped at its time budget with messages still waiting.
+    more: bool = False
+    started: float = field(default_factory=time.monotonic, repr=False)
+
+    def out_of_time(self, budget: float | None) -> bool:
+        """Whether to start no further message (and say so in the report)."""
+        if budget is not None and time.monotonic() - self.started >= budget:
+            self.more = True
+        return self.more
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +64,7 @@ class FetchReport:
             "ingested": sum(self.actions.values()),
             **dict(sorted(self.actions.items())),
             "failed": self.failed,
+            **({"more": True} if self.more else {}),
         }
 
 
@@ -71,12 +82,14 @@ def ingest(raw: bytes, *, source: str) -> services.IngestOutcome:
     return outcome
 
 
-def fetch() -> FetchReport:
-    """One pass over the configured source: the IMAP mailbox, else the local Maildir."""
+def fetch(*, budget: float | None = None) -> FetchReport:
+    """One pass over the configured source: the IMAP mailbox, else the local Maildir.
+    With a budget (seconds), no message is started after it: the rest waits for the next
+    pass instead of a time limit interrupting one mid-way."""
     config = settings.SUPPORTDESK
     if config.MAILIN_IMAP is not None:
-        return fetch_imap(config.MAILIN_IMAP)
-    return fetch_maildir(config.MAILIN_MAILDIR)
+        return fetch_imap(config.MAILIN_IMAP, budget=budget)
+    return fetch_maildir(config.MAILIN_MAILDIR, budget=budget)
 
 
 def _ingest_counted(raw: bytes, *, source: str, report: FetchReport, name: str) -> bool:
@@ -97,7 +110,7 @@ def _ingest_counted(raw: bytes, *, source: str, report: FetchReport, name: str) 
 # --- Maildir ---------------------------------------------------------------------------
 
 
-def fetch_maildir(path: Path) -> FetchReport:
+def fetch_maildir(path: Path, *, budget: float | None = None) -> FetchReport:
     """Ingest every message in ``new/`` (oldest name first), moving each to ``cur/`` with
     the Seen flag once ingested. The folder is created when missing.
 
@@ -112,6 +125,8 @@ def fetch_maildir(path: Path) -> FetchReport:
     for name in sorted(os.listdir(new)):
         if name.startswith("."):
             continue
+        if report.out_of_time(budget):
+            break
         try:
             raw = (new / name).read_bytes()
         except FileNotFoundError:
@@ -150,12 +165,15 @@ def imap_session(account: ImapAccount) -> Iterator[BaseMailBox]:
             logger.debug("IMAP logout failed", exc_info=True)
 
 
-def fetch_imap(account: ImapAccount) -> FetchReport:
+def fetch_imap(account: ImapAccount, *, budget: float | None = None) -> FetchReport:
     """Ingest every unseen message of the folder, oldest first, flagging each ``\\Seen``
     once ingested. Messages are read with ``BODY.PEEK``, which leaves them unseen."""
     report = FetchReport(source="imap")
     with imap_session(account) as box:
-        for uid in box.uids(AND(seen=False)):
+        # No CHARSET in the search: some servers refuse one, and the criteria are ASCII.
+        for uid in box.uids(AND(seen=False), charset=None):
+            if report.out_of_time(budget):
+                break
             raw = _imap_message(box, uid)
             if raw is None:
                 continue  # expunged since the search

@@ -300,6 +300,18 @@ def test_a_database_outage_ends_the_pass_and_leaves_the_messages(
     assert len(os.listdir(maildir / "new")) == 1
 
 
+def test_a_pass_starts_no_message_after_its_budget(world: World) -> None:
+    maildir = django_settings.SUPPORTDESK.MAILIN_MAILDIR
+    ticket = world.file()
+    deliver(maildir, customer_reply(ticket, "Left for the next pass."))
+
+    spent = transports.fetch(budget=0).as_dict()
+
+    assert spent == {"source": "maildir", "ingested": 0, "failed": 0, "more": True}
+    assert replies(ticket, "Left for the next pass.") == 0
+    assert transports.fetch(budget=60).as_dict()["replied"] == 1
+
+
 # --- mail_fetch: IMAP -------------------------------------------------------------------------
 
 
@@ -338,6 +350,19 @@ def test_imap_keeps_the_original_bytes(world: World, dovecot: Dovecot, settings:
         fetch_command()
 
     assert seen == [raw]
+
+
+def test_an_imap_pass_starts_no_message_after_its_budget(
+    world: World, dovecot: Dovecot, settings: Any
+) -> None:
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, MAILIN_IMAP=dovecot.account)
+    ticket = world.file()
+    dovecot.append(customer_reply(ticket, "Left unseen for the next pass."))
+
+    assert transports.fetch(budget=0).as_dict()["more"] is True
+    assert dovecot.unseen() == 1
+    assert transports.fetch(budget=60).as_dict()["replied"] == 1
+    assert dovecot.unseen() == 0
 
 
 def test_an_imap_message_ingest_fails_on_stays_unseen(
