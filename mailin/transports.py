@@ -116,11 +116,12 @@ def fetch_maildir(path: Path, *, budget: float | None = None) -> FetchReport:
 
     A message is delivered into a Maildir by writing it in ``tmp/`` and renaming it into
     ``new/``, so a file in ``new/`` is always whole."""
-    box = mailbox.Maildir(path, factory=None, create=True)
+    # mailbox.Maildir would create the subfolders only with the folder itself, and no
+    # missing parents: an existing empty folder, or a deeper path, gets them here.
     new, cur = path / "new", path / "cur"
-    # mailbox creates them only with the folder itself: an empty folder gets them here.
     for folder in (path / "tmp", new, cur):
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    box = mailbox.Maildir(path, factory=None)
     report = FetchReport(source="maildir")
     for name in sorted(os.listdir(new)):
         if name.startswith("."):

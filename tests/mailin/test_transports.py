@@ -240,10 +240,11 @@ def test_mail_fetch_ingests_the_maildir_and_moves_each_message_to_cur(world: Wor
 
 
 @pytest.mark.parametrize("exists", [False, True], ids=["missing", "empty"])
-def test_the_maildir_is_created_on_demand(db: None, exists: bool) -> None:
-    maildir = django_settings.SUPPORTDESK.MAILIN_MAILDIR
+def test_the_maildir_is_created_on_demand(db: None, settings: Any, exists: bool) -> None:
+    maildir = django_settings.SUPPORTDESK.MAILIN_MAILDIR / "deeper"
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, MAILIN_MAILDIR=maildir)
     if exists:
-        maildir.mkdir()
+        maildir.mkdir(parents=True)
 
     assert fetch_command() == {"source": "maildir", "ingested": 0, "failed": 0}
 
