@@ -193,9 +193,9 @@ def _many(world: World, n: int) -> None:
             )  # fmt: skip
 
 
-# Session, user, navigation, heartbeat, organizations, products, agents, counts, ids, rows,
-# saved views: a constant, whatever the number of tickets.
-QUEUE_PAGE_QUERIES = 11
+# Session, user, navigation, heartbeat, unread notices (the bell), organizations, products,
+# agents, counts, ids, rows, saved views: a constant, whatever the number of tickets.
+QUEUE_PAGE_QUERIES = 12
 # The fragment: session, user, counts, ids, rows.
 QUEUE_ROWS_QUERIES = 5
 
