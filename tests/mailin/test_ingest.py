@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
@@ -292,3 +293,18 @@ def test_two_ingests_of_one_mail_at_once_make_one_reply(world: World) -> None:
     assert sorted(actions) == ["duplicate", "duplicate", "duplicate", "replied"]
     assert ticket.messages.count() == 1
     assert IncomingMail.objects.count() == 1
+
+
+def test_staff_read_the_original_e_mail_as_escaped_text(world: World, admin_client: Any) -> None:
+    from django.urls import reverse
+
+    ticket = world.file()
+    raw = reply(ticket, world.admin_a.user.email, body="<script>alert(1)</script> It works.")
+    ingest(raw, now=T0, source="t")
+    record = IncomingMail.objects.get()
+    page = admin_client.get(reverse("admin:mailin_incomingmail_change", args=[record.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; It works." in text
+    assert "<script>alert(1)</script>" not in text
+    assert record.raw.name not in text  # no link to the stored file
