@@ -456,8 +456,9 @@ def test_the_account_page_query_pin(
         world.file(title=f"Problem {n}")
     agent_client.get(url("calls:account", verified))
     # Session, user, the call, its access check, admins, open tickets, registered e-mails,
-    # registered phones, the header's memberships, the desk's worker-health banner.
-    with django_assert_max_num_queries(10):
+    # registered phones, the header's memberships, the desk's worker-health banner, the
+    # unread notices (the bell).
+    with django_assert_max_num_queries(11):
         agent_client.get(url("calls:account", verified))
 
 
