@@ -20,7 +20,8 @@ the server's own work without the HTTP server or a competing client. It prints:
    milliseconds per request, measured by wrapping those functions with a clock, so the
    parts carry a few microseconds of overhead each; ``self`` is the time of a part not
    spent in the parts listed under it;
-4. with ``--cprofile FILE``, a cProfile of ``--requests`` creates into FILE.
+4. with ``--cprofile FILE``, a cProfile of ``--requests`` creates into FILE.create and
+   of as many floor requests into FILE.floor.
 """
 
 from __future__ import annotations
@@ -147,6 +148,36 @@ class GarbageCollections:
             f"ms/req ({self.seconds[g] * 1000 / max(self.count[g], 1):.2f} ms each)"
             for g in sorted(self.count)
         )
+
+
+class CpuMeter:
+    """CPU seconds of this process (the application and its publisher thread), of its
+    PostgreSQL backend and of the redis-server: less sensitive than wall time to other
+    work on the machine. The backend's figure has the kernel's tick resolution (10 ms);
+    it adds up over many blocks."""
+
+    def __init__(self, redis_port: int) -> None:
+        import redis
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = int(cursor.fetchone()[0])
+        self.redis = redis.Redis(port=redis_port)
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> dict[str, float]:
+        stat = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
+        info = self.redis.info("cpu")
+        return {
+            "app": time.process_time(),
+            "postgres": (int(stat[11]) + int(stat[12])) / self.tick,
+            "redis": float(info["used_cpu_sys"]) + float(info["used_cpu_user"]),
+        }
+
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        now = self.read()
+        return {part: now[part] - before[part] for part in now}
 
 
 def instrument(clock: Clock) -> None:
@@ -318,9 +349,15 @@ def main() -> None:
         if options.gc_freeze:
             gc.freeze()
         times: dict[str, list[float]] = {"ours": [], "floor": []}
-        for _ in range(options.requests):
-            times["ours"].append(call(ours))
-            times["floor"].append(call(floor))
+        cpu: dict[str, dict[str, float]] = {side: defaultdict(float) for side in ("ours", "floor")}
+        meter = CpuMeter(redis_port)
+        block = 20  # alternating blocks: a change of load on the machine meets both sides
+        for _ in range(max(1, options.requests // block)):
+            for side, target in (("ours", ours), ("floor", floor)):
+                before = meter.read()
+                times[side].extend(call(target) for _ in range(block))
+                for part, seconds in meter.since(before).items():
+                    cpu[side][part] += seconds
         ours_median = statistics.median(times["ours"])
         floor_median = statistics.median(times["floor"])
         print("== wall time per request, one at a time (ms)")
@@ -330,6 +367,14 @@ def main() -> None:
                 f"mean {statistics.mean(times[side]):.2f}"
             )
         print(f" ratio (floor median / ours median): {floor_median / ours_median:.3f}")
+        print("== CPU time per request (ms): what the machine spends, whoever waits")
+        total = {}
+        for side in ("ours", "floor"):
+            count = len(times[side])
+            total[side] = sum(cpu[side].values()) * 1000 / count
+            parts = "  ".join(f"{k} {v * 1000 / count:.2f}" for k, v in cpu[side].items())
+            print(f"{side:>6}: {total[side]:.2f}  ({parts})")
+        print(f" ratio (floor CPU / ours CPU): {total['floor'] / total['ours']:.3f}")
 
         for side, target in (("create", ours), ("floor", floor)):
             with CaptureQueriesContext(connection) as captured:
@@ -354,13 +399,14 @@ def main() -> None:
         if options.cprofile:
             import cProfile
 
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(options.requests):
-                call(ours)
-            profiler.disable()
-            profiler.dump_stats(options.cprofile)
-            log(f"cProfile written to {options.cprofile}")
+            for side, target in (("create", ours), ("floor", floor)):
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(options.requests):
+                    call(target)
+                profiler.disable()
+                profiler.dump_stats(f"{options.cprofile}.{side}")
+                log(f"cProfile written to {options.cprofile}.{side}")
         connection.close()
 
 
