@@ -67,6 +67,7 @@ ANSWER_INTERVAL = timedelta(hours=1)
 _SYSTEM_SENDERS = frozenset({"mailer-daemon", "postmaster"})
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_UNFOLD = re.compile(r"\r?\n[ \t]*")
 # Headers that name the address a message was delivered to.
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 
@@ -103,6 +104,17 @@ class _Mail:
     message_id: str
     sender: str
     subject: str
+    # The headers as sent (unfolded), by lowercased name: the rules read ids, addresses
+    # and flags, which need none of the structured parsing of ``policy.default`` (the
+    # most expensive part of reading a message).
+    raw_headers: dict[str, list[str]]
+
+    def header(self, name: str) -> str:
+        values = self.raw_headers.get(name.lower())
+        return values[0] if values else ""
+
+    def headers(self, *names: str) -> list[str]:
+        return [value for name in names for value in self.raw_headers.get(name.lower(), [])]
 
 
 def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
@@ -146,14 +158,23 @@ def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
 def _parse(raw: bytes) -> _Mail:
     parsed = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)
-    found = _MESSAGE_ID.search(str(parsed.get("Message-ID", "") or ""))
+    raw_headers: dict[str, list[str]] = {}
+    for name, value in parsed.raw_items():
+        raw_headers.setdefault(name.lower(), []).append(_UNFOLD.sub(" ", str(value)).strip())
+    found = _MESSAGE_ID.search(raw_headers.get("message-id", [""])[0])
     # A message without its own id is known by its content: the same bytes twice are one.
     message_id = (
         found.group(0) if found else f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
     )
-    sender = parseaddr(str(parsed.get("From", "") or ""))[1].strip().lower()
+    sender = parseaddr(raw_headers.get("from", [""])[0])[1].strip().lower()
     subject = " ".join(str(parsed.get("Subject", "") or "").split())
-    return _Mail(parsed=parsed, message_id=message_id[:255], sender=sender, subject=subject)
+    return _Mail(
+        parsed=parsed,
+        message_id=message_id[:255],
+        sender=sender,
+        subject=subject,
+        raw_headers=raw_headers,
+    )
 
 
 def _act(record: IncomingMail, mail: _Mail, *, now: datetime) -> IngestOutcome:
@@ -173,17 +194,16 @@ def _act(record: IncomingMail, mail: _Mail, *, now: datetime) -> IngestOutcome:
 
 def _automatic(mail: _Mail) -> str:
     """Why this message is automatic mail we never act on or answer (RFC 3834), or ""."""
-    headers = mail.parsed
-    auto = str(headers.get("Auto-Submitted", "") or "").strip().lower()
+    auto = mail.header("Auto-Submitted").lower()
     if auto and auto.split(";")[0].strip() != "no":
         return REASON_AUTO_SUBMITTED.format(value=auto)
     for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress-Reply"):
-        if headers.get(header) is not None:
+        if mail.raw_headers.get(header.lower()):
             return REASON_AUTO_REPLY.format(header=header)
-    precedence = str(headers.get("Precedence", "") or "").strip().lower()
+    precedence = mail.header("Precedence").lower()
     if precedence in _BULK_PRECEDENCE:
         return REASON_BULK.format(value=precedence)
-    if headers.get_content_type() == "multipart/report":
+    if mail.header("Content-Type").lower().replace(" ", "").startswith("multipart/report"):
         return REASON_BOUNCE
     if not mail.sender:
         return REASON_NO_SENDER
@@ -227,20 +247,23 @@ def _admin_of(email: str, organization_id: int) -> Membership | None:
             organization_id=organization_id,
         )
         .select_related("user")
+        # At most one row (one membership per user and organization): ordered by its key,
+        # not by the default ordering, which joins organization and user once more.
+        .order_by("pk")
         .first()
     )
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
-    return Ticket.objects.select_related("organization").filter(pk=ticket_id).first()
+    # The organization is read only to link an answer to the portal (then lazily).
+    return Ticket.objects.filter(pk=ticket_id).order_by("pk").first()
 
 
 def _referenced_ticket(mail: _Mail) -> tuple[Ticket | None, bool]:
     """The request this message answers, and whether it named one we could not match
     (then it is no new request either)."""
-    headers = mail.parsed
     named = False
-    addresses = getaddresses([str(v) for h in _RECIPIENT_HEADERS for v in headers.get_all(h, [])])
+    addresses = getaddresses(mail.headers(*_RECIPIENT_HEADERS))
     for _name, address in addresses:
         parsed = parse_reply_address(address)
         if parsed is None:
@@ -251,9 +274,7 @@ def _referenced_ticket(mail: _Mail) -> tuple[Ticket | None, bool]:
         # made up for another request, is no reference.
         if reply_tag_valid(ticket_id, mail.sender, tag) and (ticket := _ticket(ticket_id)):
             return ticket, True
-    thread = _MESSAGE_ID.findall(
-        " ".join(str(headers.get(h, "") or "") for h in ("In-Reply-To", "References"))
-    )
+    thread = _MESSAGE_ID.findall(" ".join(mail.headers("In-Reply-To", "References")))
     if thread:
         threaded = OutgoingMail.objects.ticket_for_message_ids(thread[-50:])
         if threaded is not None and (ticket := _ticket(threaded)):
