@@ -255,8 +255,14 @@ def _admin_of(email: str, organization_id: int) -> Membership | None:
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
-    # The organization is read only to link an answer to the portal (then lazily).
-    return Ticket.objects.filter(pk=ticket_id).order_by("pk").first()
+    # What the rules read before the reply service locks and reads the row itself; the
+    # organization only to link an answer to the portal (then lazily).
+    return (
+        Ticket.objects.filter(pk=ticket_id)
+        .only("pk", "organization_id", "contact_email", "language", "status")
+        .order_by("pk")
+        .first()
+    )
 
 
 def _referenced_ticket(mail: _Mail) -> tuple[Ticket | None, bool]:
