@@ -35,6 +35,7 @@ urlpatterns = [
     path("portal/<slug:org>/", include("tickets.portal_urls")),
     path("desk/calls/", include("verification.desk_urls")),
     path("desk/notices/", include("notices.desk_urls")),
+    path("desk/mail/", include("mailin.desk_urls")),
     path("portal/<slug:org>/requests/<str:number>/cc/", include("notices.portal_urls")),
     path("desk/", include("tickets.desk_urls")),
     path("api/v1/", include("supportdesk.api_urls")),

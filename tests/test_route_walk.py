@@ -47,6 +47,7 @@ NAMESPACE_CLASS = {
     "desk": DESK,
     "calls": DESK,
     "notices": DESK,
+    "mailin": DESK,  # the original e-mail of a reply
     "admin": ADMIN,
     "api": API,
 }
@@ -262,6 +263,27 @@ def agent_call(world: World) -> Call:
     )
 
 
+def _incoming_mail(world: World, ticket: Ticket) -> object:
+    """A customer's answer by e-mail on the ticket, so its original answers 200."""
+    from email.message import EmailMessage
+
+    from django.utils import timezone
+
+    from mailin.models import IncomingMail
+    from mailin.services import ingest
+    from tickets.mail import reply_address
+
+    sender = world.admin_a.user.email
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = reply_address(ticket.pk, sender)
+    message["Subject"] = "Re: walk"
+    message["Message-ID"] = "<walk@alpha.example>"
+    message.set_content("Thanks.")
+    ingest(message.as_bytes(), now=timezone.now(), source="test")
+    return IncomingMail.objects.get(ticket=ticket)
+
+
 def test_desk_routes_do_not_exist_for_customers(
     world: World, tickets: tuple[Ticket, Ticket], client: Client, agent_call: Call
 ) -> None:
@@ -276,6 +298,7 @@ def test_desk_routes_do_not_exist_for_customers(
         "call": agent_call.pk,
         "view": view.pk,
         "report": "severity",
+        "mail": _incoming_mail(world, ticket_a).pk,
     }
     client.force_login(world.admin_a.user)
     for route in desk:
@@ -319,6 +342,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) ->
             "key": 1,
             "endpoint": 1,
             "delivery": 1,
+            "mail": 1,
         }
         url = _url(route, values)
         response = client.get(url)
