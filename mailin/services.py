@@ -24,6 +24,7 @@ for an admin of that ticket's organization, never for anyone else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -32,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
@@ -156,8 +158,22 @@ def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
     return outcome
 
 
+class _HeaderCache(HeaderRegistry):
+    """``policy.default``'s headers, each value parsed once: a message's Content-Type and
+    Content-Disposition are read a dozen times while finding its body and attachments,
+    and the structured parse is the most expensive part of reading a message. Parsed
+    headers are immutable strings, so one object serves every read."""
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 (one module-level instance)
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        return super().__call__(name, value)
+
+
+_POLICY = policy.default.clone(header_factory=_HeaderCache())
+
+
 def _parse(raw: bytes) -> _Mail:
-    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    parsed = BytesParser(policy=_POLICY).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)
     raw_headers: dict[str, list[str]] = {}
     for name, value in parsed.raw_items():
