@@ -237,7 +237,8 @@ def _staff(
         assignee = _active_assignee(ticket)
         return {
             **_ticket_context(ticket),
-            "url": settings.SITE_URL + reverse("desk:home"),
+            # Straight to the request on the desk: the reader acts on this one.
+            "url": settings.SITE_URL + reverse("desk:ticket", kwargs={"number": ticket.pk}),
             "assignee": assignee.get_full_name() if assignee else "",
             **extra(),
         }

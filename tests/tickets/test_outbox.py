@@ -216,7 +216,8 @@ def test_customer_reply_goes_to_the_assignee_in_their_language(
     assert message.subject == f"[{ticket.reference}] Klient odpowiedział: Cannot send mail"
     assert "Here is the <trace>." in message.body
     assert "Here is the &lt;trace&gt;." in html(message)
-    assert "https://desk.example.test/desk/" in message.body
+    # The link opens this request on the desk, not the queue.
+    assert f"https://desk.example.test/desk/tickets/{ticket.pk}/" in message.body
 
 
 def test_assignment_tells_the_new_assignee_unless_they_took_it(
