@@ -13,8 +13,9 @@ accident.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
@@ -157,8 +158,29 @@ def corpus(world: World, settings: pytest.FixtureRequest, tmp_path: object) -> C
         "report": "severity",
         **_integration_ids(ticket),
         "key": key.pk,
+        "mail": _hostile_mail(world, ticket, now).pk,
     }
     return Corpus(world=world, ticket=ticket, values=values)
+
+
+def _hostile_mail(world: World, ticket: Ticket, now: datetime) -> Any:
+    """A customer's answer by e-mail whose headers and text are hostile: the desk shows
+    its original (mailin's desk page)."""
+    from email.message import EmailMessage
+
+    from mailin.models import IncomingMail
+    from mailin.services import ingest
+    from tickets.mail import reply_address
+
+    sender = world.admin_a.user.email
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = reply_address(ticket.pk, sender)
+    message["Subject"] = HOSTILE[:200].replace("\n", " ")
+    message["Message-ID"] = "<hostile@alpha.example>"
+    message.set_content(HOSTILE)
+    ingest(message.as_bytes(), now=now, source="test")
+    return IncomingMail.objects.get(ticket=ticket)
 
 
 def _pages(client: Client, urls: list[str]) -> dict[str, str]:
