@@ -38,6 +38,8 @@ CLASSIFIED: dict[str, str] = {
     "password_reset_confirm": PUBLIC,
     "password_reset_complete": PUBLIC,
     "set_language": PUBLIC,
+    # Development only: routed with DEBUG outside production (tests/test_dev_mail.py).
+    "dev_mail": PUBLIC,
 }
 # Desk routes for supervisors only (tenants.access.supervisor_view): agents get 404.
 SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv"}
