@@ -95,6 +95,8 @@ def test_an_agent_verifies_a_caller_by_code_and_files_a_request(
     page.get_by_label("Title").fill("Nobody can send mail")  # type: ignore[attr-defined]
     page.get_by_label("Description").fill("Every outgoing message bounces.")  # type: ignore[attr-defined]
     page.get_by_label("Category").select_option("technical")  # type: ignore[attr-defined]
+    # A technical request names its product (tickets.intake), on the phone too.
+    page.get_by_label("Product").select_option(label="Exchange Online")  # type: ignore[attr-defined]
     page.locator("#id_impact").select_option("service_down")  # type: ignore[attr-defined]
     page.get_by_label("Who is affected").select_option("many")  # type: ignore[attr-defined]
     page.get_by_label("Contact e-mail").fill("ops@alpha.test")  # type: ignore[attr-defined]
