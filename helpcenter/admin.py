@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
-from core.refusals import into_messages
 from helpcenter.models import (
     Article,
     ArticleImpression,
@@ -103,15 +102,15 @@ class IncidentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         for update in updates:
             if update.pk is not None:
                 continue
-            with into_messages(request):
-                incident_post_update(
-                    incident=form.instance,
-                    author=signed_in_user(request),
-                    status=update.status,
-                    body=update.body,
-                    body_pl=update.body_pl,
-                    now=timezone.now(),
-                )
+            # A refusal reaches ServiceAdminMixin, which rolls the whole save back.
+            incident_post_update(
+                incident=form.instance,
+                author=signed_in_user(request),
+                status=update.status,
+                body=update.body,
+                body_pl=update.body_pl,
+                now=timezone.now(),
+            )
         form.instance.refresh_from_db()
 
 

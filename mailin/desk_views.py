@@ -38,7 +38,7 @@ def original(request: AgentRequest, number: str, mail: int) -> HttpResponse:
     headers: list[tuple[str, str]] = []
     body = ""
     if isinstance(message, EmailMessage):
-        headers = [(name, _header(message, name)) for name in HEADERS if message.get(name)]
+        headers = [(name, value) for name in HEADERS if (value := _header(message, name))]
         body = mailtext.body_text(message)
     response = render(
         request,
@@ -56,7 +56,10 @@ def original(request: AgentRequest, number: str, mail: int) -> HttpResponse:
 
 
 def _header(message: EmailMessage, name: str) -> str:
+    """The header as parsed, or as sent when the parser cannot read it (``From: <``
+    raises IndexError deep in ``policy.default``): the page shows it either way."""
     try:
         return str(message.get(name, ""))
-    except (ValueError, TypeError):  # a malformed header: show it as sent
-        return str(message.get_all(name, [""])[0])
+    except Exception:
+        sent = [value for key, value in message.raw_items() if key.lower() == name.lower()]
+        return str(sent[0]) if sent else ""

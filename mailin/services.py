@@ -130,7 +130,12 @@ def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
     first: PostgreSQL makes the later insert wait for it), the unique constraint rolls the
     whole transaction back, the reply and any answer with it. One statement, instead of
     a claim row written first and updated at the end."""
-    mail = _parse(raw)
+    try:
+        mail = _parse(raw)
+    except (RecursionError, LookupError, ValueError, AssertionError):
+        # A message the parser cannot read (thousands of nested parts, say) is recorded as
+        # ignored, by its content, so a transport marks it done instead of retrying it.
+        return _unreadable(raw, now=now, source=source)
     record = IncomingMail(
         message_id=mail.message_id,
         sender=mail.sender[:254],
@@ -156,6 +161,25 @@ def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
             return IngestOutcome("duplicate", None, mail.message_id, REASON_DUPLICATE)
         raise
     return outcome
+
+
+REASON_UNREADABLE = "The message could not be parsed."
+
+
+def _unreadable(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
+    message_id = f"<{hashlib.sha256(raw).hexdigest()}@unreadable.invalid>"
+    try:
+        with transaction.atomic():
+            IncomingMail.objects.create(
+                message_id=message_id,
+                received_at=now,
+                source=source[:32],
+                action=Action.IGNORED,
+                reason=REASON_UNREADABLE,
+            )
+    except IntegrityError:
+        return IngestOutcome("duplicate", None, message_id, REASON_DUPLICATE)
+    return IngestOutcome("ignored", None, message_id, REASON_UNREADABLE)
 
 
 class _HeaderCache(HeaderRegistry):
@@ -184,10 +208,18 @@ def _parse(raw: bytes) -> _Mail:
         found.group(0) if found else f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
     )
     sender = parseaddr(raw_headers.get("from", [""])[0])[1].strip().lower()
+    # Raw 8-bit bytes in an address arrive as surrogates; stored, they would fail forever.
+    sender = sender.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     subject = " ".join(str(parsed.get("Subject", "") or "").split())
     return _Mail(
         parsed=parsed,
-        message_id=message_id[:255],
+        # A longer id kept whole by its hash: cutting it could make two messages one.
+        message_id=(
+            message_id
+            if len(message_id) <= 255
+            else f"<{hashlib.sha256(message_id.encode('utf-8', 'surrogateescape')).hexdigest()}"
+            "@long-message-id.invalid>"
+        ),
         sender=sender,
         subject=subject,
         raw_headers=raw_headers,

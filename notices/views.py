@@ -16,7 +16,6 @@ from notices import services
 from notices.forms import CcForm, PreferenceForm
 from notices.models import NoticePreference, StaffNotice, TicketCc
 from tenants.access import AgentRequest, TenantRequest, desk_view, tenant_view
-from tenants.models import User
 from tickets.access import ticket_for_desk, ticket_for_organization
 
 LIST_SIZE = 50
@@ -108,7 +107,13 @@ def cc(request: TenantRequest, number: str) -> HttpResponse:
     if request.method == "POST":
         now = timezone.now()
         if request.POST.get("action") == "remove":
-            user = User.objects.filter(pk=_int(request.POST.get("user"))).first()
+            # Only someone kept informed of this request: no lookup across tenants.
+            listed = (
+                TicketCc.objects.filter(ticket=ticket, user_id=_int(request.POST.get("user")))
+                .select_related("user")
+                .first()
+            )
+            user = listed.user if listed is not None else None
             with into_messages(request):
                 if user is None:
                     raise Http404

@@ -294,10 +294,14 @@ def _email_from_url(url: str) -> dict[str, object]:
         raise ImproperlyConfigured(
             f"EMAIL_URL scheme {scheme!r} is not smtp, smtps, console, file."
         )
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise ImproperlyConfigured(f"EMAIL_URL has a bad port: {error}") from None
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if scheme == "smtps" else 25),
+        "EMAIL_PORT": port or (465 if scheme == "smtps" else 25),
         "EMAIL_HOST_USER": unquote(parts.username or ""),
         "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
         "EMAIL_USE_SSL": scheme == "smtps",

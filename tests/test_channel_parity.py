@@ -255,3 +255,31 @@ def test_the_api_preview_is_the_portals_live_panel(world: World) -> None:
     assert panel.refusal is not None
     assert body["refusal"] == panel.refusal.message
     assert body["expected_wait"] is not None
+
+
+def test_a_customer_reopens_with_a_reason_from_the_portal_and_the_api(world: World) -> None:
+    """The portal's form asks what is still wrong; the API and the service ask it too."""
+    from tickets import services
+    from tickets.actors import Actor
+    from tickets.services import ERR_REOPEN_REASON
+
+    ticket = world.file()
+    services.ticket_resolve(
+        ticket=ticket, actor=Actor.for_user(world.agent), reason="", now=timezone.now()
+    )
+    issued = api_key_create(
+        organization=world.org_a,
+        name="reopen",
+        role=Role.GLOBAL_ADMIN,
+        created_by=world.admin_a.user,
+        now=timezone.now(),
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    url = f"/api/v1/tickets/{ticket.reference}/reopen/"
+    refused = client.post(url, {"reason": "  "}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["fields"] == {"reason": [str(ERR_REOPEN_REASON)]}
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
+    assert client.post(url, {"reason": "Still bouncing"}, format="json").status_code == 200

@@ -310,7 +310,7 @@ def _request_form_page(
     data = form.data if form.is_bound else form.initial
     product = None
     product_id = data.get("product")
-    if product_id and str(product_id).isdigit() and len(str(product_id)) < 18:
+    if product_id and str(product_id).isdecimal() and len(str(product_id)) < 18:
         product = Service.objects.active().filter(pk=int(product_id)).first()
     # static/js/app.js asks for the chosen product's incidents as it changes.
     form.fields["product"].widget.attrs.update(

@@ -78,6 +78,7 @@ ERR_REOPEN_WINDOW = _(
     "This request was resolved more than %(days)d days ago, so it can no longer be "
     "reopened. File a new request and mention %(reference)s in it."
 )
+ERR_REOPEN_REASON = _("Say what is still not working.")
 ERR_NOT_RATEABLE = _("Support can be rated once the request is resolved.")
 ERR_ALREADY_RATED = _("This request has already been rated.")
 ERR_SCORE = _("Choose a score from 1 (poor) to 5 (excellent).")
@@ -513,6 +514,9 @@ def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str, now: datetime) -
             raise TicketError(ERR_NOT_RESOLVED, code="illegal_transition")
         if not (actor.is_agent or actor.is_system):
             _require_reopen_window(ticket, now)
+            # The customer says what is still wrong, whichever channel they reopen from.
+            if not reason.strip():
+                raise TicketError(ERR_REOPEN_REASON, code="required", field="reason")
         before, after = _set_status(ticket, Status.OPEN, now)
         ticket.updated_at = now
         ticket.save()

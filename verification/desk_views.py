@@ -109,7 +109,8 @@ def _verify_page(
 ) -> HttpResponse:
     now = timezone.now()
     channels = channel_choices(organization=call.organization, now=now)
-    latest = PinChallenge.objects.filter(call=call).order_by("-created_at", "-pk").first()
+    # The newest code as code_check finds it (sends are serialised, so by id).
+    latest = PinChallenge.objects.filter(call=call).order_by("-pk").first()
     send_form = send_form or SendCodeForm(channels=channels)
     return render(
         request,

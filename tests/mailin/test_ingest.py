@@ -308,3 +308,48 @@ def test_staff_read_the_original_e_mail_as_escaped_text(world: World, admin_clie
     assert "&lt;script&gt;alert(1)&lt;/script&gt; It works." in text
     assert "<script>alert(1)</script>" not in text
     assert record.raw.name not in text  # no link to the stored file
+
+
+def test_a_message_the_parser_cannot_read_is_ignored_once_not_retried_forever(
+    world: World,
+) -> None:
+    boundary = b"b"
+    nested = b"".join(
+        b'Content-Type: multipart/mixed; boundary="'
+        + boundary
+        + b'"\r\n\r\n--'
+        + boundary
+        + b"\r\n"
+        for _ in range(3000)
+    )
+    raw = b"From: someone@example.test\r\nSubject: deep\r\n" + nested
+    first = ingest(raw, now=T0, source="test")
+    again = ingest(raw, now=T0, source="test")
+    assert first.action in ("ignored", "refused")
+    assert again.action == "duplicate"
+    assert not Message.objects.exists()
+
+
+def test_raw_8_bit_bytes_in_the_sender_do_not_break_the_ingest(world: World) -> None:
+    raw = (
+        b"From: j\xf6rg@example.test\r\nTo: support@supportdesk.localhost\r\n"
+        b"Subject: hello\r\nMessage-ID: <8bit@example.test>\r\n\r\nHello.\r\n"
+    )
+    outcome = ingest(raw, now=T0, source="test")
+    assert outcome.action in ("refused", "ignored")
+    assert IncomingMail.objects.filter(message_id="<8bit@example.test>").exists()
+
+
+def test_a_message_id_longer_than_the_column_is_kept_whole_by_its_hash(world: World) -> None:
+    def mail(suffix: str) -> bytes:
+        long_id = "<" + "x" * 300 + suffix + "@example.test>"
+        return (
+            f"From: someone@example.test\r\nSubject: long\r\nMessage-ID: {long_id}\r\n\r\nHi.\r\n"
+        ).encode()
+
+    first, second = (
+        ingest(mail("a"), now=T0, source="test"),
+        ingest(mail("b"), now=T0, source="test"),
+    )
+    assert "duplicate" not in (first.action, second.action)
+    assert first.message_id != second.message_id

@@ -375,7 +375,7 @@ def test_events_that_tell_nobody_are_delivered_without_mail(
     ticket = world.file()
     services.ticket_internal_note(ticket=ticket, actor=agent(world), body="n", now=T0)
     services.ticket_resolve(ticket=ticket, actor=agent(world), reason="", now=T0 + M)
-    services.ticket_reopen(ticket=ticket, actor=customer(world), reason="", now=T0 + 2 * M)
+    services.ticket_reopen(ticket=ticket, actor=customer(world), reason="Back", now=T0 + 2 * M)
     services.ticket_resolve(ticket=ticket, actor=agent(world), reason="", now=T0 + 3 * M)
     services.ticket_close(ticket=ticket, actor=agent(world), now=T0 + 4 * M)
     rated = Event.objects.create(
