@@ -55,6 +55,8 @@ class SupportdeskConfig:
     ATTACHMENT_MAX_BYTES: int
     ATTACHMENT_MAX_FILES: int
     REOPEN_WINDOW_DAYS: int
+    AUTO_CLOSE_DAYS: int
+    SURVEY_LINK_DAYS: int
     IDEMPOTENCY_TTL_HOURS: int
 
     # Outbound webhooks.

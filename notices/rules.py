@@ -23,8 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.conf import settings
+
 from notices.models import NoticeKind, TicketFollower
 from severity.choices import Severity
+from severity.models import SlaPolicyVersion, policy_version
 from tenants.models import StaffRole, User
 from tickets.models import Event, EventKind
 
@@ -113,8 +116,32 @@ def _people(event: Event, staff: _Staff) -> list[User]:
     if event.kind == EventKind.ESCALATED:
         if escalation_level(event) >= 2:
             return staff.supervisors + mine
-        return mine + staff.supervisors
+        # Level 1 tells the supervisors where the ticket's policy says so, and always
+        # when nobody is assigned (someone must hear of it).
+        version = _version(event)
+        if assignee is None or version is None or version.notify_supervisors:
+            return mine + staff.supervisors
+        return mine
     return []
+
+
+def _version(event: Event) -> SlaPolicyVersion | None:
+    """The escalation steps of the ticket's SLA policy version."""
+    ticket = event.ticket
+    if ticket is None or ticket.sla_version_id is None:
+        return None
+    return policy_version(ticket.sla_version_id)
+
+
+def duty_addresses(event: Event) -> list[str]:
+    """Who a level-2 escalation tells besides the staff: the duty manager addresses of
+    the ticket's policy version (the deployment's DUTY_MANAGER_EMAIL for a ticket with
+    none)."""
+    version = _version(event)
+    if version is not None:
+        return version.duty_addresses
+    duty = settings.SUPPORTDESK.DUTY_MANAGER_EMAIL
+    return [duty] if duty else []
 
 
 def told(events: Sequence[Event]) -> Told:

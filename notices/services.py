@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -79,10 +78,11 @@ def staff_mail_recipients(events: Sequence[Event]) -> Mapping[int, Sequence[User
             if person.pk not in preferences or preferences[person.pk].wants_email(kind)
         ]
         if event.kind == EventKind.ESCALATED and rules.escalation_level(event) >= 2:
-            duty = settings.SUPPORTDESK.DUTY_MANAGER_EMAIL
             known = {person.email.lower() for person, _kind in told.get(event.pk, [])}
-            if duty and duty.lower() not in known:
-                wanted.append(duty)
+            for duty in rules.duty_addresses(event):
+                if duty.lower() not in known:
+                    wanted.append(duty)
+                    known.add(duty.lower())
         if wanted:
             result[event.pk] = wanted
     return result

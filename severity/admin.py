@@ -1,20 +1,38 @@
-"""Django admin for business calendars and SLA targets: supervisors edit policy as data."""
+"""Django admin for business calendars and SLA policies.
+
+Calendars are edited here or on the desk: every change bumps the calendar's revision
+(severity.models), every process picks it up, and the sweep re-measures the open
+tickets on it. Policies are versioned: a version is drafted, previewed and published on
+the desk (``slapolicies``), which records who changed what; here they are read-only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.forms import ModelForm
-from django.forms.formsets import BaseFormSet
+from django.db.models import Model
 from django.http import HttpRequest
-from django.utils import timezone
 
 from severity.models import (
     Calendar,
     CalendarExtraDay,
     CalendarHoliday,
     CalendarWindow,
+    SlaPolicy,
+    SlaPolicyVersion,
     SlaTarget,
 )
+
+
+class _ViewOnly:
+    """View permission only (the desk's policy editor writes, with versions and audit)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 class CalendarWindowInline(admin.TabularInline):
@@ -38,30 +56,43 @@ class CalendarAdmin(admin.ModelAdmin):
         "name",
         "time_zone",
         "uses_organization_time_zone",
-        "extra_day_template",
+        "holiday_country",
+        "revision",
         "updated_at",
     )
     list_filter = ("uses_organization_time_zone", "time_zone")
     search_fields = ("name",)
-    readonly_fields = ("updated_at",)
+    readonly_fields = ("updated_at", "revision")
     inlines = (CalendarWindowInline, CalendarHolidayInline, CalendarExtraDayInline)
 
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: list[BaseFormSet], change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        # Every process caches the pure BusinessCalendar keyed on the row's updated_at
-        # (severity.models.business_calendar), and that cache is built from the windows,
-        # holidays and extra days saved just above. The parent's auto_now was stamped in
-        # save_model, before those inline rows were written; stamping again here ties
-        # the key to the last write of the edit, so an inline-only change (a holiday
-        # added, a window moved) can never leave every worker on its old calendar.
-        Calendar.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
+
+class SlaTargetInline(_ViewOnly, admin.TabularInline):  # type: ignore[misc]
+    model = SlaTarget
+    extra = 0
+    fields = ("severity", "category", "calendar", "first_response", "update_cadence")
+
+
+@admin.register(SlaPolicyVersion)
+class SlaPolicyVersionAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
+    list_display = ("policy", "number", "published_at", "created_by", "note")
+    list_filter = ("policy",)
+    list_select_related = ("policy", "created_by")
+    search_fields = ("policy__name", "note")
+    inlines = (SlaTargetInline,)
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
+    list_display = ("name", "is_default", "contract", "current_version")
+    list_filter = ("is_default", "contract")
+    list_select_related = ("current_version",)
+    search_fields = ("name",)
 
 
 @admin.register(SlaTarget)
-class SlaTargetAdmin(admin.ModelAdmin):
+class SlaTargetAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
     list_display = (
+        "version",
         "severity",
         "category",
         "calendar",
@@ -69,12 +100,6 @@ class SlaTargetAdmin(admin.ModelAdmin):
         "update_cadence",
         "cooperation_window",
     )
-    list_filter = ("severity", "category", "calendar")
-    list_select_related = ("calendar",)
+    list_filter = ("version__policy", "severity", "category", "calendar")
+    list_select_related = ("calendar", "version__policy")
     search_fields = ("=severity", "=category", "calendar__name")
-    readonly_fields = ("updated_at",)
-
-    # Every kind of request is measured against its target (tickets.clocks, the expected
-    # wait): without the row, filing that kind would fail. Targets are edited, not removed.
-    def has_delete_permission(self, request: HttpRequest, obj: SlaTarget | None = None) -> bool:
-        return False

@@ -11,7 +11,10 @@ The customer clock runs while the ticket waits on the customer and measures the
 customer-cooperation window (POL-SEV-7).
 
 A severity change recomputes everything from the opening with the new target and
-calendar: the history, not the previous deadline, is the source of truth.
+calendar: the history, not the previous deadline, is the source of truth — with one
+exception. A customer is never late for a deadline they were not given: when a change
+during a wait (a severity raised, a policy re-measured) would bring their cooperation
+deadline forward, the later one is kept (``customer_due_floor``).
 """
 
 from __future__ import annotations
@@ -42,17 +45,20 @@ class PhaseChange:
     label: str = ""
 
 
+# The workers' steps on the response clock (workers issue), as the seeded policy has
+# them: a warning at 75 % of the target, escalation level 1 at the deadline, level 2 at
+# twice the target. Each policy version sets its own.
+WARNING_SHARE = 0.75
+SECOND_ESCALATION_FACTOR = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     first_response: timedelta
     update_cadence: timedelta | None
     cooperation_window: timedelta
-
-
-# The workers' steps on the response clock (workers issue): a warning at 75 % of the
-# target, escalation level 1 at the deadline, level 2 at twice the target.
-WARNING_SHARE = 0.75
-SECOND_ESCALATION_FACTOR = 2
+    warning_share: float = WARNING_SHARE
+    second_escalation_factor: float = SECOND_ESCALATION_FACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +124,14 @@ def compute_clocks(
     first_response_at: datetime | None,
     last_agent_update_at: datetime | None,
     last_reminder_at: datetime | None = None,
+    customer_due_floor: datetime | None = None,
 ) -> Clocks:
     """The ticket's deadlines now.
 
     ``last_reminder_at``: a cooperation lapse at the lowest severity only reminds the
-    customer (POL-SEV-7 default); the next window counts from that reminder."""
+    customer (POL-SEV-7 default); the next window counts from that reminder.
+    ``customer_due_floor``: the latest cooperation deadline the customer was given during
+    the current wait; the deadline is never earlier than it."""
     if not history:
         raise ValueError("a ticket has at least its opening in its history")
     current = history[-1]
@@ -132,7 +141,10 @@ def compute_clocks(
         since = current.at
         if last_reminder_at is not None and last_reminder_at > since:
             since = last_reminder_at
-        return Clocks(None, calendar.add(since, target.cooperation_window))
+        due = calendar.add(since, target.cooperation_window)
+        if customer_due_floor is not None and customer_due_floor > due:
+            due = customer_due_floor
+        return Clocks(None, due)
     if first_response_at is None:
         kind, since, goal = "first_response", history[0].at, target.first_response
     elif target.update_cadence is not None:
@@ -145,8 +157,8 @@ def compute_clocks(
         customer_due_at=None,
         response_kind=kind,
         response_from=since,
-        warning_at=_due(history, since, goal * WARNING_SHARE, calendar),
-        second_escalation_at=_due(history, since, goal * SECOND_ESCALATION_FACTOR, calendar),
+        warning_at=_due(history, since, goal * target.warning_share, calendar),
+        second_escalation_at=_due(history, since, goal * target.second_escalation_factor, calendar),
     )
 
 

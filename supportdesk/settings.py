@@ -413,6 +413,11 @@ SUPPORTDESK = SupportdeskConfig(
     # A resolved request may be reopened by its customer for this many days; after that
     # they file a new one.
     REOPEN_WINDOW_DAYS=env_int("REOPEN_WINDOW_DAYS", 14, minimum=0),
+    # A resolved request is closed by the workers this many days after its resolution
+    # (0: never); reopening a closed request files a linked follow-up.
+    AUTO_CLOSE_DAYS=env_int("AUTO_CLOSE_DAYS", 14, minimum=0),
+    # The one-click rating links in the resolved e-mail work for this many days.
+    SURVEY_LINK_DAYS=env_int("SURVEY_LINK_DAYS", 14, minimum=1),
     # REST API: a POST with an Idempotency-Key is answered from its first response this long.
     IDEMPOTENCY_TTL_HOURS=env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
     # Outbound webhooks: timeout per attempt, attempts before giving up, first retry delay

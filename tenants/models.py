@@ -172,6 +172,16 @@ class Organization(models.Model):
         blank=True,
         related_name="organizations",
     )
+    # Its own SLA terms; empty: its contract's policy, else the default (severity.models).
+    sla_policy = models.ForeignKey(
+        "severity.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organizations",
+        help_text=_("Empty: the policy of its contract, else the default policy."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()

@@ -88,9 +88,15 @@ def world(db: None) -> World:
 
 
 @pytest.fixture(autouse=True)
-def _cold_target_cache() -> None:
+def _cold_target_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no SLA target cached in the process (severity.models), so its
-    queries (and pinned query counts) do not depend on the tests before it."""
+    queries (and pinned query counts) do not depend on the tests before it. Within a test
+    the process never re-reads calendars and policies on a timer (a pinned query count
+    must not depend on how long the test took); its own writes still clear the caches
+    through the models' signals."""
+    import severity.models
+
+    monkeypatch.setattr(severity.models, "FRESHNESS_SECONDS", float("inf"))
     forget_targets()
 
 
@@ -133,4 +139,49 @@ def _policy_data(request: pytest.FixtureRequest) -> None:
         return
     request.getfixturevalue("transactional_db")
     for module in SEEDS:
-        importlib.import_module(module).seed(apps, None)
+        if module == "severity.migrations.0002_seed_policy":
+            _seed_policy()
+        else:
+            importlib.import_module(module).seed(apps, None)
+
+
+def _seed_policy() -> None:
+    """0002's calendars and targets as 0007 left them: version 1 of the default policy."""
+    from django.utils import timezone
+
+    from severity.models import Calendar, CalendarWindow, SlaPolicy, SlaPolicyVersion, SlaTarget
+
+    seeds = importlib.import_module("severity.migrations.0002_seed_policy")
+    now = timezone.now()
+    policy, _ = SlaPolicy.objects.get_or_create(
+        is_default=True, defaults={"name": "Standard terms"}
+    )
+    version, _ = SlaPolicyVersion.objects.get_or_create(
+        policy=policy, number=1, defaults={"published_at": now}
+    )
+    if policy.current_version_id != version.pk:
+        policy.current_version = version
+        policy.save(update_fields=["current_version"])
+    calendars = {}
+    for name, (zone, org_zone, days, start, end) in seeds.CALENDARS.items():
+        calendar, created = Calendar.objects.get_or_create(
+            name=name, defaults={"time_zone": zone, "uses_organization_time_zone": org_zone}
+        )
+        if created:
+            CalendarWindow.objects.bulk_create(
+                CalendarWindow(calendar=calendar, weekday=day, start=start, end=end) for day in days
+            )
+        calendars[name] = calendar
+    for (severity, category), (cal, response, cadence, cooperation) in seeds.TARGETS.items():
+        SlaTarget.objects.update_or_create(
+            version=version,
+            severity=severity,
+            category=category,
+            defaults={
+                "calendar": calendars[cal],
+                "first_response": response,
+                "update_cadence": cadence,
+                "cooperation_window": cooperation,
+            },
+        )
+    forget_targets()

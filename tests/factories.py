@@ -58,3 +58,13 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 def now() -> timezone.datetime:
     return timezone.now()
+
+
+def set_duty_managers(*emails: str) -> None:
+    """Who a level-2 escalation tells: the duty addresses of the default policy's
+    version in force (severity.models.SlaPolicyVersion.duty_emails)."""
+    from severity.models import SlaPolicy, SlaPolicyVersion, forget_targets
+
+    version_id = SlaPolicy.objects.default().current_version_id
+    SlaPolicyVersion.objects.filter(pk=version_id).update(duty_emails="\n".join(emails))
+    forget_targets()

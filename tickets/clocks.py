@@ -1,15 +1,23 @@
 """A ticket's SLA clocks: its phases from its Events, its deadlines stored on the row.
 
 ``refresh_clocks`` is the one function every ticket service calls after the status or
-severity moved; the arithmetic is ``severity.sla``'s, on the ticket's phases."""
+severity moved; the arithmetic is ``severity.sla``'s, on the ticket's phases, with the
+targets of the policy version the ticket records (``Ticket.sla_version``). The ledger
+(``explain``) reads the same version, so the countdown and the ledger cannot disagree.
+
+Events that kept a cooperation deadline the customer had been given (a severity raised
+or a policy re-measured during a wait) record it as ``after["customer_due_floor"]``;
+the history hands the latest one of the current wait to ``compute_clocks``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.dateparse import parse_datetime
+
 from severity.calendars import BusinessCalendar
-from severity.models import SlaTarget, business_calendar, target_for
+from severity.models import SlaTarget, business_calendar, version_in_force, version_target
 from severity.sla import (
     RUNNING,
     Clocks,
@@ -27,44 +35,96 @@ def _change(at: datetime, status: str) -> PhaseChange:
     return PhaseChange(at, Status(status).phase, status)
 
 
-def status_history(ticket: Ticket) -> tuple[list[PhaseChange], datetime | None]:
-    """The ticket's statuses over time, as SLA phases, and its last customer reminder,
-    from its Events (the audit trail is the truth)."""
-    history = [_change(ticket.created_at, Status.NEW)]
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the clocks need from a ticket's Events."""
+
+    changes: list[PhaseChange]
+    last_reminder_at: datetime | None = None
+    customer_due_floor: datetime | None = None
+
+
+def history_from_events(
+    created_at: datetime, rows: list[tuple[datetime, str, dict[str, object] | None]]
+) -> History:
+    """The phases, the last reminder and the promised cooperation deadline, from the
+    (time, kind, after) of a ticket's Events in time order."""
+    changes = [_change(created_at, Status.NEW)]
     last_reminder: datetime | None = None
-    rows = ticket.events.order_by("created_at", "pk").values_list("created_at", "kind", "after")
+    floor: datetime | None = None
     for at, kind, after in rows:
+        after = after or {}
         if kind == EventKind.REMINDED:
             last_reminder = at
-        status = (after or {}).get("status")
-        if status and status != history[-1].label:
-            history.append(_change(max(at, history[-1].at), status))
-    return history, last_reminder
+            floor = None  # the reminder gave a new window
+        status = after.get("status")
+        if status and status != changes[-1].label:
+            changes.append(_change(max(at, changes[-1].at), str(status)))
+            floor = None  # a new wait, or none: earlier promises no longer apply
+        promised = after.get("customer_due_floor")
+        if isinstance(promised, str):
+            value = parse_datetime(promised)
+            if value is not None and (floor is None or value > floor):
+                floor = value
+    return History(changes, last_reminder, floor)
+
+
+def status_history(ticket: Ticket) -> History:
+    """The ticket's statuses over time, as SLA phases, from its Events (the audit trail
+    is the truth)."""
+    rows = ticket.events.order_by("created_at", "pk").values_list("created_at", "kind", "after")
+    return history_from_events(ticket.created_at, list(rows))
+
+
+def ticket_version_id(ticket: Ticket) -> int:
+    """The policy version the ticket is measured against (the one in force for its
+    organization, for a ticket not yet given one)."""
+    if ticket.sla_version_id is not None:
+        return ticket.sla_version_id
+    organization = ticket.organization
+    return version_in_force(policy_id=organization.sla_policy_id, contract=organization.contract)
+
+
+def ticket_target(ticket: Ticket) -> SlaTarget:
+    return version_target(ticket_version_id(ticket), ticket.severity, ticket.category)
 
 
 def ticket_calendar(ticket: Ticket, target: SlaTarget) -> BusinessCalendar:
     return business_calendar(target.calendar, organization_tz=ticket.organization.time_zone)
 
 
-def _plain(target: SlaTarget) -> Target:
-    return Target(target.first_response, target.update_cadence, target.cooperation_window)
+def plain_target(target: SlaTarget) -> Target:
+    version = target.version
+    return Target(
+        target.first_response,
+        target.update_cadence,
+        target.cooperation_window,
+        warning_share=float(version.warning_share),
+        second_escalation_factor=float(version.second_escalation_factor),
+    )
+
+
+def clocks_for(
+    ticket: Ticket, history: History, target: SlaTarget, calendar: BusinessCalendar
+) -> Clocks:
+    return compute_clocks(
+        history=history.changes,
+        target=plain_target(target),
+        calendar=calendar,
+        first_response_at=ticket.first_response_at,
+        last_agent_update_at=ticket.last_agent_update_at,
+        last_reminder_at=history.last_reminder_at,
+        customer_due_floor=history.customer_due_floor,
+    )
 
 
 def current_clocks(
     ticket: Ticket,
 ) -> tuple[Clocks, SlaTarget, BusinessCalendar, list[PhaseChange]]:
-    target = target_for(ticket.severity, ticket.category)
+    target = ticket_target(ticket)
     calendar = ticket_calendar(ticket, target)
-    history, last_reminder = status_history(ticket)
-    clocks = compute_clocks(
-        history=history,
-        target=_plain(target),
-        calendar=calendar,
-        first_response_at=ticket.first_response_at,
-        last_agent_update_at=ticket.last_agent_update_at,
-        last_reminder_at=last_reminder,
-    )
-    return clocks, target, calendar, history
+    history = status_history(ticket)
+    return clocks_for(ticket, history, target, calendar), target, calendar, history.changes
 
 
 def next_action_at(ticket: Ticket) -> datetime | None:
@@ -87,10 +147,11 @@ def opening_clocks(ticket: Ticket) -> Clocks:
     ticket is its opening alone — without reading its Events back or updating the row a
     second time: two statements fewer on every create (bench/api.py). The caller
     schedules the deadline task once the row has its id."""
-    target = target_for(ticket.severity, ticket.category)
+    ticket.sla_version_id = ticket_version_id(ticket)
+    target = ticket_target(ticket)
     clocks = compute_clocks(
         history=[_change(ticket.created_at, Status.NEW)],
-        target=_plain(target),
+        target=plain_target(target),
         calendar=ticket_calendar(ticket, target),
         first_response_at=None,
         last_agent_update_at=None,

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from severity.models import business_calendar, target_for
+from severity.models import business_calendar, version_in_force, version_target
 from tenants.models import Organization
 from tickets.models import Status, Ticket
 
@@ -80,7 +80,10 @@ def expected_wait(
 ) -> ExpectedWait:
     """The expected wait for a request filed now: the SLA target on its business calendar
     (POL-SLA-1, POL-SLA-3/4) and the live queue of that severity."""
-    target = target_for(severity, category)
+    version_id = version_in_force(
+        policy_id=organization.sla_policy_id, contract=organization.contract
+    )
+    target = version_target(version_id, severity, category)
     calendar = business_calendar(target.calendar, organization_tz=organization.time_zone)
     respond_by = calendar.add(now, target.first_response)
     # Provider-wide counts: the queue is shared by every tenant; only numbers leave it.

@@ -216,6 +216,25 @@ class Ticket(models.Model):
         verbose_name=_("created by"),
     )
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    # The SLA policy version the clocks measure against: the one in force for the
+    # organization at filing, until a re-measure moves it (tickets.remeasure).
+    sla_version = models.ForeignKey(
+        "severity.SlaPolicyVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SLA policy version"),
+    )
+    # Filed by reopening this (closed) request: the customer's follow-up.
+    follow_up_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("follow-up of"),
+    )
 
     # SLA clocks, recomputed by tickets.clocks whenever status or severity changes.
     response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
@@ -377,6 +396,8 @@ class EventKind(models.TextChoices):
     REMINDED = "reminded", _("Customer reminded")
     RATED = "rated", _("Support rated")
     CONTACT_CHANGED = "contact_changed", _("Contact details changed")
+    SLA_REMEASURED = "sla_remeasured", _("SLA re-measured")
+    FOLLOW_UP = "follow_up", _("Follow-up filed")
 
 
 # What the customer's timeline shows (portal and API alike): the request's own story and
@@ -395,6 +416,7 @@ CUSTOMER_EVENT_KINDS = (
     EventKind.REMINDED,
     EventKind.RATED,
     EventKind.CONTACT_CHANGED,
+    EventKind.FOLLOW_UP,
 )
 
 
@@ -544,6 +566,12 @@ class Attachment(models.Model):
         return self.original_name
 
 
+class RatingSource(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    API = "api", _("API")
+    SURVEY = "survey", _("E-mail survey")
+
+
 class Rating(models.Model):
     """The customer's satisfaction rating of a resolved request (POL-ROLE-2): one per ticket."""
 
@@ -558,7 +586,11 @@ class Rating(models.Model):
         related_name="+",
         verbose_name=_("rated by"),
     )
+    source = models.CharField(
+        _("rated from"), max_length=8, choices=RatingSource.choices, default=RatingSource.PORTAL
+    )
     created_at = models.DateTimeField(_("rated"), default=timezone.now)
+    updated_at = models.DateTimeField(_("changed"), default=timezone.now)
 
     class Meta:
         verbose_name = _("rating")
@@ -697,3 +729,90 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RemeasureKind(models.TextChoices):
+    POLICY = "policy", _("New policy version")
+    CALENDAR = "calendar", _("Calendar changed")
+    ORGANIZATION = "organization", _("Organization's policy changed")
+
+
+class RemeasureStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class RemeasureJob(models.Model):
+    """Open tickets re-measured after an SLA change (tickets.remeasure), in batches by a
+    worker; the row is the progress bar and the record of what moved."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=RemeasureKind.choices)
+    # Policy and organization jobs move tickets onto this version; calendar jobs keep
+    # each ticket's version and re-read the calendar.
+    version = models.ForeignKey(
+        "severity.SlaPolicyVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("policy version"),
+    )
+    calendar = models.ForeignKey(
+        "severity.Calendar",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("calendar"),
+    )
+    calendar_revision = models.PositiveIntegerField(null=True, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=RemeasureStatus.choices, default=RemeasureStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(_("tickets"), default=0)
+    done = models.PositiveIntegerField(_("re-measured"), default=0)
+    moved_earlier = models.PositiveIntegerField(_("moved earlier"), default=0)
+    moved_later = models.PositiveIntegerField(_("moved later"), default=0)
+    breached_now = models.PositiveIntegerField(_("breached at once"), default=0)
+    # The last ticket id handled: a job resumed after a crash goes on from here.
+    cursor = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA re-measure")
+        verbose_name_plural = _("SLA re-measures")
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == RemeasureStatus.DONE or not self.total:
+            return 100 if self.status == RemeasureStatus.DONE else 0
+        return min(100, self.done * 100 // self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (RemeasureStatus.DONE, RemeasureStatus.FAILED)

@@ -551,6 +551,15 @@ def ticket_close(*, ticket: Ticket, actor: Actor, now: datetime) -> Ticket:
     return ticket
 
 
+def _promised_cooperation(ticket: Ticket) -> dict[str, str]:
+    """A severity change during a wait keeps the cooperation deadline the customer was
+    given when the new one would be earlier (POL-SEV-7: they are never late for a
+    deadline they were not told). ``tickets.clocks`` reads this from the Event."""
+    if ticket.status != Status.AWAITING_CUSTOMER or ticket.customer_due_at is None:
+        return {}
+    return {"customer_due_floor": ticket.customer_due_at.isoformat()}
+
+
 def ticket_change_severity(
     *, ticket: Ticket, actor: Actor, severity: str, reason: str, now: datetime
 ) -> Ticket:
@@ -586,7 +595,11 @@ def ticket_change_severity(
             kind=EventKind.SEVERITY_CHANGED,
             now=now,
             before=before,
-            after={"severity": ticket.severity, "requested": requested.value},
+            after={
+                "severity": ticket.severity,
+                "requested": requested.value,
+                **_promised_cooperation(ticket),
+            },
             reason=reason,
         )
         refresh_clocks(ticket, now=now)
@@ -682,6 +695,7 @@ def ticket_complete_assessment(
                 "impact": ticket.impact,
                 "scope": ticket.scope,
                 "reasons": [r.code for r in outcome.reasons],
+                **_promised_cooperation(ticket),
             },
             reason=REASON_ASSESSED_BY_EMAIL_FILER,
         )

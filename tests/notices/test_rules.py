@@ -3,7 +3,6 @@ action; e-mail per preference; followers and colleagues kept informed (issue 14)
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from notices import services as notices
 from notices.models import NoticeKind, StaffNotice, TicketCc
 from tenants.models import Membership
 from tests.conftest import T0, World
-from tests.factories import AgentFactory, MembershipFactory, UserFactory
+from tests.factories import AgentFactory, MembershipFactory, UserFactory, set_duty_managers
 from tickets import outbox, services
 from tickets.actors import Actor
 from tickets.models import Event, EventKind, Ticket
@@ -32,11 +31,9 @@ A_READY = {
 
 
 @pytest.fixture(autouse=True)
-def _config(settings: Any) -> None:
+def _config(settings: Any, db: None) -> None:
     settings.SITE_URL = "https://desk.example.test"
-    settings.SUPPORTDESK = dataclasses.replace(
-        settings.SUPPORTDESK, DUTY_MANAGER_EMAIL="duty@provider.test"
-    )
+    set_duty_managers("duty@provider.test")
 
 
 def last(ticket: Ticket, kind: str) -> Event:

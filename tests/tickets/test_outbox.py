@@ -18,7 +18,7 @@ from django.db import connections, transaction
 from kombu.exceptions import OperationalError
 
 from tests.conftest import T0, World
-from tests.factories import SupervisorFactory
+from tests.factories import SupervisorFactory, set_duty_managers
 from tickets import notifications, outbox, services, tasks
 from tickets import sweep as sweeping
 from tickets.actors import Actor
@@ -39,11 +39,11 @@ A_READY = {
 
 
 @pytest.fixture(autouse=True)
-def _config(settings: Any) -> None:
+def _config(settings: Any, db: None) -> None:
     settings.SITE_URL = "https://desk.example.test"
+    set_duty_managers(DUTY)
     settings.SUPPORTDESK = dataclasses.replace(
         settings.SUPPORTDESK,
-        DUTY_MANAGER_EMAIL=DUTY,
         DEADLINE_TASKS=False,
         # Publishing is switched on here; each test that publishes patches apply_async.
         OUTBOX_TASKS=True,
@@ -302,10 +302,7 @@ def test_escalation_level_1_tells_assignee_and_supervisors_level_2_the_duty_mana
 def test_a_duty_manager_who_is_also_a_supervisor_gets_one_mail(
     world: World, settings: Any, mailoutbox: list[mail.EmailMessage]
 ) -> None:
-    settings.SUPPORTDESK = dataclasses.replace(
-        settings.SUPPORTDESK,
-        DUTY_MANAGER_EMAIL="Supervisor@provider.test",
-    )
+    set_duty_managers("Supervisor@provider.test")
     ticket = world.file(**A_READY)
     sweep(T0 + 3 * H)
     mailoutbox.clear()
