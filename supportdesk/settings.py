@@ -512,6 +512,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SUPPORTDESK.MAILIN_POLL_SECONDS,
         "options": {"expires": SUPPORTDESK.MAILIN_POLL_SECONDS},
     },
+    # Public holidays of this year and the next on calendars with a holiday country
+    # (severity.calendar_services); a newer holidays release is picked up within a day.
+    "public-holidays-refresh": {
+        "task": "severity.tasks.refresh_public_holidays",
+        "schedule": 86400.0,
+        "options": {"expires": 3600.0},
+    },
     # Idempotency-Key records older than IDEMPOTENCY_TTL_HOURS.
     "idempotency-purge": {
         "task": "tenants.tasks.purge_idempotency_records",

@@ -53,3 +53,21 @@ def act_on_ticket(ticket_id: int, clock_version: int) -> dict[str, int]:
     return sweeping.act_on_ticket(
         ticket_id=ticket_id, clock_version=clock_version, now=timezone.now(), worker="deadline"
     ).as_dict()
+
+
+@shared_task(name="severity.tasks.refresh_public_holidays")
+def refresh_public_holidays() -> dict[str, int]:
+    """Beat runs this daily: every calendar with a holiday country gets this year's and
+    next year's public days (severity.calendar_services). A run that finds nothing new
+    writes nothing, so running it twice is harmless."""
+    # Imported here: the holiday data (~0.1 s to load) is needed once a day, not at start-up.
+    from severity.calendar_services import calendars_refresh_public_days
+
+    refreshed = calendars_refresh_public_days(now=timezone.now())
+    for name, error in refreshed.errors.items():
+        logger.warning("public holidays of calendar %r not refreshed: %s", name, error)
+    return {
+        "calendars": len(refreshed.results),
+        "changed": sum(r.changed for r in refreshed.results.values()),
+        "errors": len(refreshed.errors),
+    }
