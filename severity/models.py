@@ -419,6 +419,12 @@ def _current_row(calendar: Calendar) -> Calendar:
     return row
 
 
+def refresh_now() -> None:
+    """Re-read the calendars' revisions and the versions in force now (a worker about to
+    re-measure after a change made elsewhere)."""
+    _refresh(force=True)
+
+
 def business_calendar(
     calendar: Calendar, *, organization_tz: str | None = None
 ) -> BusinessCalendar:
@@ -546,12 +552,14 @@ def _on_policy_change(**_: object) -> None:
 
 models.signals.post_save.connect(_on_calendar_save, sender=Calendar, weak=False)
 models.signals.post_delete.connect(_on_policy_change, sender=Calendar, weak=False)
-for _model in (CalendarWindow, CalendarHoliday, CalendarExtraDay):
-    models.signals.post_save.connect(_on_day_change, sender=_model, weak=False)
-    models.signals.post_delete.connect(_on_day_change, sender=_model, weak=False)
-for _model in (SlaPolicy, SlaPolicyVersion, SlaTarget):
-    models.signals.post_save.connect(_on_policy_change, sender=_model, weak=False)
-    models.signals.post_delete.connect(_on_policy_change, sender=_model, weak=False)
+_day_models: tuple[type[models.Model], ...] = (CalendarWindow, CalendarHoliday, CalendarExtraDay)
+for _day_model in _day_models:
+    models.signals.post_save.connect(_on_day_change, sender=_day_model, weak=False)
+    models.signals.post_delete.connect(_on_day_change, sender=_day_model, weak=False)
+_policy_models: tuple[type[models.Model], ...] = (SlaPolicy, SlaPolicyVersion, SlaTarget)
+for _policy_model in _policy_models:
+    models.signals.post_save.connect(_on_policy_change, sender=_policy_model, weak=False)
+    models.signals.post_delete.connect(_on_policy_change, sender=_policy_model, weak=False)
 
 
 __all__ = [

@@ -42,9 +42,15 @@ def sweep(helper: bool = False) -> dict[str, int]:
             except Exception:  # the broker is down: this sweep still does all the work
                 logger.warning("could not start a helper sweep", exc_info=True)
                 break
-    return sweeping.sweep(
+    result = sweeping.sweep(
         now=now, worker="sweep-helper" if helper else "sweep", heartbeat=not helper
     ).as_dict()
+    if not helper:
+        from tickets.remeasure import start_calendar_jobs
+
+        # A calendar changed anywhere (admin, desk, import, shell): re-measure its tickets.
+        result["calendar_jobs"] = len(start_calendar_jobs(now=now))
+    return result
 
 
 @shared_task(name="severity.tasks.act_on_ticket")
@@ -71,3 +77,22 @@ def refresh_public_holidays() -> dict[str, int]:
         "changed": sum(r.changed for r in refreshed.results.values()),
         "errors": len(refreshed.errors),
     }
+
+
+@shared_task(name="tickets.tasks.remeasure")
+def remeasure(job_id: int) -> dict[str, int]:
+    """Re-measure open tickets after an SLA change (tickets.remeasure), in batches."""
+    from tickets.remeasure import remeasure_run
+
+    job = remeasure_run(job_id)
+    return {"done": job.done, "total": job.total}
+
+
+@shared_task(name="tickets.tasks.close_resolved")
+def close_resolved() -> int:
+    """Beat runs this hourly: requests resolved more than AUTO_CLOSE_DAYS days ago are
+    closed (tickets.services.tickets_auto_close). Two runs at once close each request
+    once; a run that finds none writes nothing."""
+    from tickets.services import tickets_auto_close
+
+    return tickets_auto_close(now=timezone.now())

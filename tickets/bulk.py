@@ -1,0 +1,82 @@
+"""Set-based writes on PostgreSQL: many rows in one statement, as one JSON parameter.
+
+The sweep inserts its SLA steps' Events with these, and a re-measure updates its
+tickets and inserts their Events: no model instances, nothing for the server to parse
+per value, several times faster than ``bulk_create``/``bulk_update``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from datetime import time as time_of_day
+from typing import Any
+
+from django.db import connection
+
+
+def insert_rows(
+    model: Any,
+    rows: list[dict[str, Any]],
+    *,
+    returning: tuple[str, ...],
+    conflict: tuple[str, ...] = (),
+    conflict_where: str = "",
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: insert ``rows`` (column → value) with one ``INSERT … SELECT … FROM
+    json_populate_recordset(…)``, ``ON CONFLICT (conflict) DO NOTHING`` when given;
+    returns the ``returning`` columns of the rows inserted.
+
+    A column a row leaves out gets its field's default, as ``bulk_create`` would give
+    it (or the database's own, for a ``db_default``). The rows travel as one JSON text
+    parameter: no model instances and nothing for the server to parse per value,
+    several times faster than ``bulk_create``."""
+    quote = connection.ops.quote_name
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column in rows[0] or not (f.primary_key or f.has_db_default())
+    ]
+    payload = [
+        {f.column: row[f.column] if f.column in row else f.get_default() for f in fields}
+        for row in rows
+    ]
+    columns = ", ".join(quote(f.column) for f in fields)
+    selected = ", ".join(f"r.{quote(f.column)}" for f in fields)
+    table = quote(model._meta.db_table)
+    # Identifiers only (from the model, quoted); every value is the one JSON parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {selected} "  # noqa: S608
+        f"FROM json_populate_recordset(NULL::{table}, %s) AS r"
+    )
+    if conflict:
+        # A partial unique index is inferred only when its predicate is repeated.
+        where = f" WHERE {conflict_where}" if conflict_where else ""
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}){where} DO NOTHING"
+    sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(payload, default=_json_value)])
+        return list(cursor.fetchall())
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time_of_day):
+        return value.isoformat()  # keeps the microseconds (DjangoJSONEncoder drops them)
+    return str(value)
+
+
+def update_rows(model: Any, rows: list[dict[str, Any]], *, columns: tuple[str, ...]) -> int:
+    """PostgreSQL: ``UPDATE … FROM json_populate_recordset(…)``: set ``columns`` of each
+    row (a dict with ``id`` and those columns) in one statement; returns the rows updated."""
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    assignments = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in columns)
+    sql = (
+        f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - identifiers from the model
+        f"FROM json_populate_recordset(NULL::{table}, %s) AS r WHERE t.id = r.id"
+    )
+    payload = [{"id": row["id"], **{c: row[c] for c in columns}} for row in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(payload, default=_json_value)])
+        return int(cursor.rowcount)
