@@ -11,7 +11,7 @@ import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django import forms
 from django.contrib import messages
@@ -553,12 +553,13 @@ CHART_ROW = 28.0
 
 
 def _compliance_bars(rows: Iterable[selectors.ComplianceRow]) -> list[Bar]:
-    """Horizontal bars of % met, 0–100 %, one per row; rows without responses say so."""
+    """Horizontal bars of % met, 0–100 %, one per row; rows with nothing met or missed yet
+    say so."""
     bars: list[Bar] = []
     for index, row in enumerate(rows):
         percent = row.percent
         if percent is None:
-            text = _("no first responses")
+            text = _("nothing due yet")
         else:
             text = _("%(percent).0f %% of %(total)d") % {"percent": percent, "total": row.total}
         bars.append(
@@ -627,20 +628,32 @@ def _period(request: AgentRequest) -> tuple[desk_forms.ReportPeriodForm, selecto
 @supervisor_view
 @require_GET
 def reports(request: AgentRequest) -> HttpResponse:
-    """SLA compliance, breaches and downgrades, satisfaction (supervisors only)."""
+    """First-response compliance (by original and current severity, category,
+    organization, agent), resolution time, backlog age, breaches and downgrades,
+    satisfaction and self-help (supervisors only)."""
     form, period = _period(request)
     context: dict[str, Any] = {"form": form, "period": period}
     if period is None:
         return render(request, "desk/reports.html", context, status=400)
-    compliance = selectors.sla_compliance(period)
+    now = timezone.now()
+    compliance = selectors.sla_compliance(period, now=now)
+    resolution = selectors.resolution_times(period)
     points = selectors.breaches_and_downgrades(period, granularity=form.cleaned_data["granularity"])
     columns, peak = _trend_columns(points)
     context.update(
         {
             "query": request.GET.urlencode(),
             "compliance": compliance,
+            "severity_pairs": list(
+                zip(compliance.by_original_severity, compliance.by_severity, strict=True)
+            ),
             "charts": [
-                ("severity", _("By severity"), _compliance_bars(compliance.by_severity)),
+                (
+                    "original_severity",
+                    _("By severity when filed"),
+                    _compliance_bars(compliance.by_original_severity),
+                ),
+                ("severity", _("By severity now"), _compliance_bars(compliance.by_severity)),
                 ("category", _("By category"), _compliance_bars(compliance.by_category)),
                 (
                     "organization",
@@ -649,6 +662,12 @@ def reports(request: AgentRequest) -> HttpResponse:
                 ),
             ],
             "chart_row": CHART_ROW,
+            "resolution": resolution,
+            "backlog": selectors.backlog(now=now),
+            "agents": selectors.agent_rows(
+                compliance, resolution, selectors.first_responses_by_agent(period)
+            ),
+            "organizations": selectors.organization_rows(compliance, resolution),
             "trend": columns,
             "trend_peak": peak,
             "trend_height": TREND_HEIGHT,
@@ -662,38 +681,118 @@ def reports(request: AgentRequest) -> HttpResponse:
     return render(request, "desk/reports.html", context)
 
 
-REPORTS = ("severity", "category", "organization", "trend", "satisfaction", "deflection")
+COMPLIANCE_REPORTS = ("severity", "original_severity", "category", "organization")
+REPORTS = (
+    *COMPLIANCE_REPORTS,
+    "agents",
+    "resolution",
+    "backlog",
+    "trend",
+    "satisfaction",
+    "deflection",
+)
+COMPLIANCE_COLUMNS = [
+    "filed",
+    "met",
+    "missed",
+    "missed_answered_late",
+    "missed_unanswered_overdue",
+    "pending",
+    "no_response_needed",
+    "not_measured",
+    "percent_met",
+]
 
 
-@supervisor_view
-@require_GET
-def reports_csv(request: AgentRequest, report: str) -> HttpResponse:
-    """One report as CSV, for the same period form as the page."""
-    if report not in REPORTS:
-        raise Http404
-    form, period = _period(request)
-    if period is None:
-        return HttpResponse(
-            "\n".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items()),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{report}-{period.start.isoformat()}-{period.end.isoformat()}.csv"'
-    )
-    writer = csv.writer(response)
-    if report in ("severity", "category", "organization"):
-        compliance = selectors.sla_compliance(period)
+def _percent(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else ""
+
+
+def _compliance_cells(row: selectors.ComplianceRow) -> list[object]:
+    return [
+        row.filed,
+        row.met,
+        row.missed,
+        row.late,
+        row.overdue,
+        row.pending,
+        row.not_needed,
+        row.unmeasured,
+        _percent(row.percent),
+    ]
+
+
+def _duration_cells(stats: selectors.DurationStats | None) -> list[object]:
+    if stats is None:
+        return [0, "", ""]
+    return [stats.count, _percent(stats.median), _percent(stats.p90)]
+
+
+class _RowWriter(Protocol):
+    def writerow(self, row: Iterable[Any], /) -> Any: ...
+
+
+def _write_report(
+    writer: _RowWriter, report: str, period: selectors.Period, form: desk_forms.ReportPeriodForm
+) -> None:
+    """The rows of one CSV report; each reads only what its table needs."""
+    now = timezone.now()
+    if report in COMPLIANCE_REPORTS:
+        compliance = selectors.sla_compliance(period, now=now)
         rows = {
             "severity": compliance.by_severity,
+            "original_severity": compliance.by_original_severity,
             "category": compliance.by_category,
             "organization": compliance.by_organization,
         }[report]
-        writer.writerow([report, "first_responses", "met", "missed", "percent_met"])
+        writer.writerow([report, *COMPLIANCE_COLUMNS])
         for row in rows:
-            percent = f"{row.percent:.1f}" if row.percent is not None else ""
-            writer.writerow([_csv_safe(row.label), row.total, row.met, row.missed, percent])
+            writer.writerow([_csv_safe(row.label), *_compliance_cells(row)])
+    elif report == "agents":
+        compliance = selectors.sla_compliance(period, now=now)
+        resolution = selectors.resolution_times(period)
+        agents = selectors.agent_rows(
+            compliance, resolution, selectors.first_responses_by_agent(period)
+        )
+        writer.writerow(
+            [
+                "agent",
+                *(f"assigned_{name}" for name in COMPLIANCE_COLUMNS),
+                "first_responses_written",
+                "first_responses_written_met",
+                "resolved",
+                "median_resolution_hours",
+                "p90_resolution_hours",
+            ]
+        )
+        for agent in agents:
+            writer.writerow(
+                [
+                    _csv_safe(agent.label),
+                    *_compliance_cells(agent.compliance),
+                    agent.first_responses,
+                    agent.first_responses_met,
+                    *_duration_cells(agent.resolution),
+                ]
+            )
+    elif report == "resolution":
+        resolution = selectors.resolution_times(period)
+        writer.writerow(["group", "name", "resolved", "median_hours", "p90_hours"])
+        groups: list[tuple[str, list[selectors.DurationStats]]] = [
+            ("all", [resolution.overall]),
+            ("original_severity", resolution.by_original_severity),
+            ("organization", resolution.by_organization),
+            ("agent", resolution.by_agent),
+        ]
+        for group, durations in groups:
+            for duration in durations:
+                writer.writerow([group, _csv_safe(duration.label), *_duration_cells(duration)])
+    elif report == "backlog":
+        # The backlog is now, whatever the period.
+        backlog = selectors.backlog(now=now)
+        writer.writerow(["severity", *(key for key, _label in backlog.buckets), "total"])
+        for age in (*backlog.by_severity, backlog.overall):
+            writer.writerow([age.key, *age.counts, age.total])
     elif report == "trend":
         granularity = form.cleaned_data["granularity"]
         writer.writerow([granularity, "breaches", "downgrades"])
@@ -717,6 +816,26 @@ def reports_csv(request: AgentRequest, report: str) -> HttpResponse:
         writer.writerow(["score", "ratings"])
         for score, count in result.distribution:
             writer.writerow([score, count])
+
+
+@supervisor_view
+@require_GET
+def reports_csv(request: AgentRequest, report: str) -> HttpResponse:
+    """One report as CSV, for the same period form as the page."""
+    if report not in REPORTS:
+        raise Http404
+    form, period = _period(request)
+    if period is None:
+        return HttpResponse(
+            "\n".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{report}-{period.start.isoformat()}-{period.end.isoformat()}.csv"'
+    )
+    _write_report(csv.writer(response), report, period, form)
     return response
 
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from tickets import portal_views
+from tickets import portal_reports, portal_views
 
 app_name = "portal"
 
@@ -21,6 +21,7 @@ urlpatterns = [
         portal_views.attachment_download,
         name="attachment_download",
     ),
+    path("report/", portal_reports.service_report, name="service_report"),
     path("contacts/", include("tenants.portal_urls")),
     path("settings/", include("tenants.settings_urls")),
     path("", include("helpcenter.portal_urls")),

@@ -1,19 +1,35 @@
-"""Reads of the agent desk (issue 7): the queue and the supervisors' reports.
+"""Reads of the agent desk (issue 7) and the reports (issue 15): the queue, the
+supervisors' reports and a customer organization's own service report.
 
 Every function here runs a fixed number of queries whatever the number of tickets, and
-does its aggregation in the database. The queue reads only active tickets through the
-partial index ``ticket_queue`` (see ``tickets.models.queue_bucket``), so its cost follows
-the ~2 % of tickets that are active, not the closed history.
+does its counting in the database; medians and percentiles of durations are taken in
+Python over one query's rows, as SQLite has no percentile function. The queue reads only
+active tickets through the partial index ``ticket_queue`` (see
+``tickets.models.queue_bucket``), so its cost follows the ~2 % of tickets that are
+active, not the closed history.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from django.db.models import Count, F, Q
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Trunc
+from django.utils.functional import Promise as StrPromise
+from django.utils.translation import gettext_lazy as _
 
 from severity.choices import Category, Severity
 from tenants.models import Organization, User
@@ -194,61 +210,194 @@ class Period:
         return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=self.zone)
 
 
+class FirstResponse(models.TextChoices):
+    """Where a request stands against its first-response deadline (POL-SLA-1).
+
+    ``MET`` and ``LATE``/``OVERDUE`` count in the percentage; a request still inside its
+    deadline is ``PENDING`` (shown, not counted: it can still go either way); one resolved
+    or closed without any response never had a response owed that anyone measured, so it
+    is ``NOT_NEEDED`` and counted apart. ``UNMEASURED`` are requests answered before the
+    deadline in force was kept on the row: there is nothing to compare them with."""
+
+    MET = "met", _("Met")
+    LATE = "late", _("Answered late")
+    OVERDUE = "overdue", _("Unanswered past the deadline")
+    PENDING = "pending", _("Not yet due")
+    NOT_NEEDED = "not_needed", _("Closed without a response")
+    UNMEASURED = "unmeasured", _("No deadline recorded")
+
+
+def first_response_conditions(now: datetime) -> dict[str, Q]:
+    """The outcomes as conditions on a ticket row, mutually exclusive and together
+    covering every row. ``response_due_at`` is the first-response deadline for as long as
+    ``first_response_at`` is empty and the request is active (``tickets.clocks``), so an
+    unanswered request counts as missed the moment that deadline passes, not when someone
+    finally answers it."""
+    answered = Q(first_response_at__isnull=False)
+    unanswered = Q(first_response_at__isnull=True)
+    measured = answered & Q(first_response_due_at__isnull=False)
+    active = unanswered & Q(status__in=Status.active())
+    overdue = Q(response_due_at__lte=now)
+    return {
+        FirstResponse.MET: measured & Q(first_response_at__lte=F("first_response_due_at")),
+        FirstResponse.LATE: measured & Q(first_response_at__gt=F("first_response_due_at")),
+        FirstResponse.OVERDUE: active & overdue,
+        FirstResponse.PENDING: active
+        & (Q(response_due_at__isnull=True) | Q(response_due_at__gt=now)),
+        FirstResponse.NOT_NEEDED: unanswered & ~Q(status__in=Status.active()),
+        FirstResponse.UNMEASURED: answered & Q(first_response_due_at__isnull=True),
+    }
+
+
+def first_response_outcome(now: datetime) -> Case:
+    """The outcome as one expression, to group or read rows by (``FirstResponse``)."""
+    return Case(
+        *(
+            When(condition, then=Value(str(key)))
+            for key, condition in first_response_conditions(now).items()
+        ),
+        default=Value(FirstResponse.UNMEASURED.value),
+        output_field=models.CharField(),
+    )
+
+
 @dataclass(slots=True)
 class ComplianceRow:
+    """First-response outcomes of the requests filed in a period, for one group."""
+
     key: str
     label: str
-    total: int = 0
     met: int = 0
+    late: int = 0
+    overdue: int = 0
+    pending: int = 0
+    not_needed: int = 0
+    unmeasured: int = 0
+
+    def add(self, outcome: str, count: int) -> None:
+        setattr(self, outcome, getattr(self, outcome) + count)
 
     @property
     def missed(self) -> int:
-        return self.total - self.met
+        """Answered late, or not answered and already past the deadline."""
+        return self.late + self.overdue
+
+    @property
+    def total(self) -> int:
+        """The requests the percentage is of: met or missed."""
+        return self.met + self.missed
+
+    @property
+    def filed(self) -> int:
+        return self.total + self.pending + self.not_needed + self.unmeasured
 
     @property
     def percent(self) -> float | None:
         return 100.0 * self.met / self.total if self.total else None
 
 
+UNASSIGNED = "none"
+
+
 @dataclass(frozen=True, slots=True)
 class Compliance:
-    """First responses given in the period, and how many met their target (POL-SLA-1)."""
+    """First-response compliance of the requests filed in the period (POL-SLA-1): by the
+    severity they were filed with and by their severity now (a request lowered from A to
+    C after it was answered within A's hour is a met A, and a met C), by category, by
+    organization (lowest first) and by assignee (``UNASSIGNED`` last)."""
 
+    by_original_severity: list[ComplianceRow]
     by_severity: list[ComplianceRow]
     by_category: list[ComplianceRow]
     by_organization: list[ComplianceRow]
+    by_agent: list[ComplianceRow]
     overall: ComplianceRow
 
 
-def sla_compliance(period: Period) -> Compliance:
-    """One grouped query; the three breakdowns are sums of its (at most 9 × orgs) rows."""
-    met = Q(first_response_at__lte=F("first_response_due_at"))
-    rows = (
-        Ticket.objects.filter(
-            first_response_at__gte=period.start_at,
-            first_response_at__lt=period.end_at,
-            # Responses given before the deadline was recorded have nothing to compare.
-            first_response_due_at__isnull=False,
-        )
+def _agent_label(full_name: str | None, email: str | None) -> str:
+    return full_name or email or ""
+
+
+def _names(organization_ids: set[int], user_ids: set[int]) -> tuple[dict[int, str], dict[int, str]]:
+    """The organizations' and agents' names, in one query (a UNION of the two tables).
+
+    The reports group and read rows by ids and look the names up here afterwards:
+    grouping a year of requests by the names' text as well took three times as long on
+    PostgreSQL (300,000 requests: 1.5 s against 0.5 s)."""
+    if not organization_ids and not user_ids:
+        return {}, {}
+    organizations = (
+        Organization.objects.filter(pk__in=organization_ids)
         .order_by()
-        .values_list("severity", "category", "organization_id", "organization__name")
-        .annotate(total=Count("*"), met=Count("id", filter=met))
+        .annotate(table=Value("o"), email=Value(""))
+        .values_list("table", "pk", "name", "email")
     )
-    severity = {s.value: ComplianceRow(s.value, str(s.label)) for s in Severity}
+    users = (
+        User.objects.filter(pk__in=user_ids)
+        .order_by()
+        .annotate(table=Value("u"))
+        .values_list("table", "pk", "full_name", "email")
+    )
+    found: dict[str, dict[int, str]] = {"o": {}, "u": {}}
+    for table, pk, name, email in organizations.union(users, all=True):
+        found[table][pk] = _agent_label(name, email) if table == "u" else name
+    return found["o"], found["u"]
+
+
+def sla_compliance(period: Period, *, now: datetime) -> Compliance:
+    """Two queries: one grouped with a count per outcome, whose rows the breakdowns sum
+    (at most severities² × categories × organizations × agents, and never more than the
+    requests filed), and the names of the organizations and agents in it."""
+    counts = {
+        str(key): Count("id", filter=condition)
+        for key, condition in first_response_conditions(now).items()
+    }
+    groups = ("original_severity", "severity", "category", "organization_id", "assignee_id")
+    rows = list(
+        Ticket.objects.filter(created_at__gte=period.start_at, created_at__lt=period.end_at)
+        .order_by()
+        .values_list(*groups)
+        .annotate(**counts)
+        .values_list(*groups, *counts)
+    )
+    organization_names, agent_names = _names(
+        {row[3] for row in rows}, {row[4] for row in rows if row[4] is not None}
+    )
+    original = {s.value: ComplianceRow(s.value, str(s.label)) for s in Severity}
+    current = {s.value: ComplianceRow(s.value, str(s.label)) for s in Severity}
     category = {c.value: ComplianceRow(c.value, str(c.label)) for c in Category}
     organization: dict[int, ComplianceRow] = {}
-    overall = ComplianceRow("all", "")
-    for sev, cat, org_id, org_name, total, met_count in rows:
-        org = organization.setdefault(org_id, ComplianceRow(str(org_id), org_name))
-        for row in (severity.get(sev), category.get(cat), org, overall):
-            if row is not None:
-                row.total += total
-                row.met += met_count
+    agent: dict[int | None, ComplianceRow] = {}
+    overall = ComplianceRow("all", str(_("All requests")))
+    outcomes = list(counts)
+    for row in rows:
+        orig, sev, cat, org_id, agent_id = row[:5]
+        org = organization.setdefault(
+            org_id, ComplianceRow(str(org_id), organization_names.get(org_id, ""))
+        )
+        assignee = agent.setdefault(
+            agent_id,
+            ComplianceRow(str(agent_id), agent_names.get(agent_id, ""))
+            if agent_id is not None
+            else ComplianceRow(UNASSIGNED, str(_("Unassigned"))),
+        )
+        groups_of_row = [original.get(orig), current.get(sev), category.get(cat), org, assignee]
+        for outcome, count in zip(outcomes, row[5:], strict=True):
+            if count:
+                overall.add(outcome, count)
+                for group in groups_of_row:
+                    if group is not None:
+                        group.add(outcome, count)
     return Compliance(
-        by_severity=list(severity.values()),
+        by_original_severity=list(original.values()),
+        by_severity=list(current.values()),
         by_category=list(category.values()),
         by_organization=sorted(
-            organization.values(), key=lambda r: (r.percent or 0.0, -r.total, r.label)
+            organization.values(),
+            key=lambda r: (r.percent is None, r.percent or 0.0, -r.total, r.label),
+        ),
+        by_agent=sorted(
+            agent.values(), key=lambda r: (r.key == UNASSIGNED, r.label.casefold(), r.key)
         ),
         overall=overall,
     )
@@ -354,3 +503,382 @@ def satisfaction(period: Period) -> Satisfaction:
         ],
         comments=comments,
     )
+
+
+# --- Resolution time, backlog age, agents, organizations ------------------------------------
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def percentile(ordered: Sequence[float], share: float) -> float | None:
+    """Linear interpolation between the closest ranks, as PostgreSQL's
+    ``percentile_cont``; ``ordered`` is sorted ascending."""
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True, slots=True)
+class DurationStats:
+    """Wall-clock durations in hours: how many, the median and the 90th percentile."""
+
+    key: str
+    label: str
+    count: int
+    median: float | None
+    p90: float | None
+
+    @property
+    def median_time(self) -> timedelta | None:
+        return timedelta(hours=self.median) if self.median is not None else None
+
+    @property
+    def p90_time(self) -> timedelta | None:
+        return timedelta(hours=self.p90) if self.p90 is not None else None
+
+    @classmethod
+    def of(cls, key: str, label: str, hours: list[float]) -> DurationStats:
+        ordered = sorted(hours)
+        return cls(key, label, len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9))
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionTimes:
+    """Requests resolved in the period, from filing to resolution in wall time (what the
+    customer lived through, nights and weekends included), by the severity they were filed
+    with, by assignee and by organization."""
+
+    overall: DurationStats
+    by_original_severity: list[DurationStats]
+    by_agent: list[DurationStats]
+    by_organization: list[DurationStats]
+
+
+def resolution_times(period: Period) -> ResolutionTimes:
+    """Two queries: the resolved requests' few columns, their durations subtracted in the
+    database, and the names of their organizations and agents. The medians and
+    percentiles are taken here, as SQLite has no percentile function."""
+    duration = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
+    rows = list(
+        Ticket.objects.filter(resolved_at__gte=period.start_at, resolved_at__lt=period.end_at)
+        .order_by()
+        .annotate(duration=duration)
+        .values_list("original_severity", "organization_id", "assignee_id", "duration")
+    )
+    organization_labels, agent_labels = _names(
+        {row[1] for row in rows}, {row[2] for row in rows if row[2] is not None}
+    )
+    everything: list[float] = []
+    severity: dict[str, list[float]] = {s.value: [] for s in Severity}
+    agents: dict[int | None, list[float]] = defaultdict(list)
+    organizations: dict[int, list[float]] = defaultdict(list)
+    for orig, org_id, agent_id, took in rows:
+        hours = took.total_seconds() / 3600
+        everything.append(hours)
+        severity.setdefault(orig, []).append(hours)
+        agents[agent_id].append(hours)
+        organizations[org_id].append(hours)
+    labels = dict(Severity.choices)
+    return ResolutionTimes(
+        overall=DurationStats.of("all", str(_("All requests")), everything),
+        by_original_severity=[
+            DurationStats.of(key, str(labels.get(key, key)), hours)
+            for key, hours in severity.items()
+        ],
+        by_agent=sorted(
+            (
+                DurationStats.of(
+                    str(agent_id) if agent_id is not None else UNASSIGNED,
+                    agent_labels.get(agent_id, "")
+                    if agent_id is not None
+                    else str(_("Unassigned")),
+                    hours,
+                )
+                for agent_id, hours in agents.items()
+            ),
+            key=lambda r: (r.key == UNASSIGNED, r.label.casefold(), r.key),
+        ),
+        by_organization=sorted(
+            (
+                DurationStats.of(str(org_id), organization_labels.get(org_id, ""), hours)
+                for org_id, hours in organizations.items()
+            ),
+            key=lambda r: (r.label.casefold(), r.key),
+        ),
+    )
+
+
+# Ages of open requests: (key, label, at least this many days old, younger than this).
+AGE_BUCKETS: tuple[tuple[str, StrPromise, int, int | None], ...] = (
+    ("under_1d", _("Under 1 day"), 0, 1),
+    ("1d_3d", _("1–3 days"), 1, 3),
+    ("3d_7d", _("3–7 days"), 3, 7),
+    ("7d_30d", _("7–30 days"), 7, 30),
+    ("over_30d", _("Over 30 days"), 30, None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogRow:
+    key: str
+    label: str
+    counts: list[int]  # one per AGE_BUCKETS entry
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """The active requests now, by age since filing and by their current severity."""
+
+    buckets: list[tuple[str, str]]  # (key, label) of AGE_BUCKETS
+    by_severity: list[BacklogRow]
+    overall: BacklogRow
+    oldest: Ticket | None
+
+
+def backlog(*, now: datetime) -> Backlog:
+    """Two queries, both of the active rows only: their counts per severity and age
+    bucket, and the oldest of them."""
+    counts: dict[str, Count] = {}
+    for key, _label, older, younger in AGE_BUCKETS:
+        condition = Q(created_at__lte=now - timedelta(days=older)) if older else Q()
+        if younger is not None:
+            condition &= Q(created_at__gt=now - timedelta(days=younger))
+        counts[key] = Count("id", filter=condition) if condition else Count("id")
+    found = {
+        row[0]: list(row[1:])
+        for row in Ticket.objects.active()
+        .order_by()
+        .values_list("severity")
+        .annotate(**counts)
+        .values_list("severity", *counts)
+    }
+    empty = [0] * len(AGE_BUCKETS)
+    by_severity = [BacklogRow(s.value, str(s.label), found.get(s.value, empty)) for s in Severity]
+    overall = BacklogRow(
+        "all",
+        str(_("All open requests")),
+        [sum(row.counts[i] for row in by_severity) for i in range(len(AGE_BUCKETS))],
+    )
+    oldest = (
+        Ticket.objects.active()
+        .select_related("organization")
+        .only("title", "severity", "status", "created_at", "organization__name")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return Backlog(
+        buckets=[(key, str(label)) for key, label, _older, _younger in AGE_BUCKETS],
+        by_severity=by_severity,
+        overall=overall,
+        oldest=oldest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    """One agent over the period (or the unassigned requests).
+
+    ``assigned`` are the requests filed in the period that are assigned to the agent now
+    (their first-response outcomes in ``compliance``); ``first_responses`` are the first
+    responses the agent wrote in the period, on any request, whoever it is assigned to
+    now (a reply or an information request that was the request's first, from its
+    Event), ``first_responses_met`` those within the deadline; ``resolution`` is of the
+    requests resolved in the period that are assigned to the agent."""
+
+    key: str
+    label: str
+    compliance: ComplianceRow
+    first_responses: int
+    first_responses_met: int
+    resolution: DurationStats | None
+
+    @property
+    def assigned(self) -> int:
+        return self.compliance.filed
+
+
+def first_responses_by_agent(period: Period) -> dict[int, tuple[str, int, int]]:
+    """agent id → (name, first responses written in the period, within their deadline):
+    one grouped query of the reply Events that carry ``first_response``."""
+    met = Q(ticket__first_response_at__lte=F("ticket__first_response_due_at"))
+    rows = (
+        Event.objects.filter(
+            kind__in=(EventKind.REPLIED, EventKind.INFORMATION_REQUESTED),
+            created_at__gte=period.start_at,
+            created_at__lt=period.end_at,
+            actor_user__isnull=False,
+            after__first_response=True,
+        )
+        .order_by()
+        .values_list("actor_user_id", "actor_user__full_name", "actor_user__email")
+        .annotate(total=Count("*"), met=Count("id", filter=met))
+        .values_list("actor_user_id", "actor_user__full_name", "actor_user__email", "total", "met")
+    )
+    return {
+        user_id: (_agent_label(name, email), total, met_count)
+        for user_id, name, email, total, met_count in rows
+    }
+
+
+def agent_rows(
+    compliance: Compliance,
+    resolution: ResolutionTimes,
+    responses: dict[int, tuple[str, int, int]],
+) -> list[AgentRow]:
+    """The three readings joined by agent; no query of its own."""
+    by_key = {row.key: row for row in compliance.by_agent}
+    resolved = {row.key: row for row in resolution.by_agent}
+    labels = {row.key: row.label for row in compliance.by_agent}
+    for stats in resolution.by_agent:
+        labels.setdefault(stats.key, stats.label)
+    for user_id, (name, _total, _met) in responses.items():
+        labels.setdefault(str(user_id), name)
+    rows = []
+    for key, label in labels.items():
+        given = responses.get(int(key), ("", 0, 0)) if key != UNASSIGNED else ("", 0, 0)
+        rows.append(
+            AgentRow(
+                key=key,
+                label=label,
+                compliance=by_key.get(key, ComplianceRow(key, label)),
+                first_responses=given[1],
+                first_responses_met=given[2],
+                resolution=resolved.get(key),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.key == UNASSIGNED, r.label.casefold(), r.key))
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRow:
+    key: str
+    label: str
+    compliance: ComplianceRow
+    resolution: DurationStats | None
+
+
+def organization_rows(compliance: Compliance, resolution: ResolutionTimes) -> list[OrganizationRow]:
+    """Compliance and resolution joined by organization, lowest compliance first (those
+    that need attention lead); no query of its own."""
+    resolved = {row.key: row for row in resolution.by_organization}
+    rows = [
+        OrganizationRow(row.key, row.label, row, resolved.pop(row.key, None))
+        for row in compliance.by_organization
+    ]
+    # Organizations with resolutions but no request filed in the period.
+    rows += [
+        OrganizationRow(key, row.label, ComplianceRow(key, row.label), row)
+        for key, row in sorted(resolved.items(), key=lambda item: item[1].label.casefold())
+    ]
+    return rows
+
+
+# --- A customer organization's own report (portal) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRow:
+    """One severity (or all) of an organization's month."""
+
+    key: str
+    label: str
+    compliance: ComplianceRow  # requests filed in the month
+    first_response: DurationStats  # filing → first response, requests filed in the month
+    resolution: DurationStats  # filing → resolution, requests resolved in the month
+
+    @property
+    def filed(self) -> int:
+        return self.compliance.filed
+
+    @property
+    def resolved(self) -> int:
+        return self.resolution.count
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationMonth:
+    """An organization's calendar month read in its own time zone."""
+
+    month_start: date
+    start_at: datetime
+    end_at: datetime
+    overall: MonthRow
+    by_original_severity: list[MonthRow]
+
+
+def month_bounds(month_start: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The month holding ``month_start``, as instants: its first midnight and the next
+    month's, in ``zone`` (a month across a daylight-saving change is an hour short or long)."""
+    first = month_start.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return (
+        datetime.combine(first, time(0), tzinfo=zone),
+        datetime.combine(following, time(0), tzinfo=zone),
+    )
+
+
+def organization_report(
+    organization: Organization, *, month_start: date, now: datetime
+) -> OrganizationMonth:
+    """The organization's own service in one calendar month of its time zone: first
+    responses of the requests filed in the month (met, missed — late or still unanswered
+    past the deadline — and pending, by the severity each was filed with), the median
+    time to a first response, and the median time to resolution of the requests resolved
+    in the month. Reads this organization's requests only: one query."""
+    start_at, end_at = month_bounds(month_start, organization.zone)
+    in_month = Q(created_at__gte=start_at, created_at__lt=end_at)
+    resolved_in_month = Q(resolved_at__gte=start_at, resolved_at__lt=end_at)
+    rows = (
+        Ticket.objects.for_org(organization)
+        .filter(in_month | resolved_in_month)
+        .order_by()
+        .annotate(outcome=first_response_outcome(now))
+        .values_list(
+            "original_severity", "outcome", "created_at", "first_response_at", "resolved_at"
+        )
+    )
+    labels = dict(Severity.choices)
+    keys = ["all", *Severity.values]
+    compliance = {key: ComplianceRow(key, "") for key in keys}
+    responses: dict[str, list[float]] = {key: [] for key in keys}
+    resolutions: dict[str, list[float]] = {key: [] for key in keys}
+    for severity, outcome, created, first_response, resolved in rows:
+        groups = ["all", severity] if severity in labels else ["all"]
+        for key in groups:
+            if start_at <= created < end_at:
+                compliance[key].add(outcome, 1)
+                if first_response is not None:
+                    responses[key].append(_hours(created, first_response))
+            if resolved is not None and start_at <= resolved < end_at:
+                resolutions[key].append(_hours(created, resolved))
+
+    def month_row(key: str, label: str) -> MonthRow:
+        compliance[key].label = label
+        return MonthRow(
+            key,
+            label,
+            compliance[key],
+            DurationStats.of(key, label, responses[key]),
+            DurationStats.of(key, label, resolutions[key]),
+        )
+
+    return OrganizationMonth(
+        month_start=start_at.date(),
+        start_at=start_at,
+        end_at=end_at,
+        overall=month_row("all", str(_("All requests"))),
+        by_original_severity=[month_row(s.value, str(s.label)) for s in Severity],
+    )
+
+
+def previous_month(month_start: date) -> date:
+    return (month_start.replace(day=1) - timedelta(days=1)).replace(day=1)

@@ -270,6 +270,7 @@ def test_portal_pages(world: World, page: Any) -> None:
         ("help search", f"{org}/help/?q=mailbox"),
         ("article", f"{org}/help/articles/shared-mailbox/"),
         ("phone support", f"{org}/phone/"),
+        ("service report", f"{org}/report/"),
         ("my requests", f"{org}/requests/"),
         ("request waiting on the admin", f"{org}/requests/{ids['waiting']}/"),
         ("request resolved", f"{org}/requests/{ids['solved']}/"),

@@ -179,7 +179,7 @@ def test_reports_render_their_charts(world: World, page: object) -> None:
     expect(page.get_by_role("heading", name="First responses within target")).to_be_visible()  # type: ignore[operator]
     charts = page.locator("svg.chart")  # type: ignore[attr-defined]
     assert charts.count() >= 3
-    expect(page.get_by_role("img", name="By severity")).to_be_visible()  # type: ignore[operator]
+    expect(page.get_by_role("img", name="By severity when filed")).to_be_visible()  # type: ignore[operator]
     page.get_by_label("From").fill("2026-01-01")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Show").click()  # type: ignore[attr-defined]
     expect(page).to_have_url(re.compile(r"start=2026-01-01"))  # type: ignore[operator]

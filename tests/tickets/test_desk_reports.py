@@ -68,14 +68,15 @@ def test_compliance_counts_first_responses_within_target(world: World, client: C
     late = _answered(world, late=True)
     _answered(world, late=False, title="Billing", category="billing")
     _answered(world, world.admin_b, late=True)
-    world.file(now=T0)  # not answered: not a first response in the period
+    world.file(now=T0)  # never answered, and its deadline is long past: missed
     assert on_time.first_response_at <= on_time.first_response_due_at
     assert late.first_response_at > late.first_response_due_at
     client.force_login(world.supervisor)
     compliance = client.get(reverse("desk:reports"), PERIOD).context["compliance"]
-    assert (compliance.overall.total, compliance.overall.met) == (4, 2)
+    assert (compliance.overall.total, compliance.overall.met) == (5, 2)
+    assert (compliance.overall.late, compliance.overall.overdue) == (2, 1)
     by_category = {row.key: row for row in compliance.by_category}
-    assert (by_category["technical"].total, by_category["technical"].met) == (3, 1)
+    assert (by_category["technical"].total, by_category["technical"].met) == (4, 1)
     assert by_category["billing"].percent == 100.0
     assert by_category["presales"].percent is None
     by_org = {row.label: row for row in compliance.by_organization}
@@ -138,10 +139,31 @@ def test_csv_exports(world: World, client: Client) -> None:
     assert response["Content-Type"].startswith("text/csv")
     assert "organization-2026-06-01-2026-06-30.csv" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["organization", "first_responses", "met", "missed", "percent_met"]
-    assert ["Bravo Inc", "1", "0", "1", "0.0"] in rows
-    assert ["Alpha Corp", "1", "1", "0", "100.0"] in rows
-    for report in ("severity", "category", "trend", "satisfaction", "deflection"):
+    assert rows[0] == [
+        "organization",
+        "filed",
+        "met",
+        "missed",
+        "missed_answered_late",
+        "missed_unanswered_overdue",
+        "pending",
+        "no_response_needed",
+        "not_measured",
+        "percent_met",
+    ]
+    assert ["Bravo Inc", "1", "0", "1", "1", "0", "0", "0", "0", "0.0"] in rows
+    assert ["Alpha Corp", "1", "1", "0", "0", "0", "0", "0", "0", "100.0"] in rows
+    for report in (
+        "severity",
+        "original_severity",
+        "category",
+        "agents",
+        "resolution",
+        "backlog",
+        "trend",
+        "satisfaction",
+        "deflection",
+    ):
         response = client.get(reverse("desk:reports_csv", kwargs={"report": report}), PERIOD)
         assert response.status_code == 200, report
         assert len(list(csv.reader(io.StringIO(response.content.decode())))) > 1
@@ -187,9 +209,11 @@ def test_report_queries_are_constant(
         Ticket.objects.filter(pk=ticket.pk).update(status=Status.RESOLVED)
         Rating.objects.create(ticket=ticket, score=1 + i % 5, comment=f"c{i}", created_at=T0)
     client.force_login(world.supervisor)
-    # Session, user, navigation, heartbeat, unread notices (the bell), compliance, trend,
-    # ratings, comments, and the help centre's two deflection aggregates.
-    with django_assert_max_num_queries(11):  # type: ignore[operator]
+    # Session, user, navigation, heartbeat, unread notices (the bell), compliance and its
+    # names, resolution times and their names, backlog (counts and the oldest), first
+    # responses per agent, trend, ratings, comments, and the help centre's two deflection
+    # aggregates.
+    with django_assert_max_num_queries(17):  # type: ignore[operator]
         response = client.get(reverse("desk:reports"), PERIOD)
     assert response.status_code == 200
     assert response.context["compliance"].overall.total == tickets
