@@ -23,7 +23,7 @@ def insert_rows(
     conflict_where: str = "",
 ) -> list[tuple[Any, ...]]:
     """PostgreSQL: insert ``rows`` (column → value) with one ``INSERT … SELECT … FROM
-    json_populate_recordset(…)``, ``ON CONFLICT (conflict) DO NOTHING`` when given;
+    json_to_recordset(…)``, ``ON CONFLICT (conflict) DO NOTHING`` when given;
     returns the ``returning`` columns of the rows inserted.
 
     A column a row leaves out gets its field's default, as ``bulk_create`` would give
@@ -42,11 +42,13 @@ def insert_rows(
     ]
     columns = ", ".join(quote(f.column) for f in fields)
     selected = ", ".join(f"r.{quote(f.column)}" for f in fields)
+    types = ", ".join(f"{quote(f.column)} {_db_type(f)}" for f in fields)
     table = quote(model._meta.db_table)
-    # Identifiers only (from the model, quoted); every value is the one JSON parameter.
+    # Identifiers only (from the model, quoted); every value is the one JSON parameter,
+    # parsed only for the columns given, each as its column's type.
     sql = (
         f"INSERT INTO {table} ({columns}) SELECT {selected} "  # noqa: S608
-        f"FROM json_populate_recordset(NULL::{table}, %s) AS r"
+        f"FROM json_to_recordset(%s) AS r({types})"
     )
     if conflict:
         # A partial unique index is inferred only when its predicate is repeated.
@@ -58,6 +60,14 @@ def insert_rows(
         return list(cursor.fetchall())
 
 
+def _db_type(field: Any) -> str:
+    """The column's SQL type, as json_to_recordset needs it (an auto key's underlying
+    integer type, not its "serial" creation type)."""
+    if field.primary_key:
+        return str(field.rel_db_type(connection))
+    return str(field.db_type(connection))
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date | time_of_day):
         return value.isoformat()  # keeps the microseconds (DjangoJSONEncoder drops them)
@@ -65,16 +75,19 @@ def _json_value(value: Any) -> Any:
 
 
 def update_rows(model: Any, rows: list[dict[str, Any]], *, columns: tuple[str, ...]) -> int:
-    """PostgreSQL: ``UPDATE … FROM json_populate_recordset(…)``: set ``columns`` of each
-    row (a dict with ``id`` and those columns) in one statement; returns the rows updated."""
+    """PostgreSQL: ``UPDATE … FROM json_to_recordset(…)``: set ``columns`` of each row (a
+    dict with ``id`` and those columns) in one statement; returns the rows updated.
+    Only the columns named are parsed from the JSON, each as its column's type."""
     if not rows:
         return 0
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    types = ", ".join(f"{quote(c)} {_db_type(by_column[c])}" for c in ("id", *columns))
     assignments = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in columns)
     sql = (
         f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - identifiers from the model
-        f"FROM json_populate_recordset(NULL::{table}, %s) AS r WHERE t.id = r.id"
+        f"FROM json_to_recordset(%s) AS r({types}) WHERE t.id = r.id"
     )
     payload = [{"id": row["id"], **{c: row[c] for c in columns}} for row in rows]
     with connection.cursor() as cursor:
