@@ -13,7 +13,9 @@ Message-ID (``IncomingMail``) and does one of:
   the cooperation clock and reopens a resolved request within the window);
 - ``filed``: a new message from an admin of exactly one organization files a request
   through the one intake path (``ticket_create``), severity C until the admin completes
-  the assessment in the portal (POL-SEV-1 keeps the assessment explicit);
+  the assessment in the portal (POL-SEV-1 keeps the assessment explicit); an answer on a
+  closed request, from the same people as a reply, files a follow-up linked to it
+  (``ticket_follow_up``: the closed one's answers, the e-mail's text);
 - ``refused``: anyone else; nothing changes and the sender gets one polite answer with the
   portal's address, at most one per sender and hour.
 
@@ -59,8 +61,16 @@ from tickets import attachments as uploads
 from tickets.actors import Actor
 from tickets.intake import TicketDraft
 from tickets.mail import parse_reply_address, reply_tag_valid
-from tickets.models import Channel, ContactMethod, Language, OutgoingMail, Ticket, parse_reference
-from tickets.services import ticket_create, ticket_customer_reply
+from tickets.models import (
+    Channel,
+    ContactMethod,
+    Language,
+    OutgoingMail,
+    Status,
+    Ticket,
+    parse_reference,
+)
+from tickets.services import ticket_create, ticket_customer_reply, ticket_follow_up
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +99,7 @@ REASON_NO_CATEGORY = "the sender's admin role may file no request that needs no 
 REASON_EMPTY = "no text and no attachment"
 REASON_REFUSED_BY_RULES = "the request refused it: {message}"
 REASON_FILES_REFUSED = "attachments not accepted: {names}"
+REASON_FOLLOW_UP = "answer on the closed request {reference}: filed as its follow-up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +436,8 @@ def _reply(record: IncomingMail, mail: _Mail, found: _Found, *, now: datetime) -
     if not body and not files:
         return IngestOutcome("ignored", ticket.pk, mail.message_id, REASON_EMPTY)
     body = body or _attachments_only_text(files)
+    if ticket.status == Status.CLOSED:
+        return _follow_up(record, mail, found, actor, body, files, now=now)
     refused: list[str] = []
     try:
         message = ticket_customer_reply(
@@ -481,6 +494,79 @@ def _reply(record: IncomingMail, mail: _Mail, found: _Found, *, now: datetime) -
                 now=now,
             )
     return IngestOutcome("replied", ticket.pk, mail.message_id, reason)
+
+
+def _follow_up(
+    record: IncomingMail,
+    mail: _Mail,
+    found: _Found,
+    actor: Actor,
+    body: str,
+    files: Sequence[UploadedFile],
+    *,
+    now: datetime,
+) -> IngestOutcome:
+    """An answer on a closed request: nothing changes it any more, so the answer files a
+    follow-up linked to it, as the portal and the API do. Its confirmation goes to the
+    request's contact (the CREATED e-mail); a sender who is not the contact is told here."""
+    closed = found.ticket
+
+    def file(attachments: Sequence[UploadedFile]) -> Ticket:
+        return ticket_follow_up(
+            ticket=closed,
+            actor=actor,
+            body=body,
+            now=now,
+            channel=Channel.EMAIL,
+            attachments=attachments,
+        )
+
+    refused: list[str] = []
+    try:
+        follow_up = file(files)
+    except Refused as refusal:
+        if refusal.code != "invalid_attachment":
+            return _refuse(
+                record, mail, REASON_REFUSED_BY_RULES.format(message=refusal.message), now=now,
+                ticket=closed, told=refusal.message,
+            )  # fmt: skip
+        accepted, refused = _split_files(files)
+        try:
+            follow_up = file(accepted)
+        except Refused as again:
+            return _refuse(
+                record, mail, REASON_REFUSED_BY_RULES.format(message=again.message), now=now,
+                ticket=closed, told=again.message,
+            )  # fmt: skip
+    if refused or mail.sender != (follow_up.contact_email or "").strip().lower():
+        with translation.override(follow_up.language):
+            body = gettext(
+                "Request %(closed)s is closed, so your message was filed as a new request, "
+                "%(reference)s, linked to it. Follow it in the portal: %(link)s\n"
+            ) % {
+                "closed": closed.reference,
+                "reference": follow_up.reference,
+                "link": _portal_link(
+                    "portal:request_detail", follow_up.organization.slug, follow_up.reference
+                ),
+            }
+            if refused:
+                body += "\n" + gettext("These attachments were not accepted: %(names)s.") % {
+                    "names": ", ".join(refused)
+                }
+            _answer(
+                record,
+                mail,
+                subject=gettext("Request %(reference)s received")
+                % {"reference": follow_up.reference},
+                body=body,
+                now=now,
+                rate_limited=False,
+            )
+    reason = REASON_FOLLOW_UP.format(reference=closed.reference)
+    if refused:
+        reason += "; " + REASON_FILES_REFUSED.format(names=", ".join(refused))
+    return IngestOutcome("filed", follow_up.pk, mail.message_id, reason)
 
 
 def _attachments_only_text(files: Sequence[UploadedFile]) -> str:

@@ -98,6 +98,11 @@ urlpatterns = [
     ),
     path("tickets/<str:number>/reopen/", customer_api.TicketReopen.as_view(), name="ticket-reopen"),
     path("tickets/<str:number>/rate/", customer_api.TicketRate.as_view(), name="ticket-rate"),
+    path(
+        "tickets/<str:number>/follow-up/",
+        customer_api.TicketFollowUp.as_view(),
+        name="ticket-follow-up",
+    ),
     path("severity/assess/", customer_api.SeverityAssess.as_view(), name="severity-assess"),
     path("health/incidents/", helpcenter_api.IncidentList.as_view(), name="incident-list"),
     path("articles/", helpcenter_api.ArticleSearch.as_view(), name="article-search"),

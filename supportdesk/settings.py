@@ -519,6 +519,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 86400.0,
         "options": {"expires": 3600.0},
     },
+    # Requests resolved more than AUTO_CLOSE_DAYS days ago are closed (tickets.services).
+    "close-resolved": {
+        "task": "tickets.tasks.close_resolved",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Idempotency-Key records older than IDEMPOTENCY_TTL_HOURS.
     "idempotency-purge": {
         "task": "tenants.tasks.purge_idempotency_records",

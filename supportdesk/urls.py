@@ -32,6 +32,8 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The one-click ratings of the resolved e-mail: public, the signed token is the key.
+    path("rate/", include("tickets.survey_urls")),
     path("portal/<slug:org>/", include("tickets.portal_urls")),
     path("desk/calls/", include("verification.desk_urls")),
     path("desk/notices/", include("notices.desk_urls")),

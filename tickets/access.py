@@ -82,3 +82,10 @@ def attachment_for_desk(user: User, reference: str | int, attachment_id: int) ->
     if attachment is None:
         raise Http404
     return attachment
+
+
+def ticket_for_survey_link(ticket_id: int) -> Ticket | None:
+    """The request a signed rating link of the resolved e-mail names (tickets.survey):
+    the signature is the access check, so this takes only an id read from a valid link.
+    None when the request no longer exists."""
+    return Ticket.objects.select_related("organization").filter(pk=ticket_id).first()

@@ -336,3 +336,32 @@ class RequestFilterForm(forms.Form):
             "category": data.get("category") or "",
             "sort": data.get("sort") or "-created",
         }
+
+
+class SurveyCommentForm(forms.Form):
+    """The page a rating link of the resolved e-mail opens: the score it recorded, which
+    the customer may still change, and the comment that makes the rating final."""
+
+    score = forms.TypedChoiceField(
+        label=_("Your score"),
+        # The portal's rating scale, word for word.
+        choices=RatingForm.base_fields["score"].choices,  # type: ignore[attr-defined]
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("What went well, and what could we do better?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class FollowUpForm(forms.Form):
+    """Writing again about a closed request: the text of the follow-up request."""
+
+    body = forms.CharField(
+        label=_("What do you need help with now?"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("A new request is filed with this text, linked to this one."),
+    )

@@ -13,9 +13,10 @@ CREATED (severity A)           and the staff: "A new Severity A request"
 CUSTOMER_REPLIED, REOPENED     the staff, with the customer's message or reason
 ASSIGNED, WARNED, ESCALATED    the staff
 DOWNGRADED, REMINDED           the contact e-mail, with the reason (POL-SEV-7)
-RESOLVED                       the contact e-mail; they will be asked to rate the support
+RESOLVED                       the contact e-mail, with signed one-click rating links
 SEVERITY_CHANGED               the contact e-mail, with the reason
 NOTED, RATED, CLOSED           nobody
+FOLLOW_UP                      nobody (the new request's CREATED tells the customer)
 =============================  =============================================================
 
 Which staff are told is not decided here: the sources registered with
@@ -52,6 +53,7 @@ from django.utils.translation import gettext
 from severity import assessment
 from severity.choices import Severity
 from tenants.models import User
+from tickets import survey
 from tickets.models import Attachment, Event, EventKind, Message, MessageKind, Status, Ticket
 from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER
 
@@ -379,6 +381,8 @@ def _created(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notif
         lambda: {
             "severity": _severity_label(event.after.get("severity", ticket.severity)),
             "severity_reason": _creation_reasons(event, ticket),
+            # Filed by writing again to a closed request (ticket_follow_up).
+            "follow_up_of": str(event.after.get("follow_up_of") or ""),
         },
     )
 
@@ -500,9 +504,26 @@ def _resolved(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Noti
     return _customer(
         ticket,
         "resolved",
-        lambda: {"note": event.reason},
+        lambda: {
+            "note": event.reason,
+            "ratings": _rating_links(ticket),
+            "survey_days": settings.SUPPORTDESK.SURVEY_LINK_DAYS,
+        },
         also=prefetched.cc.get(ticket.pk, ()),
     )
+
+
+def _rating_links(ticket: Ticket) -> list[dict[str, object]]:
+    """The one-click ratings 1 to 5 (tickets.survey): signed, expiring, no sign-in."""
+    return [
+        {
+            "score": score,
+            "label": str(label),
+            "url": settings.SITE_URL
+            + reverse("survey:rate", kwargs={"token": survey.rating_token(ticket.pk, score)}),
+        }
+        for score, label in survey.SCORE_LABELS.items()
+    ]
 
 
 def _severity_changed(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
@@ -538,4 +559,5 @@ _BUILDERS: dict[str, Builder] = {
     EventKind.RATED: _nobody,
     EventKind.REOPENED: _reopened,
     EventKind.CLOSED: _nobody,
+    EventKind.FOLLOW_UP: _nobody,
 }

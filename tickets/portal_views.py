@@ -36,6 +36,7 @@ from tickets.filters import RequestFilter
 from tickets.forms import (
     SORTS,
     AssessmentForm,
+    FollowUpForm,
     MessageForm,
     RatingForm,
     ReopenForm,
@@ -43,13 +44,17 @@ from tickets.forms import (
     RequestForm,
     ResolveForm,
 )
-from tickets.models import Attachment, Message, Rating, Status, Ticket
+from tickets.models import Attachment, Channel, Message, Rating, Status, Ticket
 from tickets.services import (
+    auto_close_after,
+    may_file_follow_up,
     may_reopen,
     needs_assessment,
+    reopen_window,
     ticket_complete_assessment,
     ticket_create,
     ticket_customer_reply,
+    ticket_follow_up,
     ticket_rate,
     ticket_reopen,
     ticket_resolve,
@@ -133,10 +138,12 @@ def _detail(
     resolve_form: ResolveForm | None = None,
     reopen_form: ReopenForm | None = None,
     rating_form: RatingForm | None = None,
+    follow_up_form: FollowUpForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
     rating = Rating.objects.filter(ticket=ticket).select_related("rated_by").first()
+    closes_after = auto_close_after()
     context = {
         "organization": request.organization,
         "ticket": ticket,
@@ -148,6 +155,21 @@ def _detail(
         "sla": sla_state(ticket, now=now),
         "rating": rating,
         "can_reopen": may_reopen(ticket, now),
+        # After the reopen window (or once closed), writing again files a linked follow-up.
+        "can_follow_up": may_file_follow_up(ticket, now),
+        "reopen_until": ticket.resolved_at + reopen_window() if ticket.resolved_at else None,
+        "closes_at": (
+            ticket.resolved_at + closes_after
+            if ticket.resolved_at and closes_after and ticket.status == Status.RESOLVED
+            else None
+        ),
+        "follow_up_of": ticket.follow_up_of if ticket.follow_up_of_id else None,
+        "follow_ups": (
+            list(ticket.follow_ups.order_by("pk"))
+            if ticket.status in (Status.RESOLVED, Status.CLOSED)
+            else []
+        ),
+        "follow_up_form": follow_up_form or FollowUpForm(),
         "form": reply_form or MessageForm(),
         "resolve_form": resolve_form or ResolveForm(),
         "reopen_form": reopen_form or ReopenForm(),
@@ -156,7 +178,7 @@ def _detail(
         # one) is shown at the top: the form it came from may not be on the page.
         "page_errors": [
             error
-            for form in (resolve_form, reopen_form, rating_form)
+            for form in (resolve_form, reopen_form, rating_form, follow_up_form)
             if form is not None
             for error in form.non_field_errors()
         ],
@@ -168,7 +190,8 @@ def _detail(
 @require_http_methods(["GET", "POST"])
 def request_detail(request: TenantRequest, number: str) -> HttpResponse:
     """The request with its conversation, files, SLA state and timeline; a POST replies,
-    resolves, reopens or rates, named by ``action``."""
+    resolves, reopens, rates or files a follow-up of a closed request, named by
+    ``action``."""
     ticket = ticket_for_organization(request.organization, number)
     if request.method != "POST":
         return _detail(request, ticket)
@@ -196,6 +219,27 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
                 messages.success(request, _("The request is open again; support will answer."))
                 return back
         return _detail(request, ticket, reopen_form=reopen_form, status=400)
+    if action == "follow_up":
+        follow_up_form = FollowUpForm(request.POST)
+        if follow_up_form.is_valid():
+            # Refusals of the copied answers (a role's categories, POL-WHO-2) show at the top.
+            with into_form(follow_up_form):
+                follow_up = ticket_follow_up(
+                    ticket=ticket,
+                    actor=actor,
+                    body=follow_up_form.cleaned_data["body"],
+                    now=now,
+                    channel=Channel.WEB,
+                )
+                messages.success(
+                    request,
+                    _("Your follow-up was filed as %(reference)s, linked to %(closed)s.")
+                    % {"reference": follow_up.reference, "closed": ticket.reference},
+                )
+                return redirect(
+                    "portal:request_detail", org=request.organization.slug, number=follow_up.pk
+                )
+        return _detail(request, ticket, follow_up_form=follow_up_form, status=400)
     if action == "rate":
         rating_form = RatingForm(request.POST)
         if rating_form.is_valid():

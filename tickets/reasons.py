@@ -21,3 +21,4 @@ REASON_REPLY_IN_TIME = gettext_noop(
 REASON_ASSESSED_BY_EMAIL_FILER = gettext_noop(
     "Assessment completed by the admin who filed the request by e-mail (POL-SEV-1)."
 )
+REASON_AUTO_CLOSED = gettext_noop("Closed automatically %(days)d days after it was resolved.")

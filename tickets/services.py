@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from helpcenter.models import Service
@@ -48,12 +50,14 @@ from tickets.models import (
     Message,
     MessageKind,
     Rating,
+    RatingSource,
     SavedView,
     Status,
     Ticket,
 )
 from tickets.reasons import (
     REASON_ASSESSED_BY_EMAIL_FILER,
+    REASON_AUTO_CLOSED,
     REASON_DOWNGRADE,
     REASON_REMINDER,
     REASON_REPLY_IN_TIME,
@@ -170,6 +174,7 @@ def ticket_create(
     draft: TicketDraft,
     now: datetime,
     attachments: Sequence[UploadedFile] = (),
+    follow_up_of: Ticket | None = None,
 ) -> Ticket:
     """File a request from any channel: the one intake path (``tickets.intake``).
 
@@ -207,6 +212,7 @@ def ticket_create(
             channel=draft.channel,
             caller_phone=draft.caller_phone or "",
             created_by=actor.user,
+            follow_up_of=follow_up_of,
             created_at=now,
             updated_at=now,
         )
@@ -240,6 +246,7 @@ def ticket_create(
                 "channel": ticket.channel,
                 "reasons": [r.code for r in outcome.reasons],
                 **({"attachments": [f.original_name for f in files]} if files else {}),
+                **({"follow_up_of": follow_up_of.reference} if follow_up_of else {}),
             },
             reason=ticket.severity_reason,
         )
@@ -538,17 +545,85 @@ def ticket_close(*, ticket: Ticket, actor: Actor, now: datetime) -> Ticket:
     _require_support_or_admin(ticket, actor)
     with transaction.atomic():
         ticket = _locked(ticket)
-        _require_not_closed(ticket)
-        if ticket.status != Status.RESOLVED:
-            raise TicketError(ERR_NOT_RESOLVED, code="illegal_transition")
-        before, after = _set_status(ticket, Status.CLOSED, now)
-        ticket.updated_at = now
-        ticket.save()
-        events.record(
-            ticket, actor=actor, kind=EventKind.CLOSED, now=now, before=before, after=after
-        )
-        refresh_clocks(ticket, now=now)
+        _close_locked(ticket, actor=actor, now=now)
     return ticket
+
+
+def _close_locked(
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Close a ticket the caller holds under its row lock: by hand or automatically,
+    the same rules and the same Event."""
+    _require_not_closed(ticket)
+    if ticket.status != Status.RESOLVED:
+        raise TicketError(ERR_NOT_RESOLVED, code="illegal_transition")
+    before, after = _set_status(ticket, Status.CLOSED, now)
+    ticket.updated_at = now
+    ticket.save()
+    events.record(
+        ticket,
+        actor=actor,
+        kind=EventKind.CLOSED,
+        now=now,
+        before=before,
+        after={**after, **(extra or {})},
+        reason=reason,
+    )
+    refresh_clocks(ticket, now=now)
+
+
+# The workers' name on the Events of requests they close.
+AUTO_CLOSE_WORKER = "auto-close"
+AUTO_CLOSE_BATCH = 200
+
+
+def auto_close_after() -> timedelta | None:
+    """How long a request stays resolved before the workers close it; None: never."""
+    days = settings.SUPPORTDESK.AUTO_CLOSE_DAYS
+    return timedelta(days=days) if days > 0 else None
+
+
+def tickets_auto_close(*, now: datetime, batch_size: int = AUTO_CLOSE_BATCH) -> int:
+    """Close the requests resolved more than ``AUTO_CLOSE_DAYS`` days ago (0: never), as
+    ``ticket_close`` does, with the workers as the actor and the reason on the Event.
+    Returns how many it closed.
+
+    One transaction per batch, oldest first. Rows another run holds are skipped (SKIP
+    LOCKED on PostgreSQL; SQLite serialises writers anyway) and each row is checked again
+    under its lock, so two runs at once close every request once. A customer who writes
+    after that files a linked follow-up (``ticket_follow_up``)."""
+    after = auto_close_after()
+    if after is None:
+        return 0
+    days = settings.SUPPORTDESK.AUTO_CLOSE_DAYS
+    cutoff = now - after
+    actor = Actor.system(AUTO_CLOSE_WORKER)
+    closed = 0
+    cursor = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(status=Status.RESOLVED, resolved_at__lt=cutoff, pk__gt=cursor)
+                .order_by("pk")[:batch_size]
+            )
+            for ticket in batch:
+                _close_locked(
+                    ticket,
+                    actor=actor,
+                    now=now,
+                    reason=REASON_AUTO_CLOSED % {"days": days},
+                    extra={"auto_close_days": days},
+                )
+            closed += len(batch)
+        if len(batch) < batch_size:
+            return closed
+        cursor = batch[-1].pk
 
 
 def _promised_cooperation(ticket: Ticket) -> dict[str, str]:
@@ -616,6 +691,8 @@ def needs_assessment(ticket: Ticket) -> bool:
     return (
         ticket.channel == Channel.EMAIL
         and ticket.status in Status.active()
+        # A follow-up carries the answers of the request it follows (ticket_follow_up).
+        and ticket.follow_up_of_id is None
         and not ticket.events.filter(
             kind=EventKind.SEVERITY_CHANGED, reason=REASON_ASSESSED_BY_EMAIL_FILER
         ).exists()
@@ -882,13 +959,12 @@ def _require_reopen_window(ticket: Ticket, now: datetime) -> None:
         )
 
 
-def ticket_rate(*, ticket: Ticket, actor: Actor, score: int, comment: str, now: datetime) -> Rating:
-    """The customer rates the support on a resolved request (POL-ROLE-2: support collects
-    feedback through surveys). One rating per request; it changes no clock."""
-    if not actor.is_admin_of(ticket.organization_id):
-        raise TicketError(ERR_RATE_CUSTOMER_ONLY, code="forbidden")
+def _check_score(score: int) -> None:
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise TicketError(ERR_SCORE, code="invalid", field="score")
+
+
+def _check_comment(comment: str) -> str:
     comment = (comment or "").strip()
     if len(comment) > RATING_COMMENT_MAX_LENGTH:
         raise TicketError(
@@ -896,6 +972,25 @@ def ticket_rate(*, ticket: Ticket, actor: Actor, score: int, comment: str, now: 
             code="invalid",
             field="comment",
         )
+    return comment
+
+
+def ticket_rate(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    score: int,
+    comment: str,
+    now: datetime,
+    source: str = RatingSource.PORTAL,
+) -> Rating:
+    """The customer rates the support on a resolved request (POL-ROLE-2: support collects
+    feedback through surveys). One rating per request, whichever way it came (a rating
+    from the e-mail survey counts too); it changes no clock."""
+    if not actor.is_admin_of(ticket.organization_id):
+        raise TicketError(ERR_RATE_CUSTOMER_ONLY, code="forbidden")
+    _check_score(score)
+    comment = _check_comment(comment)
     with transaction.atomic():
         ticket = _locked(ticket)
         if ticket.status not in (Status.RESOLVED, Status.CLOSED):
@@ -903,7 +998,13 @@ def ticket_rate(*, ticket: Ticket, actor: Actor, score: int, comment: str, now: 
         try:
             with transaction.atomic():
                 rating = Rating.objects.create(
-                    ticket=ticket, score=score, comment=comment, rated_by=actor.user, created_at=now
+                    ticket=ticket,
+                    score=score,
+                    comment=comment,
+                    rated_by=actor.user,
+                    source=source,
+                    created_at=now,
+                    updated_at=now,
                 )
         except IntegrityError:
             raise TicketError(ERR_ALREADY_RATED, code="already_rated", field="score") from None
@@ -912,9 +1013,162 @@ def ticket_rate(*, ticket: Ticket, actor: Actor, score: int, comment: str, now: 
             actor=actor,
             kind=EventKind.RATED,
             now=now,
-            after={"score": score, "comment": bool(comment)},
+            after={"score": score, "comment": bool(comment), "source": source},
         )
     return rating
+
+
+# --- The e-mail survey (tickets.survey: signed one-click rating links) ----------------------
+
+ERR_SURVEY_REOPENED = _(
+    "This request was reopened, so it cannot be rated now. We will ask you again once it "
+    "is resolved."
+)
+ERR_SURVEY_FINAL = _("This request has already been rated with a comment; thank you.")
+ERR_SURVEY_COMMENT = _("Write a comment first, or close this page: your score is saved.")
+# Whoever holds the resolved e-mail rates through its signed link: no person is known.
+SURVEY_ACTOR_LABEL = "e-mail survey"
+
+
+def survey_actor() -> Actor:
+    return Actor(kind=ActorKind.USER, label=SURVEY_ACTOR_LABEL)
+
+
+def ticket_rate_from_survey(
+    *, ticket: Ticket, score: int, comment: str | None = None, now: datetime
+) -> Rating:
+    """A score from a signed link of the resolved e-mail (POL-ROLE-2), or that score with
+    the comment from the page the link opens. The signature was the access check.
+
+    The latest click wins until a comment is sent: mail scanners that open every link
+    of a message before the customer does must not lock in a score the customer never
+    chose, so a later click changes the score (``updated_at``, another RATED Event with
+    before and after); the comment makes the rating final. A rating given in the portal
+    or the API is the customer's deliberate answer and is never changed by a link; both
+    ways share the one rating per request."""
+    _check_score(score)
+    if comment is not None:
+        comment = _check_comment(comment)
+        if not comment:
+            raise TicketError(ERR_SURVEY_COMMENT, code="required", field="comment")
+    actor = survey_actor()
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+            raise TicketError(ERR_SURVEY_REOPENED, code="illegal_transition")
+        # Under the ticket's lock, as ``ticket_rate`` takes it: no second rating appears.
+        rating = Rating.objects.filter(ticket=ticket).first()
+        after: dict[str, Any] = {
+            "score": score,
+            "comment": bool(comment),
+            "source": RatingSource.SURVEY,
+        }
+        if rating is None:
+            rating = Rating.objects.create(
+                ticket=ticket,
+                score=score,
+                comment=comment or "",
+                rated_by=None,
+                source=RatingSource.SURVEY,
+                created_at=now,
+                updated_at=now,
+            )
+            events.record(ticket, actor=actor, kind=EventKind.RATED, now=now, after=after)
+            return rating
+        if rating.source != RatingSource.SURVEY:
+            raise TicketError(ERR_ALREADY_RATED, code="already_rated", field="score")
+        if rating.comment:
+            raise TicketError(ERR_SURVEY_FINAL, code="already_rated", field="score")
+        if rating.score == score and not comment:
+            return rating  # the same link opened again (a scanner, a second click)
+        before = {"score": rating.score}
+        rating.score = score
+        rating.comment = comment or ""
+        rating.updated_at = now
+        rating.save(update_fields=["score", "comment", "updated_at"])
+        events.record(
+            ticket, actor=actor, kind=EventKind.RATED, now=now, before=before, after=after
+        )
+    return rating
+
+
+# --- Follow-ups: writing again after the request was closed ------------------------------
+
+ERR_FOLLOW_UP_OPEN = _("This request is still open to replies: reply to it instead.")
+
+
+def may_file_follow_up(ticket: Ticket, now: datetime) -> bool:
+    """Closed, or resolved past the reopen window: writing again files a new request
+    linked to this one (``ticket_follow_up``) instead of reopening it."""
+    return ticket.status == Status.CLOSED or (
+        ticket.status == Status.RESOLVED and not may_reopen(ticket, now)
+    )
+
+
+def follow_up_title(ticket: Ticket) -> str:
+    """ "Follow-up to SR-000123: <title>" in the request's language, cut to the field."""
+    limit = Ticket._meta.get_field("title").max_length or 200
+    with translation.override(ticket.language or "en"):
+        title = gettext("Follow-up to %(reference)s: %(title)s") % {
+            "reference": ticket.reference,
+            "title": ticket.title,
+        }
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def ticket_follow_up(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    channel: str = Channel.WEB,
+    attachments: Sequence[UploadedFile] = (),
+) -> Ticket:
+    """The customer writes again about a closed request (or a resolved one past the
+    reopen window): a new request through the one intake path (``ticket_create``: the
+    same rules, severity assessed again from the same answers), with the closed one's
+    organization, category, product, impact, scope, contact details and language, the
+    customer's text as its description, and ``follow_up_of`` set; the closed request
+    records a FOLLOW_UP Event naming the new one. Who may: as for a reply (POL-WHO-1)."""
+    if not (actor.is_admin_of(ticket.organization_id) or actor.is_contact_of(ticket.pk)):
+        raise TicketError(ERR_CUSTOMER_ONLY, code="forbidden")
+    body = _clean_body(body)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if not may_file_follow_up(ticket, now):
+            raise TicketError(ERR_FOLLOW_UP_OPEN, code="illegal_transition")
+        draft = TicketDraft(
+            title=follow_up_title(ticket),
+            description=body,
+            category=ticket.category,
+            product=ticket.product,
+            impact=ticket.impact,
+            scope=ticket.scope,
+            business_impact=ticket.business_impact,
+            contact_24x7=ticket.contact_24x7,
+            contact_phone=ticket.contact_phone or None,
+            contact_email=ticket.contact_email,
+            preferred_contact=ticket.preferred_contact,
+            language=ticket.language,
+            channel=channel,
+        )
+        follow_up = ticket_create(
+            organization=ticket.organization,
+            actor=actor,
+            draft=draft,
+            now=now,
+            attachments=attachments,
+            follow_up_of=ticket,
+        )
+        events.record(
+            ticket,
+            actor=actor,
+            kind=EventKind.FOLLOW_UP,
+            now=now,
+            after={"follow_up": follow_up.reference, "ticket": follow_up.pk},
+        )
+    return follow_up
 
 
 # The highest escalation level: level 2 tells the duty manager (workers issue).

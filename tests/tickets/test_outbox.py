@@ -339,7 +339,7 @@ def test_downgrade_and_reminder_explain_why_in_the_customers_language(
     assert "Nadal czekamy na informacje" in message.body
 
 
-def test_resolution_tells_the_customer_they_will_be_asked_to_rate(
+def test_resolution_asks_the_customer_to_rate_with_one_click(
     world: World, mailoutbox: list[mail.EmailMessage]
 ) -> None:
     ticket = world.file()
@@ -347,7 +347,8 @@ def test_resolution_tells_the_customer_they_will_be_asked_to_rate(
     deliver(last(ticket, EventKind.RESOLVED))
     [message] = mailoutbox
     assert message.subject == f"[{ticket.reference}] Resolved: Cannot send mail"
-    assert "We will ask you to rate the support you received" in message.body
+    assert "How satisfied are you with the support you received?" in message.body
+    assert message.body.count("/rate/") == 5 and html(message).count("/rate/") == 5
     assert "Fixed <the> relay" in message.body
     assert "Fixed &lt;the&gt; relay" in html(message)
 

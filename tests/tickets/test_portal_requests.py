@@ -326,7 +326,7 @@ def test_rating_the_support_once_resolved(world: World, client: Client) -> None:
         world.admin_a.user,
     )
     event = ticket.events.get(kind=EventKind.RATED)
-    assert event.after == {"score": 4, "comment": True}
+    assert event.after == {"score": 4, "comment": True, "source": "portal"}
     page = client.get(_detail(ticket)).content.decode()
     assert "You rated the support 4 out of 5." in page and "Quick and clear." in page
     again = client.post(_detail(ticket), {"action": "rate", "score": "1"})

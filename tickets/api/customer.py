@@ -55,6 +55,7 @@ from tickets.api.examples import (
     CUSTOMER_REPLY_EXAMPLE,
     CUSTOMER_UPLOAD_EXAMPLE,
     EVENTS_EXAMPLE,
+    FOLLOW_UP_EXAMPLE,
     MESSAGE_EXAMPLE,
     RATED_EXAMPLE,
     RATING_EXAMPLE,
@@ -66,7 +67,7 @@ from tickets.api.examples import (
 from tickets.clocks import explain
 from tickets.filters import RequestFilter
 from tickets.intake import TicketDraft
-from tickets.models import ActorKind, Attachment, Channel, Event, Ticket
+from tickets.models import ActorKind, Attachment, Channel, Event, RatingSource, Ticket
 
 
 def tenant_actor(tenant: ApiTenant) -> Actor:
@@ -514,8 +515,46 @@ class TicketRate(TenantView):
                 score=data["score"],
                 comment=data["comment"],
                 now=timezone.now(),
+                source=RatingSource.API,
             ),
             lambda rating: io.RatingOut(rating).data,
+            status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(
+    summary="Follow up a closed request",
+    description=(
+        "Writing again about a request that is closed (or resolved longer ago than the "
+        "reopen window) files a new request instead of reopening it: the closed one's "
+        "category, product, impact, scope, contact details and language, your text as its "
+        "description, its title `Follow-up to SR-000123: …`, assessed like any new "
+        "request (POL-SEV-1..6). The closed request's timeline records the follow-up. "
+        "A request that can still be reopened answers 409: reply to it instead."
+    ),
+    tags=TENANT_TAGS,
+    parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
+    request=io.MessageIn,
+    responses={
+        201: io.TicketOut,
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    },
+    examples=[FOLLOW_UP_EXAMPLE, TICKET_EXAMPLE],
+)
+class TicketFollowUp(TenantView):
+    def post(self, request: Request, number: str) -> Response:
+        return self.act(
+            request,
+            number,
+            io.MessageIn,
+            lambda ticket, data: services.ticket_follow_up(
+                ticket=ticket,
+                actor=self.actor(),
+                body=data["body"],
+                now=timezone.now(),
+                channel=Channel.API,
+            ),
+            io.ticket_data,
             status.HTTP_201_CREATED,
         )
 
@@ -555,6 +594,7 @@ __all__ = [
     "TicketAttachments",
     "TicketDetail",
     "TicketEvents",
+    "TicketFollowUp",
     "TicketListCreate",
     "TicketMessages",
     "TicketRate",

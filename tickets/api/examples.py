@@ -84,6 +84,11 @@ CONTACT_CHANGE_EXAMPLE = OpenApiExample(
 CUSTOMER_REPLY_EXAMPLE = OpenApiExample(
     "reply", value={"body": "Logs attached to the portal."}, request_only=True
 )
+FOLLOW_UP_EXAMPLE = OpenApiExample(
+    "follow-up",
+    value={"body": "The mail queue is stuck again since this morning."},
+    request_only=True,
+)
 CUSTOMER_UPLOAD_EXAMPLE = OpenApiExample(
     "reply with files",
     summary="multipart/form-data: one `files` part per file",
