@@ -39,8 +39,16 @@ from demo.data.people import (
     SUPERVISORS_GROUP,
     Person,
 )
+from demo.data.policies import (
+    CONTOSO_CHANGES,
+    CONTOSO_POLICY_DESCRIPTION,
+    CONTOSO_POLICY_NAME,
+    CONTOSO_POLICY_NOTE,
+)
 from helpcenter.models import Article, Incident, Service
 from helpcenter.services import article_save, incident_post_update
+from severity.models import SlaPolicy, SlaPolicyVersion
+from slapolicies import services as policy_services
 from tenants.models import (
     Membership,
     Organization,
@@ -51,6 +59,7 @@ from tenants.models import (
 )
 from tickets.actors import Actor
 from tickets.models import Channel, Event, Ticket
+from tickets.remeasure import remeasure_run
 from tickets.services import (
     TicketDraft,
     ticket_agent_reply,
@@ -176,6 +185,7 @@ class _Seeder:
                     delivered_at=self.now
                 )
 
+        self._contoso_policy(tenants[CONTOSO.slug][0], staff["supervisor"])
         self.created.update(seed_help_center(now=self.now))
         return SeedReport(_logins(tenants), self.created, self.updated)
 
@@ -290,6 +300,69 @@ class _Seeder:
             return {"created_at": registered, "active_from": registered + 2 * D}
         # Registered just now: still in its 48-hour cool-off (the model's default).
         return {"created_at": self.now}
+
+    # --- Contoso's own SLA policy, through the editor's services -------------------------
+
+    def _contoso_policy(self, contoso: Organization, supervisor: User) -> None:
+        """Contoso's premium terms, published and assigned to Contoso after its requests
+        were filed, with its open requests re-measured: the desk then shows a policy
+        per organization, its version history and audit trail, and a finished re-measure."""
+        policy = SlaPolicy.objects.filter(name=CONTOSO_POLICY_NAME).first()
+        if policy is None:
+            policy = policy_services.policy_create(
+                name=CONTOSO_POLICY_NAME,
+                description=CONTOSO_POLICY_DESCRIPTION,
+                contract="",
+                actor=supervisor,
+                now=self.now,
+            )
+            self.created[str(SlaPolicy._meta.verbose_name_plural)] += 1
+        if policy.current_version_id is None:
+            draft = policy.versions.filter(published_at__isnull=True).first()
+            if draft is None:
+                draft = policy_services.version_draft(policy=policy, actor=supervisor, now=self.now)
+            draft = policy_services.draft_update(
+                version=draft,
+                steps=policy_services.Steps(
+                    warning_share=draft.warning_share,
+                    second_escalation_factor=draft.second_escalation_factor,
+                    notify_supervisors=draft.notify_supervisors,
+                    duty_emails=draft.duty_emails,
+                ),
+                targets=[
+                    policy_services.TargetValues(
+                        severity=t.severity,
+                        category=t.category,
+                        calendar=t.calendar,
+                        first_response=CONTOSO_CHANGES.get((t.severity, t.category), {}).get(
+                            "first_response", t.first_response
+                        ),
+                        update_cadence=t.update_cadence,
+                        cooperation_window=t.cooperation_window,
+                    )
+                    for t in draft.targets.select_related("calendar")
+                ],
+                note=CONTOSO_POLICY_NOTE,
+                actor=supervisor,
+                now=self.now,
+            )
+            policy_services.version_publish(
+                version=draft, actor=supervisor, apply_to_open=False, now=self.now
+            )
+            self.created[str(SlaPolicyVersion._meta.verbose_name_plural)] += 1
+        if contoso.sla_policy_id != policy.pk:
+            job = policy_services.organization_set_policy(
+                organization=contoso,
+                policy=policy,
+                actor=supervisor,
+                apply_to_open=True,
+                now=self.now,
+            )
+            assert job is not None
+            # Done here rather than left to a worker, so the demo's job page shows a
+            # finished re-measure (a worker handed the same job finds it taken).
+            remeasure_run(job.pk)
+            self.created["SLA re-measures"] += 1
 
     # --- Tickets, through the services only ---------------------------------------------
 

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "webhooks",
     "mailin",
     "notices",
+    # The supervisors' SLA policy and calendar editor on the desk (issue 15).
+    "slapolicies",
     # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
     "demo",
     "axes",

@@ -38,6 +38,7 @@ urlpatterns = [
     path("desk/calls/", include("verification.desk_urls")),
     path("desk/notices/", include("notices.desk_urls")),
     path("desk/mail/", include("mailin.desk_urls")),
+    path("desk/sla/", include("slapolicies.urls")),
     path("portal/<slug:org>/requests/<str:number>/cc/", include("notices.portal_urls")),
     path("desk/", include("tickets.desk_urls")),
     path("api/v1/", include("supportdesk.api_urls")),

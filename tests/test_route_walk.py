@@ -43,6 +43,8 @@ CLASSIFIED: dict[str, str] = {
 }
 # Desk routes for supervisors only (tenants.access.supervisor_view): agents get 404.
 SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv"}
+# Namespaces whose every route is for supervisors only: the SLA policy editor.
+SUPERVISOR_NAMESPACES = {"slapolicies"}
 NAMESPACE_CLASS = {
     "portal": TENANT,
     "cc": TENANT,  # a request's "kept informed" page (notices)
@@ -50,6 +52,7 @@ NAMESPACE_CLASS = {
     "calls": DESK,
     "notices": DESK,
     "mailin": DESK,  # the original e-mail of a reply
+    "slapolicies": DESK,  # SLA policies and calendars (supervisors only)
     # The one-click ratings of the resolved e-mail: the signed token is the only key
     # (tests/tickets/test_survey.py).
     "survey": PUBLIC,
@@ -289,6 +292,31 @@ def _incoming_mail(world: World, ticket: Ticket) -> object:
     return IncomingMail.objects.get(ticket=ticket)
 
 
+def _supervisor_only(route: Route) -> bool:
+    return route.name in SUPERVISOR_ONLY or route.namespace in SUPERVISOR_NAMESPACES
+
+
+def _sla_ids() -> dict[str, object]:
+    """A policy, its version, a calendar and a re-measure job for the SLA editor's routes."""
+    from django.utils import timezone
+
+    from severity.models import Calendar, SlaPolicy
+    from tickets.models import RemeasureJob, RemeasureKind
+
+    policy = SlaPolicy.objects.default()
+    calendar = Calendar.objects.order_by("pk").first()
+    assert calendar is not None
+    job = RemeasureJob.objects.create(
+        kind=RemeasureKind.POLICY, version=policy.current_version, created_at=timezone.now()
+    )
+    return {
+        "policy": policy.pk,
+        "version": policy.current_version_id,
+        "calendar": calendar.pk,
+        "job": job.pk,
+    }
+
+
 def test_desk_routes_do_not_exist_for_customers(
     world: World, tickets: tuple[Ticket, Ticket], client: Client, agent_call: Call
 ) -> None:
@@ -304,6 +332,7 @@ def test_desk_routes_do_not_exist_for_customers(
         "view": view.pk,
         "report": "severity",
         "mail": _incoming_mail(world, ticket_a).pk,
+        **_sla_ids(),
     }
     client.force_login(world.admin_a.user)
     for route in desk:
@@ -313,12 +342,13 @@ def test_desk_routes_do_not_exist_for_customers(
     for route in desk:
         url = _url(route, values)
         # 405: a POST-only action (changing severity) answers GET with "method not allowed".
-        expected = (404,) if route.name in SUPERVISOR_ONLY else (200, 405)
+        expected = (404,) if _supervisor_only(route) else (200, 405)
         assert client.get(url).status_code in expected, url
     client.force_login(world.supervisor)
     for route in desk:
-        if route.name in SUPERVISOR_ONLY:
-            assert client.get(_url(route, values)).status_code == 200, route.pattern
+        if _supervisor_only(route):
+            # 405: a POST-only action (adding a holiday) answers GET with "not allowed".
+            assert client.get(_url(route, values)).status_code in (200, 405), route.pattern
     # Another agent's call is not theirs to see.
     from tests.factories import AgentFactory
 
@@ -348,6 +378,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) ->
             "endpoint": 1,
             "delivery": 1,
             "mail": 1,
+            "policy": 1,
+            "version": 1,
+            "calendar": 1,
+            "job": 1,
         }
         url = _url(route, values)
         response = client.get(url)

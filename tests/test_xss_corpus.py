@@ -146,6 +146,7 @@ def corpus(world: World, settings: pytest.FixtureRequest, tmp_path: object) -> C
     from tests.test_route_walk import _integration_ids
 
     values: dict[str, object] = {
+        **_hostile_sla(world, now),
         "org": world.org_a.slug,
         "number": ticket.pk,
         "kind": "email",
@@ -161,6 +162,27 @@ def corpus(world: World, settings: pytest.FixtureRequest, tmp_path: object) -> C
         "mail": _hostile_mail(world, ticket, now).pk,
     }
     return Corpus(world=world, ticket=ticket, values=values)
+
+
+def _hostile_sla(world: World, now: datetime) -> dict[str, object]:
+    """An SLA policy, its draft, a calendar holiday and a re-measure job with hostile
+    names and notes, for the SLA policy editor's pages."""
+    from severity.models import Calendar, CalendarHoliday
+    from slapolicies import services as sla
+    from tickets.models import RemeasureJob, RemeasureKind
+
+    policy = sla.policy_create(
+        name=HOSTILE[:100], description=HOSTILE, contract="", actor=world.supervisor, now=now
+    )
+    draft = sla.version_draft(policy=policy, actor=world.supervisor, now=now)
+    type(draft).objects.filter(pk=draft.pk).update(note=HOSTILE[:2000])
+    calendar = Calendar.objects.order_by("pk").first()
+    assert calendar is not None
+    CalendarHoliday.objects.create(calendar=calendar, date=now.date(), name=HOSTILE[:100])
+    job = RemeasureJob.objects.create(
+        kind=RemeasureKind.POLICY, version=draft, error=HOSTILE, created_at=now
+    )
+    return {"policy": policy.pk, "version": draft.pk, "calendar": calendar.pk, "job": job.pk}
 
 
 def _hostile_mail(world: World, ticket: Ticket, now: datetime) -> Any:

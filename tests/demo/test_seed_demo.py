@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from demo.data.help_centre import ARTICLES, INCIDENTS
 from demo.data.people import DEMO_PASSWORD
+from demo.data.policies import CONTOSO_POLICY_NAME
 from helpcenter.models import Article, Incident, IncidentUpdate, Service
 from severity.choices import Category, Severity
 from tenants.models import (
@@ -85,9 +86,21 @@ def seeded(django_db_setup, django_db_blocker):
 
 
 def remove_demo_data() -> None:
+    from severity.models import SlaPolicy
+    from slapolicies.models import PolicyChange
+    from tickets.models import RemeasureJob
+
     organizations = Organization.objects.filter(slug__in=["contoso", "fabrikam"])
     Ticket.objects.filter(organization__in=organizations).delete()
     organizations.delete()
+    # Contoso's own SLA policy, its versions, re-measures and audit rows.
+    policy = SlaPolicy.objects.filter(name=CONTOSO_POLICY_NAME).first()
+    if policy is not None:
+        RemeasureJob.objects.filter(version__policy=policy).delete()
+        PolicyChange.objects.filter(policy=policy).delete()
+        SlaPolicy.objects.filter(pk=policy.pk).update(current_version=None)
+        policy.versions.all().delete()
+        policy.delete()
     Partner.objects.filter(name="Northwind Partners").delete()
     User.objects.filter(
         Q(email__endswith="@supportdesk.example")
@@ -109,6 +122,34 @@ def test_second_run_changes_nothing(seeded):
     assert "Nothing new" in third
     assert snapshot() == before
     assert Ticket.objects.count() == 40
+
+
+def test_contoso_has_its_own_policy_and_a_finished_re_measure(seeded):
+    from severity.models import SlaPolicy
+    from slapolicies.models import ChangeAction, PolicyChange
+    from tickets.models import RemeasureJob, RemeasureKind, RemeasureStatus
+
+    contoso = Organization.objects.get(slug="contoso")
+    policy = SlaPolicy.objects.get(name=CONTOSO_POLICY_NAME)
+    assert contoso.sla_policy == policy
+    version = policy.current_version
+    target = version.targets.get(severity="B", category="technical")
+    assert target.first_response == timedelta(hours=8)
+    job = RemeasureJob.objects.get(kind=RemeasureKind.ORGANIZATION, organization=contoso)
+    assert job.status == RemeasureStatus.DONE
+    assert job.total == job.done > 0
+    # Contoso's open requests are measured against its own terms; Fabrikam's are not.
+    open_contoso = Ticket.objects.filter(organization=contoso, status__in=Status.active())
+    assert set(open_contoso.values_list("sla_version", flat=True)) == {version.pk}
+    assert not Ticket.objects.filter(organization__slug="fabrikam", sla_version=version).exists()
+    actions = set(PolicyChange.objects.filter(policy=policy).values_list("action", flat=True))
+    assert {
+        ChangeAction.POLICY_CREATED,
+        ChangeAction.VERSION_DRAFTED,
+        ChangeAction.DRAFT_UPDATED,
+        ChangeAction.VERSION_PUBLISHED,
+        ChangeAction.ORGANIZATION_POLICY_SET,
+    } <= actions
 
 
 def test_prints_every_demo_login(seeded):

@@ -1,0 +1,81 @@
+"""The SLA policy editor in a real browser (issue 15): a supervisor shortens the Severity
+B technical first response, sees the preview, publishes and re-measures the open
+requests, watches the progress bar reach 100 %, and the queue's countdown of an open B
+request moves earlier.
+
+The re-measure task runs eagerly here (in the server's thread, when the publish commits):
+the browser tier starts no Celery worker. The worker tier re-measures with a real worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.conftest import World
+from tests.e2e.conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    from supportdesk.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
+
+
+def _due(page: object, ticket_pk: int) -> datetime:
+    countdown = page.locator(f'tr[data-ticket="{ticket_pk}"] time.countdown')  # type: ignore[attr-defined]
+    return datetime.fromisoformat(countdown.get_attribute("datetime"))
+
+
+def test_supervisor_publishes_a_shorter_target_and_open_requests_move(
+    world: World, page: object, eager_tasks: None
+) -> None:
+    from playwright.sync_api import expect
+
+    ticket = world.file(now=timezone.now() - timedelta(hours=1))
+    assert (ticket.severity, ticket.category) == ("B", "technical")
+    sign_in(page, world.supervisor.email)
+    page.goto("/desk/")  # type: ignore[attr-defined]
+    before = _due(page, ticket.pk)
+
+    page.get_by_role("link", name="SLA policies").click()  # type: ignore[attr-defined]
+    page.get_by_role("link", name="Standard terms").click()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="New version").click()  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Draft version 2"))
+    field = page.get_by_label("B Technical: first response within (hours)", exact=True)  # type: ignore[attr-defined]
+    expect(field).to_have_value("15")
+    field.fill("8")
+    page.get_by_role("textbox", name="What changed").fill("B technical answered within 8 h")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Review and publish").click()  # type: ignore[attr-defined]
+
+    impact = page.locator("#impact")  # type: ignore[attr-defined]
+    expect(impact).to_contain_text("1 open request measured on this policy")
+    expect(impact).to_contain_text("1 move earlier, 0 later, 0 unchanged, 0 would breach at once")
+    expect(page.locator("#target-B-technical")).to_contain_text("was 15 h")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Publish and re-measure open requests").click()  # type: ignore[attr-defined]
+
+    expect(page).to_have_url(re.compile(r"/desk/sla/jobs/\d+/$"))
+    progress = page.locator("#job-progress")  # type: ignore[attr-defined]
+    expect(progress).to_contain_text("1 of 1 requests re-measured (100 %)")
+    expect(page.locator("#job-bar")).to_have_attribute("value", "100")  # type: ignore[attr-defined]
+    expect(page.locator("#job-earlier")).to_have_text("1")  # type: ignore[attr-defined]
+    # Finished: the fragment no longer polls.
+    expect(progress).not_to_have_attribute("hx-trigger", re.compile(".*"))
+
+    page.get_by_role("link", name="The queue").click()  # type: ignore[attr-defined]
+    after = _due(page, ticket.pk)
+    assert after < before
+    ticket.refresh_from_db()
+    assert ticket.response_due_at == after
