@@ -93,14 +93,15 @@ def spans(history: Sequence[PhaseChange]) -> list[Span]:
 
 
 def _due(
-    history: Sequence[PhaseChange], start_at: datetime, work: timedelta, calendar: BusinessCalendar
+    history: Sequence[Span], start_at: datetime, work: timedelta, calendar: BusinessCalendar
 ) -> datetime | None:
-    """When ``work`` of working time waiting on support has elapsed since ``start_at``.
+    """When ``work`` of working time waiting on support has elapsed since ``start_at``,
+    along the history's spans.
 
     None when the work is not used up and the ticket is not waiting on support now
     (the clock is paused, so there is no deadline)."""
     remaining = work
-    for span in spans(history):
+    for span in history:
         if span.phase != Phase.SUPPORT:
             continue
         end = span.end
@@ -152,13 +153,16 @@ def compute_clocks(
         since = last_agent_update_at or first_response_at
     else:
         return Clocks(None, None)
+    stretches = spans(history)
     return Clocks(
-        response_due_at=_due(history, since, goal, calendar),
+        response_due_at=_due(stretches, since, goal, calendar),
         customer_due_at=None,
         response_kind=kind,
         response_from=since,
-        warning_at=_due(history, since, goal * target.warning_share, calendar),
-        second_escalation_at=_due(history, since, goal * target.second_escalation_factor, calendar),
+        warning_at=_due(stretches, since, goal * target.warning_share, calendar),
+        second_escalation_at=_due(
+            stretches, since, goal * target.second_escalation_factor, calendar
+        ),
     )
 
 

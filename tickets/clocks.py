@@ -105,11 +105,16 @@ def plain_target(target: SlaTarget) -> Target:
 
 
 def clocks_for(
-    ticket: Ticket, history: History, target: SlaTarget, calendar: BusinessCalendar
+    ticket: Ticket,
+    history: History,
+    target: SlaTarget,
+    calendar: BusinessCalendar,
+    *,
+    plain: Target | None = None,
 ) -> Clocks:
     return compute_clocks(
         history=history.changes,
-        target=plain_target(target),
+        target=plain or plain_target(target),
         calendar=calendar,
         first_response_at=ticket.first_response_at,
         last_agent_update_at=ticket.last_agent_update_at,

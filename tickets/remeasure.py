@@ -14,7 +14,8 @@ A change of terms reaches open tickets only through here:
 how many would breach at once — without writing. A job (``RemeasureJob``) does it in
 batches under row locks: per batch one read of the tickets, one of their Events, one
 UPDATE and one INSERT of "SLA re-measured" Events carrying the old and new due times.
-Its row is the progress bar; its cursor lets a restarted job go on where it stopped.
+Its row is the progress bar. A restarted job goes on with what is left; a large one is
+shared between worker processes (``remeasure_run(helper=True)``).
 
 What the workers do next follows from the stored values: a deadline moved into the past
 leaves ``next_action_at`` in the past, so the next sweep acts on it — once, as every
@@ -46,10 +47,11 @@ from severity.models import (
     refresh_now,
     version_in_force,
 )
+from severity.sla import Target
 from tenants.models import Organization, User
 from tickets.actors import Actor
 from tickets.bulk import insert_rows, update_rows
-from tickets.clocks import History, clocks_for, history_from_events, next_action_at
+from tickets.clocks import History, clocks_for, history_from_events, next_action_at, plain_target
 from tickets.events import event_values
 from tickets.models import (
     Event,
@@ -141,6 +143,13 @@ class _Targets:
     """The targets of the versions a batch needs, each version read once."""
 
     by_version: dict[int, dict[tuple[str, str], SlaTarget]] = field(default_factory=dict)
+    plain: dict[int, Target] = field(default_factory=dict)
+
+    def plain_of(self, target: SlaTarget) -> Target:
+        found = self.plain.get(target.pk)
+        if found is None:
+            found = self.plain[target.pk] = plain_target(target)
+        return found
 
     def get(self, version_id: int, severity: str, category: str) -> SlaTarget:
         targets = self.by_version.get(version_id)
@@ -172,8 +181,8 @@ def candidates(
             sla_version_id=version.pk
         )
     if kind == RemeasureKind.ORGANIZATION:
-        assert organization is not None
-        return open_tickets.filter(organization=organization)
+        assert organization is not None and version is not None
+        return open_tickets.filter(organization=organization).exclude(sla_version_id=version.pk)
     assert calendar is not None
     versions = SlaTarget.objects.filter(calendar=calendar).values("version_id")
     return open_tickets.filter(sla_version_id__in=versions)
@@ -223,7 +232,13 @@ def _measure(
         ):
             # The customer keeps the deadline they were given (POL-SEV-7).
             history = History(history.changes, history.last_reminder_at, promised)
-        clocks = clocks_for(_Stub(row), history, target, calendar)  # type: ignore[arg-type]
+        clocks = clocks_for(
+            _Stub(row),  # type: ignore[arg-type]
+            history,
+            target,
+            calendar,
+            plain=targets.plain_of(target),
+        )
         outcomes.append(_outcome(row, clocks, version_id, promised, now))
     return outcomes
 
@@ -399,38 +414,56 @@ def publish(job_id: int) -> None:
         logger.warning("re-measure %s not queued (%s); the sweep will retry", job_id, error)
 
 
-def remeasure_run(job_id: int, *, batch_size: int = BATCH_SIZE) -> RemeasureJob:
+def remeasure_run(
+    job_id: int, *, batch_size: int = BATCH_SIZE, helper: bool = False
+) -> RemeasureJob:
     """Do a job, batch after batch, each batch in its own transaction. Runs once: a
-    second worker handed the same job finds it taken and returns."""
-    started = timezone.now()
-    claimed = RemeasureJob.objects.filter(pk=job_id, status=RemeasureStatus.QUEUED).update(
-        status=RemeasureStatus.RUNNING, started_at=started, touched_at=started
-    )
+    second worker handed the same job finds it taken and returns.
+
+    A policy or organization job moves tickets onto one version, so what is left to do
+    is simply the candidates not on it yet: helpers (``helper=True``, started by the task
+    on a large job, one per worker process) take other batches beside the runner with
+    SKIP LOCKED, and a restarted job goes on with what is left. A calendar job keeps
+    each ticket's version and walks the tickets in id order from its cursor, alone."""
     job = RemeasureJob.objects.select_related("version__policy", "calendar", "organization").get(
         pk=job_id
     )
-    if not claimed:
-        return job
+    if helper:
+        if job.status != RemeasureStatus.RUNNING or job.kind == RemeasureKind.CALENDAR:
+            return job
+    else:
+        started = timezone.now()
+        claimed = RemeasureJob.objects.filter(pk=job_id, status=RemeasureStatus.QUEUED).update(
+            status=RemeasureStatus.RUNNING, started_at=started, touched_at=started
+        )
+        if not claimed:
+            return job
     try:
-        _run(job, batch_size=batch_size)
+        _run(job, batch_size=batch_size, helper=helper)
     except Exception as error:
         logger.exception("re-measure %s failed", job_id)
         RemeasureJob.objects.filter(pk=job_id).update(
             status=RemeasureStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now()
         )
         raise
-    RemeasureJob.objects.filter(pk=job_id).update(
-        status=RemeasureStatus.DONE, finished_at=timezone.now()
-    )
+    if not helper:
+        RemeasureJob.objects.filter(pk=job_id, status=RemeasureStatus.RUNNING).update(
+            status=RemeasureStatus.DONE, finished_at=timezone.now()
+        )
     job.refresh_from_db()
     return job
 
 
-def _run(job: RemeasureJob, *, batch_size: int) -> None:
+def wants_helpers(job: RemeasureJob, *, batch_size: int = BATCH_SIZE) -> bool:
+    return job.kind != RemeasureKind.CALENDAR and job.total >= 2 * batch_size
+
+
+def _run(job: RemeasureJob, *, batch_size: int, helper: bool) -> None:
     refresh_now()  # the change that started this job, whatever this process cached
     query = candidates(
         kind=job.kind, version=job.version, calendar=job.calendar, organization=job.organization
     )
+    by_cursor = job.kind == RemeasureKind.CALENDAR
     actor = (
         Actor.for_user(job.requested_by)
         if job.requested_by is not None
@@ -439,13 +472,21 @@ def _run(job: RemeasureJob, *, batch_size: int) -> None:
     reason = _reason(job)
     targets = _Targets()
     zones: dict[int, str] = {}
+    cursor = job.cursor
+    # Batches other transactions hold (a helper's, a reply being saved) are skipped
+    # first; the runner's last pass waits for them, so it ends only when none is left.
+    skip_locked = not by_cursor and connection.features.has_select_for_update_skip_locked
     while True:
         with transaction.atomic():
-            locked = query.filter(pk__gt=job.cursor).order_by("pk")
+            locked = query.filter(pk__gt=cursor) if by_cursor else query
+            locked = locked.order_by("pk")
             if connection.features.has_select_for_update:
-                locked = locked.select_for_update(of=("self",))
+                locked = locked.select_for_update(of=("self",), skip_locked=skip_locked)
             rows = list(locked.values(*_FIELDS)[:batch_size])
             if not rows:
+                if skip_locked and not helper:
+                    skip_locked = False
+                    continue
                 return
             now = timezone.now()
             outcomes = _measure(
@@ -457,19 +498,15 @@ def _run(job: RemeasureJob, *, batch_size: int) -> None:
                 now=now,
             )
             impact = _write(outcomes, job=job, actor=actor, reason=reason, now=now)
-            job.cursor = rows[-1]["id"]
+            cursor = rows[-1]["id"]
             RemeasureJob.objects.filter(pk=job.pk).update(
-                cursor=job.cursor,
-                done=job.done + len(rows),
-                moved_earlier=job.moved_earlier + impact.moved_earlier,
-                moved_later=job.moved_later + impact.moved_later,
-                breached_now=job.breached_now + impact.breached_now,
+                cursor=cursor if by_cursor else F("cursor"),
+                done=F("done") + len(rows),
+                moved_earlier=F("moved_earlier") + impact.moved_earlier,
+                moved_later=F("moved_later") + impact.moved_later,
+                breached_now=F("breached_now") + impact.breached_now,
                 touched_at=now,
             )
-            job.done += len(rows)
-            job.moved_earlier += impact.moved_earlier
-            job.moved_later += impact.moved_later
-            job.breached_now += impact.breached_now
 
 
 def _reason(job: RemeasureJob) -> str:

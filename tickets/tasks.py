@@ -80,11 +80,23 @@ def refresh_public_holidays() -> dict[str, int]:
 
 
 @shared_task(name="tickets.tasks.remeasure")
-def remeasure(job_id: int) -> dict[str, int]:
-    """Re-measure open tickets after an SLA change (tickets.remeasure), in batches."""
-    from tickets.remeasure import remeasure_run
+def remeasure(job_id: int, helper: bool = False) -> dict[str, int]:
+    """Re-measure open tickets after an SLA change (tickets.remeasure), in batches. On a
+    large job the runner asks SWEEP_PARALLELISM - 1 other worker processes to help (each
+    takes other batches with SKIP LOCKED), as the sweep does on a backlog."""
+    from tickets.models import RemeasureJob
+    from tickets.remeasure import remeasure_run, wants_helpers
 
-    job = remeasure_run(job_id)
+    if not helper:
+        job = RemeasureJob.objects.filter(pk=job_id).first()
+        if job is not None and wants_helpers(job):
+            for _ in range(settings.SUPPORTDESK.SWEEP_PARALLELISM - 1):
+                try:
+                    remeasure.apply_async(args=(job_id,), kwargs={"helper": True}, retry=False)
+                except Exception:  # the broker is down: this run does all the work
+                    logger.warning("could not start a re-measure helper", exc_info=True)
+                    break
+    job = remeasure_run(job_id, helper=helper)
     return {"done": job.done, "total": job.total}
 
 
