@@ -6,11 +6,11 @@ per value, several times faster than ``bulk_create``/``bulk_update``."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from datetime import time as time_of_day
 from typing import Any
 
+import orjson
 from django.db import connection
 
 
@@ -56,22 +56,8 @@ def insert_rows(
         sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}){where} DO NOTHING"
     sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(payload, default=_json_value)])
+        cursor.execute(sql, [_dumps(payload)])
         return list(cursor.fetchall())
-
-
-def _db_type(field: Any) -> str:
-    """The column's SQL type, as json_to_recordset needs it (an auto key's underlying
-    integer type, not its "serial" creation type)."""
-    if field.primary_key:
-        return str(field.rel_db_type(connection))
-    return str(field.db_type(connection))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date | time_of_day):
-        return value.isoformat()  # keeps the microseconds (DjangoJSONEncoder drops them)
-    return str(value)
 
 
 def update_rows(model: Any, rows: list[dict[str, Any]], *, columns: tuple[str, ...]) -> int:
@@ -91,5 +77,25 @@ def update_rows(model: Any, rows: list[dict[str, Any]], *, columns: tuple[str, .
     )
     payload = [{"id": row["id"], **{c: row[c] for c in columns}} for row in rows]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(payload, default=_json_value)])
+        cursor.execute(sql, [_dumps(payload)])
         return int(cursor.rowcount)
+
+
+def _db_type(field: Any) -> str:
+    """The column's SQL type, as json_to_recordset needs it (an auto key's underlying
+    integer type, not its "serial" creation type)."""
+    if field.primary_key:
+        return str(field.rel_db_type(connection))
+    return str(field.db_type(connection))
+
+
+def _dumps(payload: list[dict[str, Any]]) -> str:
+    """One JSON text: orjson writes datetimes as RFC 3339 with their microseconds, which
+    PostgreSQL reads back exactly, at a tenth of the standard encoder's cost."""
+    return orjson.dumps(payload, default=_json_value).decode()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time_of_day):
+        return value.isoformat()
+    return str(value)  # Decimal, UUID, lazy translations …

@@ -36,6 +36,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -199,12 +200,25 @@ def _new_version(kind: str, version: SlaPolicyVersion | None, row: dict[str, Any
 
 def _histories(rows: list[dict[str, Any]]) -> dict[int, History]:
     events: dict[int, list[tuple[datetime, str, dict[str, Any] | None]]] = defaultdict(list)
+    # Only the two keys the clocks read, not whole "after" documents (an assessment's
+    # carries its reasons): the database extracts them.
     query = (
         Event.objects.filter(_CLOCK_EVENTS, ticket_id__in=[r["id"] for r in rows])
         .order_by("ticket_id", "created_at", "pk")
-        .values_list("ticket_id", "created_at", "kind", "after")
+        .values_list(
+            "ticket_id",
+            "created_at",
+            "kind",
+            KT("after__status"),
+            KT("after__customer_due_floor"),
+        )
     )
-    for ticket_id, at, kind, after in query:
+    for ticket_id, at, kind, status, floor in query:
+        after: dict[str, Any] = {}
+        if status is not None:
+            after["status"] = status
+        if floor is not None:
+            after["customer_due_floor"] = floor
         events[ticket_id].append((at, kind, after))
     return {r["id"]: history_from_events(r["created_at"], events[r["id"]]) for r in rows}
 
