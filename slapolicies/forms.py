@@ -71,7 +71,7 @@ class DraftForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Shown in the version history and on the re-measured requests."),
+        help_text=_("Shown in the version history."),
     )
     warning_percent = forms.IntegerField(
         label=_("Warn at (% of the target)"),
@@ -233,13 +233,17 @@ class CalendarForm(forms.Form):
         self.fields["time_zone"].choices = [(z, z) for z in zones]  # type: ignore[attr-defined]
 
 
+_TIME = {"placeholder": "09:00", "inputmode": "numeric", "autocomplete": "off", "size": "5"}
+
+
 class WindowForm(forms.Form):
     weekday = forms.TypedChoiceField(label=_("Weekday"), choices=WEEKDAYS, coerce=int)
-    start = forms.TimeField(label=_("Opens"), widget=forms.TimeInput(attrs={"type": "time"}))
+    # Plain text "09:00": a browser's time picker adds a focus stop that shows no focus.
+    start = forms.TimeField(label=_("Opens"), widget=forms.TimeInput(format="%H:%M", attrs=_TIME))
     end = forms.TimeField(
         label=_("Closes"),
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}),
+        widget=forms.TimeInput(format="%H:%M", attrs=_TIME),
         help_text=_("Empty: 24:00."),
     )
 
@@ -267,7 +271,13 @@ WindowFormSet = forms.formset_factory(
 
 
 class DayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Date"),
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"placeholder": "2026-12-24", "autocomplete": "off"}
+        ),
+        help_text=_("Year-month-day."),
+    )
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
 
 

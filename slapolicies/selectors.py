@@ -26,9 +26,10 @@ def hours(value: dt.timedelta | None) -> Decimal | None:
     """A duration as hours with at most two decimals (8, 1.5, 0.25), as the forms take it."""
     if value is None:
         return None
-    return (
-        (Decimal(int(value.total_seconds())) / Decimal(3600)).quantize(Decimal("0.01")).normalize()
-    )
+    amount = (Decimal(int(value.total_seconds())) / Decimal(3600)).quantize(Decimal("0.01"))
+    # Written out, never as an exponent (30, not 3E+1): the number inputs show it as is.
+    text = f"{amount:f}"
+    return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
 def hours_text(value: dt.timedelta | None) -> str:

@@ -6,9 +6,11 @@ with the field at fault), and the page shows the result or the form with its err
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +22,8 @@ from core.refusals import into_form, into_messages
 from severity.holiday_sources import MAX_ICS_BYTES
 from severity.models import (
     Calendar,
+    CalendarExtraDay,
+    CalendarHoliday,
     CalendarWindow,
     SlaPolicy,
     SlaPolicyVersion,
@@ -305,6 +309,9 @@ def calendars(request: AgentRequest) -> HttpResponse:
 
 def _calendar_context(request: AgentRequest, calendar: Calendar, **forms: Any) -> dict[str, Any]:
     year = timezone.now().year
+    shown: tuple[dt.date, dt.date] | None = (dt.date(year, 1, 1), dt.date(year + 1, 12, 31))
+    if request.GET.get("all") == "1":
+        shown = None
     windows = [
         {"weekday": w.weekday, "start": w.start, "end": w.end}
         for w in CalendarWindow.objects.filter(calendar=calendar).order_by("weekday", "start")
@@ -334,11 +341,26 @@ def _calendar_context(request: AgentRequest, calendar: Calendar, **forms: Any) -
         ),
         "ics_form": forms.get("ics_form") or policy_forms.IcsImportForm(prefix="ics"),
         "imported": forms.get("imported"),
-        "holidays": calendar.holidays.order_by("date"),
-        "extra_days": calendar.extra_days.order_by("date"),
+        # This year's and next year's days; the others on request only (?all=1).
+        "holidays": _days(calendar.holidays.order_by("date"), shown),
+        "extra_days": _days(calendar.extra_days.order_by("date"), shown),
+        "hidden_holidays": _hidden(calendar.holidays.all(), shown),
+        "hidden_extra_days": _hidden(calendar.extra_days.all(), shown),
         "latest_job": selectors.latest_job(calendar=calendar),
         "changes": selectors.recent_changes(calendar=calendar, limit=10),
     }
+
+
+def _days[DayT: (CalendarHoliday, CalendarExtraDay)](
+    days: QuerySet[DayT], shown: tuple[dt.date, dt.date] | None
+) -> QuerySet[DayT]:
+    return days if shown is None else days.filter(date__range=shown)
+
+
+def _hidden[DayT: (CalendarHoliday, CalendarExtraDay)](
+    days: QuerySet[DayT], shown: tuple[dt.date, dt.date] | None
+) -> int:
+    return 0 if shown is None else days.exclude(date__range=shown).count()
 
 
 def _calendar(pk: int) -> Calendar:

@@ -24,3 +24,33 @@ def percent(value: Decimal | None) -> str:
     if value is None:
         return "—"
     return f"{int(value * 100)} %"
+
+
+# Keys of an audit row holding a duration in seconds (slapolicies.services.version_snapshot).
+_DURATIONS = {"first_response", "update_cadence", "cooperation_window"}
+
+
+@register.filter
+def change_lines(value: object) -> list[str]:
+    """An audit row's ``before`` or ``after`` as short lines ("B/technical first_response:
+    15 h"), nested keys joined, durations in hours. Plain text: the template escapes it."""
+    lines: list[str] = []
+
+    def walk(prefix: str, item: object) -> None:
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                walk(f"{prefix} {key}".strip(), inner)
+            return
+        name = prefix.rsplit(" ", 1)[-1]
+        if name in _DURATIONS and isinstance(item, int):
+            text = _hours_text(dt.timedelta(seconds=item))
+        elif isinstance(item, list):
+            text = ", ".join(str(i) for i in item) or "—"
+        elif item is None or item == "":
+            text = "—"
+        else:
+            text = str(item)
+        lines.append(f"{prefix}: {text}")
+
+    walk("", value)
+    return lines

@@ -79,3 +79,36 @@ def test_supervisor_publishes_a_shorter_target_and_open_requests_move(
     assert after < before
     ticket.refresh_from_db()
     assert ticket.response_due_at == after
+
+
+def test_the_editor_pages_are_accessible(world: World, page: object) -> None:
+    """axe's serious and critical WCAG findings, phone width and focus indicators (as
+    tests/e2e/test_accessibility.py checks the portal) on each page of the editor."""
+    from severity.models import Calendar, SlaPolicy
+    from slapolicies import services
+    from tests.e2e.test_accessibility import report, serve_axe, visit
+    from tickets.models import RemeasureJob, RemeasureKind
+
+    now = timezone.now()
+    world.file(now=now - timedelta(hours=1))
+    policy = SlaPolicy.objects.default()
+    draft = services.version_draft(policy=policy, actor=world.supervisor, now=now)
+    calendar = Calendar.objects.get(name="Pre-sales")
+    job = RemeasureJob.objects.create(
+        kind=RemeasureKind.POLICY, version=policy.current_version, total=4, done=1, created_at=now
+    )
+    serve_axe(page)
+    sign_in(page, world.supervisor.email)
+    findings = []
+    for path, name in (
+        ("/desk/sla/", "policies"),
+        (f"/desk/sla/policies/{policy.pk}/", "policy"),
+        (f"/desk/sla/versions/{draft.pk}/", "draft editor"),
+        (f"/desk/sla/versions/{draft.pk}/review/", "review and publish"),
+        (f"/desk/sla/organizations/?organization={world.org_a.pk}&policy=", "organization"),
+        (f"/desk/sla/jobs/{job.pk}/", "re-measure"),
+        ("/desk/sla/calendars/", "calendars"),
+        (f"/desk/sla/calendars/{calendar.pk}/", "calendar"),
+    ):
+        findings += visit(page, path, name)
+    assert not findings, report(findings)
