@@ -232,6 +232,8 @@ class Explanation:
 
     severity: str
     category: str
+    # The policy version the ticket is measured against ("Standard terms v2").
+    policy: str
     calendar: str
     time_zone: str
     target: timedelta
@@ -271,6 +273,7 @@ def explain(ticket: Ticket, *, now: datetime) -> Explanation:
     return Explanation(
         severity=ticket.severity,
         category=ticket.category,
+        policy=str(target.version),
         calendar=target.calendar.name,
         time_zone=str(calendar.tz),
         target=goal,
