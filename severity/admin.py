@@ -66,14 +66,14 @@ class CalendarAdmin(admin.ModelAdmin):
     inlines = (CalendarWindowInline, CalendarHolidayInline, CalendarExtraDayInline)
 
 
-class SlaTargetInline(_ViewOnly, admin.TabularInline):  # type: ignore[misc]
+class SlaTargetInline(_ViewOnly, admin.TabularInline):
     model = SlaTarget
     extra = 0
     fields = ("severity", "category", "calendar", "first_response", "update_cadence")
 
 
 @admin.register(SlaPolicyVersion)
-class SlaPolicyVersionAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
+class SlaPolicyVersionAdmin(_ViewOnly, admin.ModelAdmin):
     list_display = ("policy", "number", "published_at", "created_by", "note")
     list_filter = ("policy",)
     list_select_related = ("policy", "created_by")
@@ -82,7 +82,7 @@ class SlaPolicyVersionAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
+class SlaPolicyAdmin(_ViewOnly, admin.ModelAdmin):
     list_display = ("name", "is_default", "contract", "current_version")
     list_filter = ("is_default", "contract")
     list_select_related = ("current_version",)
@@ -90,7 +90,7 @@ class SlaPolicyAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
 
 
 @admin.register(SlaTarget)
-class SlaTargetAdmin(_ViewOnly, admin.ModelAdmin):  # type: ignore[misc]
+class SlaTargetAdmin(_ViewOnly, admin.ModelAdmin):
     list_display = (
         "version",
         "severity",
