@@ -264,8 +264,19 @@ def organization_set_policy(
     )
     if not apply_to_open:
         return None
+    # The version the organization's requests move onto, read here rather than from the
+    # per-process cache, which may not know a policy published a moment ago elsewhere.
+    target = (
+        SlaPolicyVersion.objects.get(pk=policy.current_version_id)
+        if policy is not None and policy.current_version_id is not None
+        else None
+    )
     return remeasure_start(
-        kind=RemeasureKind.ORGANIZATION, now=now, requested_by=actor, organization=locked
+        kind=RemeasureKind.ORGANIZATION,
+        now=now,
+        requested_by=actor,
+        organization=locked,
+        version=target,
     )
 
 

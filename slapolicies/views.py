@@ -126,6 +126,11 @@ def version(request: AgentRequest, version: int) -> HttpResponse:
     row = _version(version)
     in_force = row.policy.current_version
     if row.is_published:
+        if request.method == "POST":
+            messages.error(
+                request,
+                _("This version is published and can no longer change: draft a new version."),
+            )
         return render(
             request,
             "slapolicies/version.html",
@@ -224,7 +229,7 @@ def assign(request: AgentRequest) -> HttpResponse:
     """Give an organization a policy of its own (or take it away): the preview of what
     it does to its open requests, and the choice to re-measure them or not."""
     data = request.POST if request.method == "POST" else request.GET
-    form = policy_forms.AssignForm(data)
+    form = policy_forms.AssignForm(data or None)
     context: dict[str, Any] = {"form": form}
     if not form.is_valid():
         return render(request, "slapolicies/assign.html", context)

@@ -112,3 +112,38 @@ def test_the_editor_pages_are_accessible(world: World, page: object) -> None:
     ):
         findings += visit(page, path, name)
     assert not findings, report(findings)
+
+
+def test_the_progress_bar_follows_a_running_job(
+    world: World, page: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job page polls its fragment every second until the job is done, without a
+    reload; here the job is queued first and run by the test between two looks."""
+    from playwright.sync_api import expect
+
+    from severity.models import SlaPolicy
+    from slapolicies import services
+    from tickets import remeasure
+
+    monkeypatch.setattr(remeasure, "publish", lambda job_id: None)  # nothing queued
+    now = timezone.now()
+    world.file(now=now - timedelta(hours=1))
+    policy = SlaPolicy.objects.default()
+    draft = services.version_draft(policy=policy, actor=world.supervisor, now=now)
+    job = services.version_publish(
+        version=draft, actor=world.supervisor, apply_to_open=True, now=now
+    )
+    assert job is not None
+    sign_in(page, world.supervisor.email)
+    page.goto(f"/desk/sla/jobs/{job.pk}/")  # type: ignore[attr-defined]
+    progress = page.locator("#job-progress")  # type: ignore[attr-defined]
+    expect(progress).to_contain_text("0 of 1 requests re-measured (0 %)")
+    expect(progress).to_have_attribute("hx-trigger", "every 1s")
+    expect(progress.get_by_role("link", name="Refresh")).to_be_visible()
+
+    remeasure.remeasure_run(job.pk)
+
+    expect(progress).to_contain_text("1 of 1 requests re-measured (100 %)", timeout=5_000)
+    expect(page.locator("#job-status")).to_have_text("Done")  # type: ignore[attr-defined]
+    expect(progress).not_to_have_attribute("hx-trigger", re.compile(".*"))
+    expect(page).to_have_url(re.compile(rf"/desk/sla/jobs/{job.pk}/$"))

@@ -334,3 +334,26 @@ def test_calendar_pages(supervisor: Client, world: World) -> None:
     )
     assert public.status_code == 200
     assert b"Imported from holidays:PL" in public.content
+
+
+def test_a_published_version_is_read_only_on_the_page(
+    supervisor: Client, world: World, default: SlaPolicy
+) -> None:
+    current = default.current_version
+    assert current is not None
+    url = reverse("slapolicies:version", kwargs={"version": current.pk})
+    before = services.version_snapshot(current)
+
+    response = supervisor.post(url, draft_post(current, B_technical_first_response="1"))
+
+    assert response.status_code == 200
+    assert b"can no longer change" in response.content
+    assert b"draft-form" not in response.content
+    current.refresh_from_db()
+    assert services.version_snapshot(current) == before
+
+
+def test_the_organization_page_starts_empty(supervisor: Client) -> None:
+    page = supervisor.get(reverse("slapolicies:assign"))
+    assert page.status_code == 200
+    assert not page.context["form"].errors
