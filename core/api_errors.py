@@ -76,7 +76,12 @@ class LimitedJSONParser(JSONParser):
             if len(data) > limit:
                 raise PayloadTooLarge
             stream = BytesIO(data)
-        return super().parse(stream, media_type, parser_context)
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # Thousands of nested arrays or objects exhaust the parser's stack: a bad
+            # request like any other malformed body, not a server error.
+            raise exceptions.ParseError(_("The JSON body is nested too deeply.")) from None
 
 
 def error_body(code: str, message: object, fields: Mapping[str, Any] | None = None) -> dict:

@@ -570,7 +570,9 @@ LOGGING = {
 # /metrics answers a bearer token, the listed addresses, or a signed-in staff user; anyone
 # else gets a 404.
 METRICS_TOKEN = env_secret("METRICS_TOKEN", "") or ""
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# Token only by default. An address allow-list is unsafe behind a proxy on the same host
+# (every visitor then comes from 127.0.0.1): set it only where scrapers connect directly.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
 
 # --- Sign-in brute-force protection (django-axes) ------------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one account from one address, that pair is
@@ -579,6 +581,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Counted per account however the address is spelt (letter case, spaces): tenants.signin.
+AXES_USERNAME_CALLABLE = "tenants.signin.axes_username"
 AXES_LOCKOUT_CALLABLE = "supportdesk.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)

@@ -44,3 +44,25 @@ def test_another_account_is_not_locked_by_someone_elses_failures(
     for _ in range(5):
         sign_in(client, world.admin_a.user.email, "wrong-guess")
     assert sign_in(client, world.admin_b.user.email, PASSWORD) == 302
+
+
+def test_letter_case_variants_count_as_one_account(world: World, client: Client) -> None:
+    """Probe finding (issue 17): three wrong passwords as each of three spellings left the
+    account open, and every further variant bought more guesses."""
+    email = world.admin_a.user.email
+    spellings = [email, email.capitalize(), email.upper(), f"  {email.title()} "]
+    results = [sign_in(client, spelling, "wrong-guess") for spelling in spellings]
+    assert results == [200] * 4
+    assert sign_in(client, email.swapcase(), "wrong-guess") == 429
+    # Locked for every spelling, the right password included.
+    assert sign_in(client, email, PASSWORD) == 429
+    assert sign_in(client, email.upper(), PASSWORD) == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_sign_in_counts_per_account_too(world: World, client: Client) -> None:
+    email = world.supervisor.email
+    for spelling in [email, email.upper(), email.title(), email.capitalize()]:
+        client.post("/admin/login/", {"username": spelling, "password": "wrong-guess"})
+    response = client.post("/admin/login/", {"username": email.swapcase(), "password": "x"})
+    assert response.status_code == 429

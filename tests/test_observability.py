@@ -89,10 +89,15 @@ def test_json_formatter_includes_bound_context_extra_and_exceptions() -> None:
     assert "ValueError: boom" in entry["exception"]
 
 
-def test_metrics_show_open_tickets_breaches_and_sweep_lag(world: World, client: Client) -> None:
+def test_metrics_show_open_tickets_breaches_and_sweep_lag(
+    world: World, client: Client, settings: pytest.FixtureRequest
+) -> None:
+    settings.METRICS_TOKEN = "s3cret-token-of-some-length"
     world.file()  # B, degraded for many
     world.file(impact="minimal", scope="one")
-    response = client.get("/metrics")  # the test client comes from 127.0.0.1
+    response = client.get(
+        "/metrics", headers={"Authorization": "Bearer s3cret-token-of-some-length"}
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert 'supportdesk_open_tickets{severity="B",status="new"} 1.0' in body
@@ -111,6 +116,16 @@ def test_metrics_are_refused_to_strangers_and_open_to_the_token(
     assert wrong.status_code == 404
     right = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token-of-some-length"})
     assert right.status_code == 200
+
+
+def test_metrics_are_not_open_to_the_local_address_by_default(
+    world: World, client: Client
+) -> None:
+    """Probe finding (issue 17): behind a proxy on the same host every visitor comes from
+    127.0.0.1, and a customer's admin read the metrics."""
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 404
+    client.force_login(world.admin_a.user)
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 404
 
 
 def test_the_sweep_counts_its_steps(world: World) -> None:
