@@ -444,6 +444,24 @@ SMS_HTTP_TOKEN = env_secret("SMS_HTTP_TOKEN", "") or ""
 SMS_HTTP_TIMEOUT = env_float("SMS_HTTP_TIMEOUT", 10.0, minimum=1.0)
 SMS_SENDER = env_str("SMS_SENDER", "supportdesk") or ""
 
+# Production sends verification codes to people, never to a log or a file: it refuses to
+# start with the console SMS backend (the default) or an e-mail backend that is not SMTP,
+# as it refuses without a secret key.
+if PRODUCTION:
+    if SMS_BACKEND == _SMS_CONSOLE:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs an SMS provider for verification codes: "
+            "SMS_BACKEND=verification.delivery.HttpSmsBackend with SMS_HTTP_URL "
+            "(the console backend writes the codes to the log)."
+        )
+    if SMS_BACKEND.endswith("HttpSmsBackend") and not SMS_HTTP_URL:
+        raise ImproperlyConfigured("DJANGO_ENV=production: SMS_BACKEND needs SMS_HTTP_URL.")
+    if globals()["EMAIL_BACKEND"] != "django.core.mail.backends.smtp.EmailBackend":
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs EMAIL_URL=smtp://… or smtps://… (codes and "
+            "notifications must not be written to the log or to files)."
+        )
+
 # --- Celery: at-least-once delivery (DESIGN.md "Workers") -------------------------------
 # With REDIS_URL, Redis is the broker; without it, kombu's filesystem transport under the
 # data folder, so the embedded default needs no server at all.

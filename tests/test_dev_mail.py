@@ -119,6 +119,10 @@ def test_production_never_routes_the_page_even_with_debug(tmp_path: Path) -> Non
             SECRET_KEY=SECRET,
             ALLOWED_HOSTS="support.example.com",
             SUPPORTDESK_DATA_DIR=str(tmp_path),
+            SMS_BACKEND="verification.delivery.HttpSmsBackend",
+            SMS_HTTP_URL="https://sms.example.com/send",
+            SMS_HTTP_TOKEN="sms-token-0123456789",
+            EMAIL_URL="smtps://user:pass@smtp.example.com:465",
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines()[-1] == "not routed"

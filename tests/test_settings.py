@@ -29,6 +29,15 @@ def _manage(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# What production needs besides a secret: channels that deliver codes to people.
+DELIVERY = {
+    "SMS_BACKEND": "verification.delivery.HttpSmsBackend",
+    "SMS_HTTP_URL": "https://sms.example.com/send",
+    "SMS_HTTP_TOKEN": "sms-token-0123456789",
+    "EMAIL_URL": "smtps://user:pass@smtp.example.com:465",
+}
+
+
 def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
     result = _manage(
         "check",
@@ -39,6 +48,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
         SECRET_KEY=SECRET,
         ALLOWED_HOSTS="support.example.com",
         SUPPORTDESK_DATA_DIR=str(tmp_path),
+        **DELIVERY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -54,6 +64,34 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"SMS_BACKEND": "verification.delivery.ConsoleSmsBackend"}, "SMS provider"),
+        ({"SMS_BACKEND": ""}, "SMS provider"),
+        ({"SMS_HTTP_URL": ""}, "SMS_HTTP_URL"),
+        ({"EMAIL_URL": "console://"}, "EMAIL_URL=smtp"),
+        ({"EMAIL_URL": ""}, "EMAIL_URL=smtp"),
+        ({"EMAIL_URL": "file:///tmp/mail"}, "EMAIL_URL=smtp"),
+    ],
+)
+def test_production_refuses_to_write_codes_to_a_log(
+    tmp_path: Path, override: dict[str, str], message: str
+) -> None:
+    """Probe finding (issue 17): with no SMS provider the console backend stayed on in
+    production and the web log held the codes."""
+    result = _manage(
+        "check",
+        DJANGO_ENV="production",
+        SECRET_KEY=SECRET,
+        ALLOWED_HOSTS="support.example.com",
+        SUPPORTDESK_DATA_DIR=str(tmp_path),
+        **{**DELIVERY, **override},
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_bad_values_fail_at_start_up(tmp_path: Path) -> None:

@@ -421,6 +421,10 @@ def test_production_refuses_plain_text_imap_to_another_host(tmp_path: Path) -> N
         "DJANGO_ENV": "production",
         "SECRET_KEY": "x" * 64,
         "ALLOWED_HOSTS": "support.example.com",
+        "SMS_BACKEND": "verification.delivery.HttpSmsBackend",
+        "SMS_HTTP_URL": "https://sms.example.com/send",
+        "SMS_HTTP_TOKEN": "sms-token-0123456789",
+        "EMAIL_URL": "smtps://user:pass@smtp.example.com:465",
     }
     remote = _check(tmp_path, MAILIN_IMAP_URL="imap://u:pw-4f1a@mail.example.com", **production)
     local = _check(tmp_path, MAILIN_IMAP_URL="imap://u:secret@127.0.0.1:1143", **production)
