@@ -160,18 +160,20 @@ def test_every_severity_and_category_needs_a_target(world: World, default: SlaPo
 
 
 def test_publishing_for_new_requests_only_leaves_open_ones_alone(
-    world: World, default: SlaPolicy
+    world: World, default: SlaPolicy, django_capture_on_commit_callbacks: object
 ) -> None:
     ticket = world.file(now=T0)
     assert (ticket.severity, ticket.category) == ("B", "technical")
     old_version, old_due = ticket.sla_version_id, ticket.response_due_at
     draft = draft_with(world, default, B_technical={"first_response": 8 * H})
 
-    job = services.version_publish(
-        version=draft, actor=world.supervisor, apply_to_open=False, now=T0 + H
-    )
+    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
+        job = services.version_publish(
+            version=draft, actor=world.supervisor, apply_to_open=False, now=T0 + H
+        )
 
     assert job is None
+    assert callbacks == []  # nothing queued
     default.refresh_from_db()
     draft.refresh_from_db()
     assert default.current_version_id == draft.pk
@@ -186,18 +188,28 @@ def test_publishing_for_new_requests_only_leaves_open_ones_alone(
 
 
 def test_publishing_and_re_measuring_moves_open_requests(
-    world: World, default: SlaPolicy, django_capture_on_commit_callbacks: object
+    world: World,
+    default: SlaPolicy,
+    django_capture_on_commit_callbacks: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ticket = world.file(now=T0)
     old_due = ticket.response_due_at
     assert old_due is not None
     draft = draft_with(world, default, B_technical={"first_response": 8 * H})
-
-    job = services.version_publish(
-        version=draft, actor=world.supervisor, apply_to_open=True, now=T0 + H
+    queued: list[tuple[object, ...]] = []
+    monkeypatch.setattr(
+        "tickets.tasks.remeasure.apply_async", lambda *a, **kw: queued.append((a, kw))
     )
 
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        job = services.version_publish(
+            version=draft, actor=world.supervisor, apply_to_open=True, now=T0 + H
+        )
+
     assert job is not None
+    # The worker's task is queued once the publish commits.
+    assert [kw["args"] for _, kw in queued] == [(job.pk,)]
     assert (job.kind, job.version_id, job.total) == (RemeasureKind.POLICY, draft.pk, 1)
     assert job.requested_by == world.supervisor
     done = remeasure_run(job.pk)
