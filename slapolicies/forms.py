@@ -237,15 +237,35 @@ _TIME = {"placeholder": "09:00", "inputmode": "numeric", "autocomplete": "off", 
 
 
 class WindowForm(forms.Form):
-    weekday = forms.TypedChoiceField(label=_("Weekday"), choices=WEEKDAYS, coerce=int)
+    """One weekly window; the page's blank rows (no weekday, no times) are left out."""
+
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"),
+        choices=[("", "—"), *WEEKDAYS],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
     # Plain text "09:00": a browser's time picker adds a focus stop that shows no focus.
-    start = forms.TimeField(label=_("Opens"), widget=forms.TimeInput(format="%H:%M", attrs=_TIME))
+    start = forms.TimeField(
+        label=_("Opens"), required=False, widget=forms.TimeInput(format="%H:%M", attrs=_TIME)
+    )
     end = forms.TimeField(
         label=_("Closes"),
         required=False,
         widget=forms.TimeInput(format="%H:%M", attrs=_TIME),
         help_text=_("Empty: 24:00."),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        given = [data.get(name) is not None for name in ("weekday", "start", "end")]
+        if any(given) and not data.get("DELETE"):
+            if data.get("weekday") is None:
+                self.add_error("weekday", _("Choose the weekday."))
+            if data.get("start") is None:
+                self.add_error("start", _("Enter when the window opens."))
+        return data
 
 
 class BaseWindowFormSet(forms.BaseFormSet):
@@ -261,6 +281,7 @@ class BaseWindowFormSet(forms.BaseFormSet):
             for form in self.forms
             if form.cleaned_data
             and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("weekday") is not None
             and form.cleaned_data.get("start") is not None
         ]
 

@@ -357,3 +357,38 @@ def test_the_organization_page_starts_empty(supervisor: Client) -> None:
     page = supervisor.get(reverse("slapolicies:assign"))
     assert page.status_code == 200
     assert not page.context["form"].errors
+
+
+def test_the_windows_form_as_the_page_sends_it(supervisor: Client) -> None:
+    """The page's blank rows are left out; a half-filled row is refused next to it."""
+    calendar = Calendar.objects.get(name="Pre-sales")
+    page = supervisor.get(reverse("slapolicies:calendar", kwargs={"calendar": calendar.pk}))
+    formset = page.context["windows"]
+    data = {
+        "w-TOTAL_FORMS": str(formset.total_form_count()),
+        "w-INITIAL_FORMS": str(formset.initial_form_count()),
+    }
+    for form in formset.forms:
+        for name, field in form.fields.items():
+            value = form.initial.get(name)
+            if name == "DELETE":
+                continue
+            data[form.add_prefix(name)] = (
+                field.widget.format_value(value) if value is not None else ""
+            )
+    assert data["w-5-weekday"] == data["w-5-start"] == ""  # a blank row
+    url = reverse("slapolicies:windows", kwargs={"calendar": calendar.pk})
+    before = list(calendar.windows.values_list("weekday", "start", "end"))
+
+    assert supervisor.post(url, data).status_code == 302
+    assert list(calendar.windows.values_list("weekday", "start", "end")) == before
+
+    data["w-5-weekday"] = "5"  # Saturday, but no opening time
+    refused = supervisor.post(url, data)
+    assert refused.status_code == 200
+    assert b"Enter when the window opens." in refused.content
+    data["w-5-start"] = "10:00"
+    data["w-0-DELETE"] = "on"
+    assert supervisor.post(url, data).status_code == 302
+    assert calendar.windows.filter(weekday=5).exists()
+    assert not calendar.windows.filter(weekday=0).exists()
