@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.refusals import into_form, into_messages
+from core.refusals import captured, into_form, into_messages
 from tenants import masking
 from tenants.access import AgentRequest, desk_view
 from tenants.mail import contact_language
@@ -31,7 +31,7 @@ from tickets.services import TicketDraft, ticket_create
 from verification.access import call_for_agent
 from verification.forms import CallStartForm, CheckCodeForm, PhoneIntakeForm, SendCodeForm
 from verification.models import Call, PinChallenge, VerifiedBy
-from verification.selectors import channel_choices, pin_locked
+from verification.selectors import channel_choices, code_limit, pin_locked
 from verification.services import (
     ERR_LOCKED,
     VerificationError,
@@ -40,6 +40,7 @@ from verification.services import (
     code_check,
     code_send,
     current_policy,
+    rate_limit_message,
     require_active_call,
 )
 
@@ -66,17 +67,26 @@ def start(request: AgentRequest) -> HttpResponse:
     account at once (POL-PIN-3), any other goes to the code step (POL-PIN-1)."""
     query = request.GET.get("q", "")[:100]
     form = CallStartForm(_posted(request), query=query)
+    # Set when a verified call is still open: the agent confirms before it is ended.
+    confirm_end = ""
     if request.method == "POST" and form.is_valid():
-        with into_form(form):
+        with captured() as outcome:
             call = call_start(
                 agent=request.user,
                 organization=form.cleaned_data["organization"],
                 caller_number=form.cleaned_data["caller_number"],
                 now=timezone.now(),
+                end_verified=request.POST.get("end_verified") == "1",
             )
             if call.is_verified:
                 return redirect("calls:account", call=call.pk)
             return redirect("calls:verify", call=call.pk)
+        refusal = outcome.refusal
+        if refusal is not None and refusal.code == "verified_call_open":
+            confirm_end = refusal.message
+        elif refusal is not None:
+            with into_form(form):
+                raise refusal
     now = timezone.now()
     recent = (
         Call.objects.filter(agent=request.user)
@@ -93,7 +103,13 @@ def start(request: AgentRequest) -> HttpResponse:
     return render(
         request,
         "desk/calls/start.html",
-        {"form": form, "query": query, "recent_calls": recent, "now": now},
+        {
+            "form": form,
+            "query": query,
+            "recent_calls": recent,
+            "now": now,
+            "confirm_end": confirm_end,
+        },
     )
 
 
@@ -112,6 +128,8 @@ def _verify_page(
     # The newest code as code_check finds it (sends are serialised, so by id).
     latest = PinChallenge.objects.filter(call=call).order_by("-pk").first()
     send_form = send_form or SendCodeForm(channels=channels)
+    policy = current_policy()
+    limit = code_limit(organization_id=call.organization_id, now=now, policy=policy)
     return render(
         request,
         "desk/calls/verify.html",
@@ -127,7 +145,9 @@ def _verify_page(
             "channel_rows": send_form.rows(),
             "check_form": check_form or CheckCodeForm(),
             "latest_code": latest,
-            "code_length": current_policy().code_length,
+            "code_length": policy.code_length,
+            # At a code limit the send button is disabled and says until when.
+            "limit_message": rate_limit_message(limit) if limit is not None else "",
         },
     )
 

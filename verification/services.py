@@ -24,8 +24,10 @@ Rules that keep the code trustworthy (POLICY.md PIN defaults):
   row succeeds, however many submit the right code at once.
 * Counters live in the database and change by ``F()`` expressions and conditional
   UPDATEs, never by read-modify-write in Python.
-* Every refusal of a code gets one message, :data:`ERR_CODE_INVALID`; the audit trail
-  (``VerificationEvent.reason``) records the true reason.
+* A refused code gets :data:`ERR_CODE_INVALID` unless the truth helps the agent and
+  tells a caller nothing about the digits: a code used up by its wrong entries, an
+  expired code, a locked organization each say so and what to do next. The audit trail
+  (``VerificationEvent.reason``) records the reason of every refusal.
 
 A service that refuses writes its audit Event and commits it, then raises
 ``VerificationError``: callers must not run it inside a transaction they roll back on
@@ -38,12 +40,14 @@ import hashlib
 import hmac
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
@@ -70,11 +74,20 @@ from verification.models import (
     VerificationEvent,
     VerifiedBy,
 )
+from verification.selectors import CodeLimit, code_limit
 
 logger = logging.getLogger(__name__)
 
 # Error messages are module constants so tests and views can reuse them.
 ERR_CODE_INVALID = _("That code is not valid. Ask the caller to read it again, or send a new code.")
+ERR_CODE_USED_UP = _("This code is used up (%(count)d wrong tries) — send a new one.")
+ERR_CODE_EXPIRED = _(
+    "This code has expired (a code is valid %(minutes)d minutes) — send a new one."
+)
+ERR_VERIFIED_CALL_OPEN = _(
+    "You are on a verified call with %(org)s. Starting a new call ends it and closes "
+    "access to its account."
+)
 ERR_CODE_FORMAT = _("Type the %(length)d digits the caller reads out.")
 ERR_NOT_AGENT = _("Only support staff can take calls.")
 ERR_INVALID_NUMBER = _(
@@ -94,11 +107,11 @@ ERR_COOLING_OFF = _(
 )
 ERR_RATE_HOUR = _(
     "This organization has been sent %(count)d codes in the last hour, the most allowed. "
-    "Try again later."
+    "Next code possible at %(time)s."
 )
 ERR_RATE_DAY = _(
     "This organization has been sent %(count)d codes in the last 24 hours, the most "
-    "allowed. Try again later."
+    "allowed. Next code possible at %(time)s."
 )
 ERR_NOT_DELIVERED = _("The code could not be sent. Try again, or choose another contact.")
 ERR_SUPERVISORS_ONLY = _("Only a supervisor can unlock verification codes.")
@@ -245,7 +258,12 @@ def _notify_admins(
 
 
 def call_start(
-    *, agent: User, organization: Organization, caller_number: str, now: datetime
+    *,
+    agent: User,
+    organization: Organization,
+    caller_number: str,
+    now: datetime,
+    end_verified: bool = True,
 ) -> Call:
     """Record a call from ``caller_number`` for ``organization``, taken by ``agent``.
 
@@ -253,6 +271,9 @@ def call_start(
     number registered in the organization's profile and past its cool-off verifies the
     call at once (POL-PIN-3); any other number leaves it unverified until a code is read
     back. An agent takes one call at a time: starting a call ends their other open calls.
+    With ``end_verified=False`` (the desk, until the agent confirms) a verified call that
+    still grants access is not ended silently: the start is refused with
+    :data:`ERR_VERIFIED_CALL_OPEN` (code ``verified_call_open``).
     """
     _require_agent(agent)
     policy = current_policy()
@@ -265,7 +286,16 @@ def call_start(
             field="caller_number",
         )
     with transaction.atomic():
-        for previous in Call.objects.open().filter(agent=agent).select_for_update():
+        previous_calls = list(Call.objects.open().filter(agent=agent).select_for_update())
+        verified = next(
+            (c for c in previous_calls if c.verified_at is not None and c.expires_at > now), None
+        )
+        if verified is not None and not end_verified:
+            raise VerificationError(
+                ERR_VERIFIED_CALL_OPEN % {"org": verified.organization.name},
+                code="verified_call_open",
+            )
+        for previous in previous_calls:
             Call.objects.filter(pk=previous.pk, ended_at__isnull=True).update(ended_at=now)
             PinChallenge.objects.live().filter(call=previous).update(voided_at=now)
             _record(
@@ -557,26 +587,29 @@ def _rate_limited(
 ) -> VerificationError | None:
     """Record and return the refusal when the organization is at a limit (POLICY.md:
     3 codes per organization per hour, 10 per day). Every code counts, delivered or not."""
-    sent = PinChallenge.objects.filter(organization_id=call.organization_id)
-    last_hour = sent.filter(created_at__gt=now - timedelta(hours=1)).count()
-    if last_hour >= policy.max_codes_per_hour:
-        limit, message, count = "hour", ERR_RATE_HOUR, policy.max_codes_per_hour
-    else:
-        last_day = sent.filter(created_at__gt=now - timedelta(hours=24)).count()
-        if last_day < policy.max_codes_per_day:
-            return None
-        limit, message, count = "day", ERR_RATE_DAY, policy.max_codes_per_day
+    limit = code_limit(organization_id=call.organization_id, now=now, policy=policy)
+    if limit is None:
+        return None
     _record(
         at=now,
         organization_id=call.organization_id,
         kind=EventKind.RATE_LIMITED,
         agent=agent,
         call=call,
-        reason=f"per_{limit}",
+        reason=f"per_{limit.per}",
         channel=channel.label,
-        outcome=f"Code not sent: {count} codes per {limit} already sent.",
+        outcome=f"Code not sent: {limit.count} codes per {limit.per} already sent; "
+        f"next possible at {limit.next_at:%H:%M} UTC.",
     )
-    return VerificationError(message % {"count": count}, code="rate_limited")
+    return VerificationError(rate_limit_message(limit), code="rate_limited")
+
+
+def rate_limit_message(limit: CodeLimit) -> str:
+    """What the agent reads at a limit: which one, and when the next code may go out, in
+    the time zone active for the reader (the agent's own on the desk)."""
+    message = ERR_RATE_HOUR if limit.per == "hour" else ERR_RATE_DAY
+    at = date_format(timezone.localtime(limit.next_at), "H:i")
+    return str(message) % {"count": limit.count, "time": at}
 
 
 def _deliver(channel: _Channel, *, text: CodeText, code: str) -> None:
@@ -604,6 +637,8 @@ class _Outcome:
     verified: Call | None = None
     reason: str = ""
     failures: int = 0
+    # The code's wrong entries reached the limit (this entry or earlier ones).
+    used_up: bool = False
     # The audit rows a notice's result is appended to, once the notice is sent.
     accepted_event: VerificationEvent | None = None
     locked_event: VerificationEvent | None = None
@@ -616,8 +651,11 @@ def _append(event: VerificationEvent, line: str) -> None:
 
 def code_check(*, call: Call, agent: User, entry: str, now: datetime) -> Call:
     """Check the code the caller read out; return the verified call, or raise
-    ``VerificationError`` with :data:`ERR_CODE_INVALID` for every refusal (wrong,
-    expired, used, voided, exhausted, locked, another agent's or an ended call).
+    ``VerificationError``: :data:`ERR_CODE_USED_UP` (code ``code_used_up``) once the
+    code's wrong entries reach ``PIN_MAX_WRONG_PER_CODE``, :data:`ERR_CODE_EXPIRED`
+    (``code_expired``) for an expired code, :data:`ERR_LOCKED` (``locked``) for a locked
+    organization, and :data:`ERR_CODE_INVALID` (``invalid_code``) for every other refusal
+    (wrong, used, voided, another agent's or an ended call).
 
     A code counts only for its own call, agent and organization. A wrong entry adds
     one to the code's wrong entries and to the organization's consecutive failures; a
@@ -653,7 +691,7 @@ def code_check(*, call: Call, agent: User, entry: str, now: datetime) -> Call:
             reason=pins.Verdict.LOCKED,
             outcome="Entry refused: the organization's PIN path is locked.",
         )
-        raise VerificationError(ERR_CODE_INVALID, code="invalid_code")
+        raise VerificationError(ERR_LOCKED, code="locked")
     with transaction.atomic():
         outcome = _check(call=call, agent=agent, code=code, policy=policy, state=state, now=now)
     del code
@@ -670,7 +708,7 @@ def code_check(*, call: Call, agent: User, entry: str, now: datetime) -> Call:
         )
         _append(outcome.locked_event, told)
     if outcome.verified is None:
-        raise VerificationError(ERR_CODE_INVALID, code="invalid_code")
+        raise _check_refusal(outcome, policy)
     verified = outcome.verified
     assert verified.verified_at is not None  # the accepted code set it
     told = _notify_admins(
@@ -683,6 +721,22 @@ def code_check(*, call: Call, agent: User, entry: str, now: datetime) -> Call:
     if outcome.accepted_event is not None:
         _append(outcome.accepted_event, told)
     return verified
+
+
+def _check_refusal(outcome: _Outcome, policy: pins.PinPolicy) -> VerificationError:
+    """The refusal the agent reads. Only facts about the agent's own latest code are told
+    apart, and only those that change what the agent does next (send a new code); none
+    says anything about the digits."""
+    if outcome.locked_event is not None:
+        return VerificationError(ERR_LOCKED, code="locked")
+    if outcome.used_up:
+        return VerificationError(
+            ERR_CODE_USED_UP % {"count": policy.max_wrong_per_code}, code="code_used_up"
+        )
+    if outcome.reason == pins.Verdict.EXPIRED:
+        minutes = int(policy.valid_for.total_seconds() // 60)
+        return VerificationError(ERR_CODE_EXPIRED % {"minutes": minutes}, code="code_expired")
+    return VerificationError(ERR_CODE_INVALID, code="invalid_code")
 
 
 def _check(
@@ -844,7 +898,12 @@ def _failed(
             outcome=f"PIN path locked after {failures} consecutive failures; "
             "a supervisor must unlock it.",
         )
-    return _Outcome(reason=reason, failures=failures, locked_event=locked_event)
+    used_up = (
+        challenge is not None
+        and reason in (pins.Verdict.WRONG, pins.Verdict.EXHAUSTED)
+        and challenge.wrong_attempts >= policy.max_wrong_per_code
+    )
+    return _Outcome(reason=reason, failures=failures, used_up=used_up, locked_event=locked_event)
 
 
 # --- Unlocking -----------------------------------------------------------------------------

@@ -44,8 +44,10 @@ from verification.models import (
 from verification.services import (
     ERR_ALREADY_VERIFIED,
     ERR_CALL_OVER,
+    ERR_CODE_EXPIRED,
     ERR_CODE_FORMAT,
     ERR_CODE_INVALID,
+    ERR_CODE_USED_UP,
     ERR_COOLING_OFF,
     ERR_LOCKED,
     ERR_NOT_DELIVERED,
@@ -67,6 +69,8 @@ from verification.services import (
 pytestmark = pytest.mark.django_db
 
 INVALID = str(ERR_CODE_INVALID)
+USED_UP = str(ERR_CODE_USED_UP % {"count": 5})
+EXPIRED = str(ERR_CODE_EXPIRED % {"minutes": 10})
 
 
 def send_email_code(call: Call, contacts: Contacts) -> tuple[PinChallenge, str]:
@@ -487,7 +491,8 @@ def test_a_code_is_dead_at_ten_minutes(
     challenge, code = send_email_code(call, contacts)
     clock.shift(timedelta(minutes=10))
 
-    assert refused(call, world.agent, code).message == INVALID
+    failure = refused(call, world.agent, code)
+    assert (failure.message, failure.code) == (EXPIRED, "code_expired")
     assert last_event(EventKind.CODE_REJECTED).reason == "expired"
     challenge.refresh_from_db()
     assert challenge.used_at is None
@@ -538,16 +543,21 @@ def test_a_voided_code_is_refused_as_voided(world: World, contacts: Contacts, ca
 def test_five_wrong_entries_kill_a_code(world: World, contacts: Contacts, call: Call) -> None:
     challenge, code = send_email_code(call, contacts)
     for attempt in range(1, 6):
-        assert refused(call, world.agent, wrong(code)).message == INVALID
+        # The fifth wrong entry uses the code up, and the agent is told so at once.
+        expected = USED_UP if attempt == 5 else INVALID
+        assert refused(call, world.agent, wrong(code)).message == expected
         challenge.refresh_from_db()
         assert challenge.wrong_attempts == attempt
         assert last_event(EventKind.CODE_REJECTED).reason == "wrong"
 
-    assert refused(call, world.agent, code).message == INVALID
+    # The right code, read after five wrong tries: refused as used up, not as "not valid".
+    failure = refused(call, world.agent, code)
+    assert (failure.message, failure.code) == (USED_UP, "code_used_up")
+    assert "5 wrong tries" in failure.message and "send a new one" in failure.message
     assert last_event(EventKind.CODE_REJECTED).reason == "exhausted"
     challenge.refresh_from_db()
     assert (challenge.wrong_attempts, challenge.used_at) == (5, None)
-    assert refused(call, world.agent, wrong(code)).message == INVALID
+    assert refused(call, world.agent, wrong(code)).message == USED_UP
     challenge.refresh_from_db()
     assert challenge.wrong_attempts == 5  # never counted past the limit
 
@@ -622,11 +632,12 @@ def test_a_code_cannot_verify_a_call_past_its_sixty_minutes(
     assert last_event(EventKind.CODE_REJECTED).reason == "call_over"
 
 
-def test_every_refusal_gives_the_same_message(
+def test_refusals_tell_only_what_changes_the_next_step(
     world: World, people: People, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
-    """Wrong, expired, used, voided, exhausted, locked, another agent's call, an ended
-    call: the agent (and so the caller) hears one sentence; the audit knows why."""
+    """Used up, expired and locked each say so (the agent must send a new code or fetch
+    a supervisor); wrong, used, voided, another agent's call and an ended call share one
+    sentence. None says anything about the digits; the audit knows every reason."""
     messages: dict[str, str] = {}
 
     def fresh_call() -> tuple[Call, PinChallenge, str]:
@@ -665,7 +676,17 @@ def test_every_refusal_gives_the_same_message(
     OrganizationPinState.objects.filter(organization=world.org_a).update(locked_at=timezone.now())
     messages["locked"] = refused(c, world.agent, code).message
 
-    assert set(messages.values()) == {INVALID}
+    assert messages == {
+        "wrong": INVALID,
+        "expired": EXPIRED,
+        "already_verified": INVALID,
+        "used": INVALID,
+        "voided": INVALID,
+        "exhausted": USED_UP,
+        "not_your_call": INVALID,
+        "call_over": INVALID,
+        "locked": str(ERR_LOCKED),
+    }
     recorded = set(
         VerificationEvent.objects.filter(kind=EventKind.CODE_REJECTED).values_list(
             "reason", flat=True
@@ -680,11 +701,14 @@ def test_every_refusal_gives_the_same_message(
 def test_at_most_three_codes_per_organization_per_hour(
     world: World, people: People, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
-    for _ in range(3):
+    first, _code = send_email_code(call, contacts)
+    for _ in range(2):
         send_email_code(call, contacts)
     with pytest.raises(VerificationError) as limited:
         send_email_code(call, contacts)
-    assert limited.value.message == str(ERR_RATE_HOUR % {"count": 3})
+    next_at = timezone.localtime(first.created_at + timedelta(hours=1))
+    assert limited.value.message == str(ERR_RATE_HOUR % {"count": 3, "time": f"{next_at:%H:%M}"})
+    assert "Next code possible at" in limited.value.message
     assert limited.value.code == "rate_limited"
     assert last_event(EventKind.RATE_LIMITED).reason == "per_hour"
 
@@ -725,6 +749,7 @@ def test_at_most_ten_codes_per_organization_per_day(
     world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     sent = 0
+    first_at = timezone.now()
     while sent < 10:
         call = new_call(world)
         for _ in range(min(3, 10 - sent)):
@@ -736,7 +761,9 @@ def test_at_most_ten_codes_per_organization_per_day(
     call = new_call(world)
     with pytest.raises(VerificationError) as limited:
         send_email_code(call, contacts)
-    assert limited.value.message == str(ERR_RATE_DAY % {"count": 10})
+    # The oldest code leaves the 24-hour window a day after it was sent.
+    next_at = timezone.localtime(first_at + timedelta(hours=24))
+    assert limited.value.message == str(ERR_RATE_DAY % {"count": 10, "time": f"{next_at:%H:%M}"})
     assert last_event(EventKind.RATE_LIMITED).reason == "per_day"
 
     # The first three codes were sent 4 × 61 minutes ago; 20 hours on, they are more
@@ -792,7 +819,7 @@ def test_a_locked_organization_refuses_codes_and_sends_none(
     _challenge, code = send_email_code(call, contacts)
     OrganizationPinState.objects.filter(organization=world.org_a).update(locked_at=timezone.now())
 
-    assert refused(call, world.agent, code).message == INVALID
+    assert refused(call, world.agent, code).message == str(ERR_LOCKED)
     assert last_event(EventKind.CODE_REJECTED).reason == "locked"
     with pytest.raises(VerificationError, match=str(ERR_LOCKED)):
         send_email_code(call, contacts)
@@ -943,7 +970,7 @@ def test_the_policy_comes_from_settings(
     _challenge, code = send_email_code(call, contacts)
     refused(call, world.agent, wrong(code))
     refused(call, world.agent, wrong(code))
-    assert refused(call, world.agent, code).message == INVALID
+    assert refused(call, world.agent, code).message == str(ERR_CODE_USED_UP % {"count": 2})
     assert last_event(EventKind.CODE_REJECTED).reason == "exhausted"
 
 

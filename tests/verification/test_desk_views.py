@@ -4,8 +4,10 @@ intake only within a verified call of that agent, and nothing else for anyone el
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.messages import get_messages
@@ -32,15 +34,21 @@ from tickets.models import Channel, Ticket
 from tickets.services import ERR_NO_CONTACT, ERR_PHONE_FOR_PHONE
 from verification import delivery
 from verification.models import Call, OrganizationPinState, PinChallenge, VerifiedBy
+from verification.pins import PinPolicy
+from verification.selectors import code_limit
 from verification.services import (
+    ERR_CODE_EXPIRED,
     ERR_CODE_FORMAT,
     ERR_CODE_INVALID,
+    ERR_CODE_USED_UP,
     ERR_COOLING_OFF,
     ERR_INVALID_NUMBER,
     ERR_LOCKED,
     ERR_RATE_HOUR,
+    ERR_VERIFIED_CALL_OPEN,
     ERR_VERIFY_FIRST,
     call_start,
+    rate_limit_message,
 )
 
 pytestmark = pytest.mark.django_db
@@ -280,14 +288,37 @@ def test_a_wrong_code_gets_the_generic_message_and_no_access(
     assert agent_client.get(url("calls:account", call)).status_code == 403
 
 
-def test_an_expired_or_used_code_gets_the_same_message(
+def test_an_expired_code_says_it_expired(
     agent_client: Client, contacts: Contacts, call: Call, clock: TimeMachineFixture
 ) -> None:
     send(agent_client, call, f"email:{contacts.email.pk}")
     code = last_code()
     clock.shift(timedelta(minutes=11))
     response = check(agent_client, call, code)
-    assert response.context["check_form"].errors["code"] == [str(ERR_CODE_INVALID)]
+    expired = str(ERR_CODE_EXPIRED % {"minutes": 10})
+    assert response.context["check_form"].errors["code"] == [expired]
+    assert "send a new one" in expired
+
+
+def test_after_five_wrong_tries_the_code_is_used_up(
+    agent_client: Client, contacts: Contacts, call: Call
+) -> None:
+    send(agent_client, call, f"email:{contacts.email.pk}")
+    code = last_code()
+    for _ in range(4):
+        response = check(agent_client, call, wrong(code))
+        assert response.context["check_form"].errors["code"] == [str(ERR_CODE_INVALID)]
+    used_up = "This code is used up (5 wrong tries) — send a new one."
+    assert str(ERR_CODE_USED_UP % {"count": 5}) == used_up
+    assert check(agent_client, call, wrong(code)).context["check_form"].errors["code"] == [used_up]
+
+    # The right digits now: still refused, and the page says why, not "not valid".
+    response = check(agent_client, call, code)
+    assert response.context["check_form"].errors["code"] == [used_up]
+    assert used_up in text(response)
+    assert "not valid" not in text(response)
+    call.refresh_from_db()
+    assert call.verified_at is None
 
 
 def test_a_code_from_an_earlier_call_fails_in_the_next(
@@ -360,9 +391,52 @@ def test_the_rate_limit_message_is_the_services(
 ) -> None:
     for _ in range(3):
         assert send(agent_client, call, f"email:{contacts.email.pk}").status_code == 302
+    first = PinChallenge.objects.order_by("pk").first()
+    assert first is not None
+    next_at = timezone.localtime(first.created_at + timedelta(hours=1))
+    expected = str(ERR_RATE_HOUR % {"count": 3, "time": f"{next_at:%H:%M}"})
     response = send(agent_client, call, f"email:{contacts.email.pk}")
-    assert response.context["send_form"].non_field_errors() == [str(ERR_RATE_HOUR % {"count": 3})]
+    assert response.context["send_form"].non_field_errors() == [expected]
     assert PinChallenge.objects.count() == 3
+
+
+def _send_button(page: str) -> str:
+    found = re.search(r'<button[^>]*name="action" value="send"[^>]*>', page)
+    assert found is not None
+    return found.group(0)
+
+
+def test_at_the_limit_the_page_gives_the_next_time_in_the_agents_zone_and_disables_send(
+    agent_client: Client, world: World, contacts: Contacts, call: Call, clock: TimeMachineFixture
+) -> None:
+    for _ in range(3):
+        assert send(agent_client, call, f"email:{contacts.email.pk}").status_code == 302
+        clock.shift(timedelta(minutes=10))
+    first = PinChallenge.objects.order_by("pk").first()
+    assert first is not None
+
+    page = text(agent_client.get(url("calls:verify", call)))
+    # The first code leaves the hour an hour after it was sent, read in the agent's zone.
+    local = timezone.localtime(first.created_at + timedelta(hours=1))
+    assert f"Next code possible at {local:%H:%M}." in page
+    assert "disabled" in _send_button(page)
+    assert 'aria-describedby="code-limit"' in _send_button(page)
+    limit = code_limit(organization_id=world.org_a.pk, now=timezone.now(), policy=PinPolicy())
+    assert limit is not None and limit.per == "hour"
+    assert limit.next_at == first.created_at + timedelta(hours=1)
+    warsaw = timezone.localtime(limit.next_at, ZoneInfo("Europe/Warsaw"))
+    with timezone.override("Europe/Warsaw"):
+        assert f"Next code possible at {warsaw:%H:%M}." in rate_limit_message(limit)
+
+    # Once the hour has passed, the button is back (on a new call: this one has ended).
+    clock.shift(timedelta(minutes=30))
+    agent_client.post(
+        reverse("calls:start"),
+        {"organization": world.org_a.pk, "caller_number": UNREGISTERED_CALLER},
+    )
+    page = text(agent_client.get(url("calls:verify", Call.objects.latest("pk"))))
+    assert "Next code possible" not in page
+    assert "disabled" not in _send_button(page)
 
 
 def test_a_locked_organization_shows_the_lock_and_sends_nothing(
@@ -417,6 +491,8 @@ def test_the_account_page_shows_the_organization(
     assert "+48 22 123 45 67" in body
     assert mine.reference in body
     assert mine.title in body
+    # Each request links to its desk page.
+    assert f'href="{reverse("desk:ticket", kwargs={"number": mine.pk})}"' in body
     assert "Bravo&#x27;s own problem" not in body
     assert "Already solved" not in body
     assert world.admin_a.user.full_name in body
@@ -716,3 +792,39 @@ def test_the_pages_carry_no_inline_script_style_or_handler(
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), page
         assert not re.search(r"\sstyle=", body), page
         assert not re.search(r"\son[a-z]+=", body), page
+
+
+# --- A second call while one is verified ---------------------------------------------------
+
+
+def test_a_second_call_asks_before_ending_a_verified_one(
+    agent_client: Client, world: World, verified: Call
+) -> None:
+    start = {"organization": world.org_b.pk, "caller_number": UNREGISTERED_CALLER}
+    response = agent_client.post(reverse("calls:start"), start)
+
+    assert response.status_code == 200
+    body = html.unescape(text(response))
+    assert str(ERR_VERIFIED_CALL_OPEN % {"org": world.org_a.name}) in body
+    assert 'name="end_verified" value="1"' in body
+    assert Call.objects.count() == 1
+    verified.refresh_from_db()
+    assert verified.ended_at is None  # nothing ended without the agent's word
+
+    confirmed = agent_client.post(reverse("calls:start"), {**start, "end_verified": "1"})
+    new = Call.objects.exclude(pk=verified.pk).get()
+    assert confirmed["Location"] == url("calls:verify", new)
+    verified.refresh_from_db()
+    assert verified.ended_at is not None
+
+
+def test_an_unverified_call_is_replaced_without_asking(
+    agent_client: Client, world: World, call: Call
+) -> None:
+    response = agent_client.post(
+        reverse("calls:start"),
+        {"organization": world.org_b.pk, "caller_number": UNREGISTERED_CALLER},
+    )
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert call.ended_at is not None
