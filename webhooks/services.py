@@ -75,17 +75,56 @@ class WebhookError(Refused):
 # --- Endpoints -----------------------------------------------------------------------------
 
 
+# IPv6 forms that carry an IPv4 address the connection really reaches.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def public_unicast(address: str) -> bool:
+    """Globally routable unicast: never loopback, private, link- or site-local,
+    multicast, reserved or unspecified. An IPv6 address that wraps an IPv4 one (mapped,
+    IPv4-compatible, 6to4, NAT64) is judged by the IPv4 address the connection really
+    reaches; Teredo tunnels are refused outright."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local or ip in _NAT64_LOCAL or ip.teredo is not None:
+            return False
+        inner = _embedded_ipv4(ip)
+        if inner is not None:  # (the wrappers lie in ranges Python calls reserved)
+            return public_unicast(str(inner))
+    if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return False
+    return ip.is_global
+
+
 def _address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.is_global:
-        return True
-    return settings.SUPPORTDESK.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+    return public_unicast(address) or settings.SUPPORTDESK.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
 
 
 def check_url(url: str) -> str:
     """An http(s) URL whose host resolves only to public addresses (private, loopback,
     link-local and reserved ones are refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES),
     so a tenant cannot make the workers call into the provider's own network."""
+    return _checked(url)[0]
+
+
+def _checked(url: str) -> tuple[str, str]:
+    """The URL and the address it was checked at: the connection goes to that address,
+    so a second DNS answer between the check and the connection changes nothing."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise WebhookError(ERR_SCHEME, field="url")
@@ -98,7 +137,7 @@ def check_url(url: str) -> str:
         raise WebhookError(ERR_UNRESOLVABLE, field="url") from error
     if not infos or not all(_address_allowed(str(info[4][0])) for info in infos):
         raise WebhookError(ERR_PRIVATE, field="url")
-    return url.strip()
+    return url.strip(), str(infos[0][4][0])
 
 
 def check_event_types(values: Iterable[str]) -> list[str]:
@@ -303,9 +342,15 @@ def _post(
     import httpx
 
     try:
-        check_url(endpoint.url)  # again at send time: DNS may have changed since
+        # Again at send time (DNS may have changed since), and the connection goes to
+        # the very address checked, never to a second lookup's answer.
+        url, address = _checked(endpoint.url)
     except WebhookError as refused:
         return None, refused.message
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    pinned = parts._replace(netloc=f"{literal}:{parts.port}" if parts.port else literal)
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
@@ -313,11 +358,17 @@ def _post(
         "Supportdesk-Event": delivery.event_type,
         "Supportdesk-Delivery": str(delivery.pk),
         SIGNATURE_HEADER: sign(endpoint.secret, body, int(now.timestamp())),
+        "Host": parts.netloc.rsplit("@", 1)[-1],
     }
     try:
-        response = httpx.post(
-            endpoint.url, content=body, headers=headers, timeout=timeout, follow_redirects=False
-        )
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.post(
+                pinned.geturl(),
+                content=body,
+                headers=headers,
+                # TLS names and verifies the host the tenant registered, not the address.
+                extensions={"sni_hostname": host} if parts.scheme == "https" else None,
+            )
     except httpx.HTTPError as failure:
         return None, f"{type(failure).__name__}: {failure}"[:300]
     return response.status_code, "" if response.is_success else f"HTTP {response.status_code}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -222,7 +223,13 @@ def test_a_switched_off_endpoint_is_not_sent_to(
 
 @pytest.mark.parametrize(
     "url", ["ftp://example.com/x", "http:///nohost", "http://127.0.0.1/x", "http://10.1.2.3/x",
-            "http://169.254.169.254/latest", "http://[::1]/x"],
+            "http://169.254.169.254/latest", "http://[::1]/x",
+            # The probe's forms (issue 17): IPv4 wrapped in IPv6, site-local, multicast.
+            "http://[::ffff:0:7f00:1]/", "http://[::7f00:1]/", "http://[::127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://[fec0::1]/",
+            "http://[ff02::1]/", "http://224.0.0.1/", "http://239.255.255.250/",
+            "http://[::ffff:10.0.0.1]/", "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "http://0.0.0.0/", "http://[::]/"],
 )  # fmt: skip
 def test_private_addresses_and_other_schemes_are_refused_in_production(
     world: World, keys: Keys, client_a: APIClient, settings: pytest.FixtureRequest, url: str
@@ -281,3 +288,40 @@ def test_signatures_reject_tampering_and_stale_timestamps() -> None:
 def test_the_retry_task_is_in_the_beat_schedule(settings: pytest.FixtureRequest) -> None:
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "webhooks.tasks.send_due" in tasks
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "::ffff:93.184.216.34",
+     "2002:5db8:d822::1", "64:ff9b::5db8:d822"],
+)  # fmt: skip
+def test_public_unicast_addresses_pass(address: str) -> None:
+    assert services.public_unicast(address)
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    world: World, keys: Keys, client_a: APIClient, receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """One lookup per send, and the request goes to its answer: a DNS answer that changes
+    between the check and the connection (rebinding) cannot redirect it."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolver(host: str, *args: object, **kwargs: object) -> object:
+        if host == "hooks.customer.test":
+            lookups.append(host)
+            return real("127.0.0.1", *args, **kwargs)  # type: ignore[arg-type]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    _register(client_a, f"http://hooks.customer.test:{port}/hook")
+    client_a.post("/api/v1/tickets/", NEW_TICKET, format="json")
+    _outbox()
+    lookups.clear()
+    delivery = WebhookDelivery.objects.get()
+    assert services.delivery_send(delivery_id=delivery.pk, now=timezone.now()) == "delivered"
+    assert lookups == ["hooks.customer.test"]
+    [request] = receiver.received
+    assert request["headers"]["Host"] == f"hooks.customer.test:{port}"
