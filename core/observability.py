@@ -81,16 +81,17 @@ class RequestContextMiddleware:
             route = _route(request)
             response[REQUEST_ID_HEADER] = request_id
             metrics.observe_request(request.method or "", route, response.status_code, seconds)
+            path = redacted_path(request)
             access_log.info(
                 "%s %s %s %.1fms",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 seconds * 1000,
                 extra={
                     "http": {
                         "method": request.method,
-                        "path": request.path,
+                        "path": path,
                         "route": route,
                         "status": response.status_code,
                         "duration_ms": round(seconds * 1000, 1),
@@ -109,6 +110,25 @@ class RequestContextMiddleware:
         bind(organization=view_kwargs.get("org"), ticket=view_kwargs.get("number"))
 
 
+# URL parts that are secrets (a password-reset token, a signed rating link): never
+# logged. A URL pattern names them with one of these parameter names.
+SECRET_URL_PARAMETERS = frozenset({"token", "uidb64", "signature"})
+REDACTED = "[redacted]"
+
+
+def redacted_path(request: HttpRequest) -> str:
+    """The request's path with every secret URL parameter replaced by ``[redacted]``
+    (replaying a logged reset link set a new password: probe finding, issue 17)."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return path
+    for name, value in match.kwargs.items():
+        if name in SECRET_URL_PARAMETERS and isinstance(value, str) and value:
+            path = path.replace(value, REDACTED)
+    return path
+
+
 def _route(request: HttpRequest) -> str:
     """The URL pattern's name: a bounded label (paths would carry ids)."""
     match = getattr(request, "resolver_match", None)
@@ -121,6 +141,15 @@ class ContextFilter(logging.Filter):
     """Puts the bound context on every record (empty strings outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Django's own request log ("Not Found: /accounts/reset/…/") carries the path
+        # in its arguments: redacted like the access log's.
+        request = getattr(record, "request", None)
+        if request is not None and isinstance(record.args, tuple) and record.args:
+            path = getattr(request, "path", None)
+            if isinstance(path, str) and path:
+                safe = redacted_path(request)
+                if safe != path:
+                    record.args = tuple(safe if arg == path else arg for arg in record.args)
         for name, value in current().items():
             if not hasattr(record, name):
                 setattr(record, name, value)

@@ -67,6 +67,25 @@ def test_log_lines_carry_request_id_organization_and_ticket(
     assert entry["level"] == "INFO" and entry["logger"] == "supportdesk.request"
 
 
+def test_secret_url_parts_never_reach_the_logs(
+    world: World, client: Client, json_lines: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Probe finding (issue 17): the access log recorded /accounts/reset/<uid>/<token>/,
+    and replaying the logged path set a new password."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = world.admin_a.user
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    assert client.get(f"/accounts/reset/{uid}/{token}/").status_code in (200, 302)
+    client.get(f"/rate/{token}-forged-rating-link/")  # a bad signed link: 400, logged
+    text = json_lines.getvalue() + caplog.text
+    assert token not in text and uid not in text
+    assert "/accounts/reset/[redacted]/[redacted]/" in json_lines.getvalue()
+
+
 def test_json_formatter_includes_bound_context_extra_and_exceptions() -> None:
     logger = logging.getLogger("supportdesk.test")
     record_filter = ContextFilter()
