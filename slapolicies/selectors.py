@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 
 from severity.choices import Category, Severity
 from severity.models import (
@@ -68,6 +68,8 @@ class PolicyRow:
     applies_to: str
     organizations: list[Organization] = field(default_factory=list)
     draft: SlaPolicyVersion | None = None
+    # For a contract's policy: the organizations on the contract without their own.
+    by_contract: int = 0
 
 
 def policy_rows() -> list[PolicyRow]:
@@ -83,7 +85,15 @@ def policy_rows() -> list[PolicyRow]:
             ),
         )
     )
+    # Most general first: the default, the contracts', the organizations' own.
+    policies.sort(key=lambda p: (not p.is_default, not p.contract, p.contract, p.name.lower()))
     contracts = dict(Contract.choices)
+    on_contract = dict(
+        Organization.objects.filter(sla_policy__isnull=True)
+        .values("contract")
+        .annotate(n=Count("pk"))
+        .values_list("contract", "n")
+    )
     rows = []
     for policy in policies:
         if policy.is_default:
@@ -95,7 +105,11 @@ def policy_rows() -> list[PolicyRow]:
         drafts = getattr(policy, "drafts", [])
         rows.append(
             PolicyRow(
-                policy, applies, list(policy.organizations.all()), drafts[0] if drafts else None
+                policy,
+                applies,
+                list(policy.organizations.all()),
+                drafts[0] if drafts else None,
+                on_contract.get(policy.contract, 0) if policy.contract else 0,
             )
         )
     return rows

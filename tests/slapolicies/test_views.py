@@ -94,11 +94,21 @@ def test_the_list_shows_policies_and_organizations(
         apply_to_open=False,
         now=world_now(),
     )
+    services.policy_create(
+        name="Standard contract", description="", contract="standard", actor=world.supervisor,
+        now=world_now(),
+    )  # fmt: skip
     page = supervisor.get(reverse("slapolicies:policies"))
     assert page.status_code == 200
     text = page.content.decode()
     assert "Standard terms" in text and "Everyone (default)" in text
     assert "Alpha premium" in text and "Alpha Corp" in text
+    # Bravo is on the standard contract without a policy of its own.
+    assert "The Standard contract (1 organization without its own policy)" in text
+    # The default, then the contracts', then the organizations' own.
+    assert (
+        text.index("Standard terms") < text.index("Standard contract") < text.index("Alpha premium")
+    )
     assert 'aria-current="page">SLA policies' in text
 
 
