@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Max
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from core.refusals import Refused
 from severity.calendar_services import (
@@ -34,7 +34,7 @@ from severity.calendar_services import (
     ics_source,
     public_source,
 )
-from severity.calendars import BusinessCalendar, Window
+from severity.calendars import EMPTY_WINDOW, OVERLAPPING_WINDOWS, BusinessCalendar, Window
 from severity.choices import Category, Severity
 from severity.holiday_sources import MAX_ICS_BYTES, ics_read
 from severity.models import (
@@ -76,6 +76,45 @@ __all__ = [
 # The longest target a form accepts: a year of working time is a typing mistake.
 MAX_TARGET = dt.timedelta(days=366)
 IMPORT_YEARS = range(2000, 2101)
+
+# Refusals (module constants, reused by the tests).
+ERR_POLICY_NAME = _("Give the policy a name.")
+ERR_POLICY_NAME_TAKEN = _("A policy with this name exists already.")
+ERR_CONTRACT = _("Choose a contract from the list.")
+ERR_CONTRACT_TAKEN = _("The contract has a policy already: edit that one instead.")
+ERR_UNPUBLISHED = _("The policy has no published version yet: publish one first.")
+ERR_SAME_POLICY = _("The organization has this policy already.")
+ERR_NO_DEFAULT = _("There is no published default policy to start from.")
+ERR_DRAFT_EXISTS = _("This policy has a draft already: edit or discard it first.")
+ERR_DRAFT_GONE = _("This draft no longer exists.")
+ERR_PUBLISHED = _("This version is published and can no longer change: draft a new version.")
+ERR_WARNING_SHARE = _("The warning comes after 0 % and before 100 % of the target.")
+ERR_SECOND_FACTOR = _("The second escalation comes after the deadline: above 1, at most 10 times.")
+ERR_EMAIL = _("%(address)s is not an e-mail address.")
+ERR_DURATION_MISSING = _("Enter a duration.")
+ERR_DURATION_ZERO = _("Enter a duration above zero.")
+ERR_DURATION_LONG = _("At most 366 days.")
+ERR_TARGET_MISSING = _("Every severity and category needs a target: %(kind)s has none.")
+ERR_NOTE_LONG = _("At most 2000 characters.")
+ERR_CALENDAR_NAME = _("Give the calendar a name.")
+ERR_CALENDAR_NAME_TAKEN = _("Another calendar has this name.")
+ERR_TIME_ZONE = _("%(value)s is not a known time zone.")
+ERR_WEEKDAY = _("Choose a weekday.")
+ERR_COUNTRY_CODE = _("A two-letter country code (CN, PL …).")
+ERR_NEVER_OPEN = _("A calendar needs some working time: keep at least one window.")
+ERR_WINDOW_EMPTY = _("A window must close after it opens (leave “closes” empty for 24:00).")
+ERR_WINDOWS_OVERLAP = _("Two windows of the same day overlap.")
+ERR_WINDOWS_INVALID = _("These windows are not valid: %(error)s")
+ERR_HOLIDAY_TAKEN = _("%(date)s is a holiday already.")
+ERR_HOLIDAY_GONE = _("This holiday is gone already.")
+ERR_EXTRA_DAY_TAKEN = _("%(date)s is an extra working day already.")
+ERR_EXTRA_DAY_ON_HOLIDAY = _("%(date)s is a holiday: remove the holiday first.")
+ERR_EXTRA_DAY_GONE = _("This extra working day is gone already.")
+ERR_FILE_TOO_LARGE = _("The file is too large: at most 1 MB.")
+ERR_FILE_UNREADABLE = _("The file could not be read: %(error)s")
+ERR_NO_YEARS = _("Choose at least one year.")
+ERR_YEARS_RANGE = _("Years from 2000 to 2100.")
+ERR_NO_PUBLIC_DAYS = _("No public holidays for this country or region: %(error)s")
 
 
 class PolicyRefused(Refused):
@@ -193,17 +232,15 @@ def policy_create(
     name = " ".join(name.split())
     problems: list[PolicyRefused] = []
     if not name:
-        problems.append(PolicyRefused(_("Give the policy a name."), field="name"))
+        problems.append(PolicyRefused(ERR_POLICY_NAME, field="name"))
     elif SlaPolicy.objects.filter(name__iexact=name).exists():
-        problems.append(
-            PolicyRefused(_("A policy with this name exists already."), field="name", code="taken")
-        )
+        problems.append(PolicyRefused(ERR_POLICY_NAME_TAKEN, field="name", code="taken"))
     if contract and contract not in Contract.values:
-        problems.append(PolicyRefused(_("Choose a contract from the list."), field="contract"))
+        problems.append(PolicyRefused(ERR_CONTRACT, field="contract"))
     elif contract and SlaPolicy.objects.filter(contract=contract).exists():
         problems.append(
             PolicyRefused(
-                _("The contract has a policy already: edit that one instead."),
+                ERR_CONTRACT_TAKEN,
                 field="contract",
                 code="taken",
             )
@@ -240,15 +277,13 @@ def organization_set_policy(
         policy = SlaPolicy.objects.get(pk=policy.pk)  # its version in force as it is now
     if policy is not None and policy.current_version_id is None:
         raise PolicyRefused(
-            _("The policy has no published version yet: publish one first."),
+            ERR_UNPUBLISHED,
             field="policy",
             code="unpublished",
         )
     new_id = policy.pk if policy is not None else None
     if locked.sla_policy_id == new_id:
-        raise PolicyRefused(
-            _("The organization has this policy already."), field="policy", code="unchanged"
-        )
+        raise PolicyRefused(ERR_SAME_POLICY, field="policy", code="unchanged")
     before = {"policy": locked.sla_policy_id}
     locked.sla_policy = policy
     locked.save(update_fields=["sla_policy"])
@@ -293,7 +328,7 @@ def _source_version(policy: SlaPolicy) -> SlaPolicyVersion:
         return latest
     default = SlaPolicy.objects.filter(is_default=True).exclude(current_version=None).first()
     if default is None or default.current_version_id is None:
-        raise PolicyRefused(_("There is no published default policy to start from."))
+        raise PolicyRefused(ERR_NO_DEFAULT)
     return SlaPolicyVersion.objects.get(pk=default.current_version_id)
 
 
@@ -303,9 +338,7 @@ def version_draft(*, policy: SlaPolicy, actor: User, now: dt.datetime) -> SlaPol
     escalation steps). A policy has at most one draft at a time."""
     SlaPolicy.objects.select_for_update().filter(pk=policy.pk).first()
     if policy.versions.filter(published_at__isnull=True).exists():
-        raise PolicyRefused(
-            _("This policy has a draft already: edit or discard it first."), code="draft_exists"
-        )
+        raise PolicyRefused(ERR_DRAFT_EXISTS, code="draft_exists")
     source = _source_version(policy)
     number = (policy.versions.aggregate(top=Max("number"))["top"] or 0) + 1
     draft = SlaPolicyVersion.objects.create(
@@ -349,10 +382,10 @@ def _locked_draft(version: SlaPolicyVersion) -> SlaPolicyVersion:
         .first()
     )
     if locked is None:
-        raise PolicyRefused(_("This draft no longer exists."), code="not_found")
+        raise PolicyRefused(ERR_DRAFT_GONE, code="not_found")
     if locked.is_published:
         raise PolicyRefused(
-            _("This version is published and can no longer change: draft a new version."),
+            ERR_PUBLISHED,
             code="published",
         )
     return locked
@@ -363,14 +396,14 @@ def _check_steps(steps: Steps) -> list[PolicyRefused]:
     if not Decimal(0) < steps.warning_share < Decimal(1):
         problems.append(
             PolicyRefused(
-                _("The warning comes after 0 % and before 100 % of the target."),
+                ERR_WARNING_SHARE,
                 field="warning_percent",
             )
         )
     if not Decimal(1) < steps.second_escalation_factor <= Decimal(10):
         problems.append(
             PolicyRefused(
-                _("The second escalation comes after the deadline: above 1, at most 10 times."),
+                ERR_SECOND_FACTOR,
                 field="second_escalation_factor",
             )
         )
@@ -380,7 +413,7 @@ def _check_steps(steps: Steps) -> list[PolicyRefused]:
         except ValidationError:
             problems.append(
                 PolicyRefused(
-                    _("%(address)s is not an e-mail address.") % {"address": address},
+                    ERR_EMAIL % {"address": address},
                     field="duty_emails",
                 )
             )
@@ -406,18 +439,17 @@ def _check_targets(
             field = target_field(target.severity, target.category, name)
             if value is None:
                 if required:
-                    problems.append(PolicyRefused(_("Enter a duration."), field=field))
+                    problems.append(PolicyRefused(ERR_DURATION_MISSING, field=field))
             elif value <= dt.timedelta(0):
-                problems.append(PolicyRefused(_("Enter a duration above zero."), field=field))
+                problems.append(PolicyRefused(ERR_DURATION_ZERO, field=field))
             elif value > MAX_TARGET:
-                problems.append(PolicyRefused(_("At most 366 days."), field=field))
+                problems.append(PolicyRefused(ERR_DURATION_LONG, field=field))
     for severity in Severity.values:
         for category in Category.values:
             if (severity, category) not in by_kind:
                 problems.append(
                     PolicyRefused(
-                        _("Every severity and category needs a target: %(kind)s has none.")
-                        % {"kind": f"{severity} / {category}"},
+                        ERR_TARGET_MISSING % {"kind": f"{severity} / {category}"},
                         field=target_field(severity, category, "first_response"),
                         code="incomplete",
                     )
@@ -440,7 +472,7 @@ def draft_update(
     by_kind, problems = _check_targets(targets)
     problems = _check_steps(steps) + problems
     if len(note) > 2000:
-        problems.append(PolicyRefused(_("At most 2000 characters."), field="note"))
+        problems.append(PolicyRefused(ERR_NOTE_LONG, field="note"))
     if problems:
         raise PolicyRefused.together(problems)
     before = version_snapshot(draft)
@@ -585,21 +617,15 @@ def calendar_update(
     holiday_country = holiday_country.strip().upper()
     problems: list[PolicyRefused] = []
     if not name:
-        problems.append(PolicyRefused(_("Give the calendar a name."), field="name"))
+        problems.append(PolicyRefused(ERR_CALENDAR_NAME, field="name"))
     elif Calendar.objects.filter(name__iexact=name).exclude(pk=locked.pk).exists():
-        problems.append(PolicyRefused(_("Another calendar has this name."), field="name"))
+        problems.append(PolicyRefused(ERR_CALENDAR_NAME_TAKEN, field="name"))
     if time_zone not in zoneinfo.available_timezones():
-        problems.append(
-            PolicyRefused(
-                _("%(value)s is not a known time zone.") % {"value": time_zone}, field="time_zone"
-            )
-        )
+        problems.append(PolicyRefused(ERR_TIME_ZONE % {"value": time_zone}, field="time_zone"))
     if extra_day_template not in range(7):
-        problems.append(PolicyRefused(_("Choose a weekday."), field="extra_day_template"))
+        problems.append(PolicyRefused(ERR_WEEKDAY, field="extra_day_template"))
     if holiday_country and (len(holiday_country) != 2 or not holiday_country.isalpha()):
-        problems.append(
-            PolicyRefused(_("A two-letter country code (CN, PL …)."), field="holiday_country")
-        )
+        problems.append(PolicyRefused(ERR_COUNTRY_CODE, field="holiday_country"))
     if problems:
         raise PolicyRefused.together(problems)
     values = {
@@ -643,7 +669,7 @@ def windows_set(
     wanted = sorted(windows, key=lambda w: (w.weekday, w.start))
     if not wanted:
         raise PolicyRefused(
-            _("A calendar needs some working time: keep at least one window."),
+            ERR_NEVER_OPEN,
             field="windows",
             code="never_open",
         )
@@ -651,11 +677,9 @@ def windows_set(
         BusinessCalendar(locked.time_zone, [Window(w.weekday, w.start, w.end) for w in wanted])
     except ValueError as error:
         message = {
-            "window must end after it starts (use end=None for 24:00)": _(
-                "A window must close after it opens (leave “closes” empty for 24:00)."
-            ),
-            "windows overlap": _("Two windows of the same day overlap."),
-        }.get(str(error), _("These windows are not valid: %(error)s") % {"error": error})
+            EMPTY_WINDOW: ERR_WINDOW_EMPTY,
+            OVERLAPPING_WINDOWS: ERR_WINDOWS_OVERLAP,
+        }.get(str(error), ERR_WINDOWS_INVALID % {"error": error})
         raise PolicyRefused(message, field="windows", code="invalid_windows") from error
     before = [_window_text(w) for w in locked.windows.all()]
     after = [_window_text(w) for w in wanted]
@@ -689,7 +713,7 @@ def holiday_add(
     locked = _locked_calendar(calendar)
     if CalendarHoliday.objects.filter(calendar=locked, date=date).exists():
         raise PolicyRefused(
-            _("%(date)s is a holiday already.") % {"date": date.isoformat()},
+            ERR_HOLIDAY_TAKEN % {"date": date.isoformat()},
             field="date",
             code="taken",
         )
@@ -709,7 +733,7 @@ def holiday_remove(*, calendar: Calendar, holiday_id: int, actor: User, now: dt.
     locked = _locked_calendar(calendar)
     holiday = CalendarHoliday.objects.filter(calendar=locked, pk=holiday_id).first()
     if holiday is None:
-        raise PolicyRefused(_("This holiday is gone already."), code="not_found")
+        raise PolicyRefused(ERR_HOLIDAY_GONE, code="not_found")
     before = {"date": holiday.date.isoformat(), "name": holiday.name, "source": holiday.source}
     holiday.delete()
     _record(ChangeAction.HOLIDAY_REMOVED, actor=actor, now=now, calendar=locked, before=before)
@@ -724,7 +748,7 @@ def extra_day_add(
     locked = _locked_calendar(calendar)
     if CalendarExtraDay.objects.filter(calendar=locked, date=date).exists():
         raise PolicyRefused(
-            _("%(date)s is an extra working day already.") % {"date": date.isoformat()},
+            ERR_EXTRA_DAY_TAKEN % {"date": date.isoformat()},
             field="date",
             code="taken",
         )
@@ -732,7 +756,7 @@ def extra_day_add(
         # A holiday wins over an extra working day (severity.calendars): the row would do
         # nothing.
         raise PolicyRefused(
-            _("%(date)s is a holiday: remove the holiday first.") % {"date": date.isoformat()},
+            ERR_EXTRA_DAY_ON_HOLIDAY % {"date": date.isoformat()},
             field="date",
             code="conflict",
         )
@@ -752,7 +776,7 @@ def extra_day_remove(*, calendar: Calendar, day_id: int, actor: User, now: dt.da
     locked = _locked_calendar(calendar)
     day = CalendarExtraDay.objects.filter(calendar=locked, pk=day_id).first()
     if day is None:
-        raise PolicyRefused(_("This extra working day is gone already."), code="not_found")
+        raise PolicyRefused(ERR_EXTRA_DAY_GONE, code="not_found")
     before = {"date": day.date.isoformat(), "name": day.name, "source": day.source}
     day.delete()
     _record(ChangeAction.EXTRA_DAY_REMOVED, actor=actor, now=now, calendar=locked, before=before)
@@ -788,15 +812,11 @@ def calendar_import(
     skipped: tuple[str, ...] = ()
     if ics is not None:
         if len(ics) > MAX_ICS_BYTES:
-            raise PolicyRefused(
-                _("The file is too large: at most 1 MB."), field="file", code="too_large"
-            )
+            raise PolicyRefused(ERR_FILE_TOO_LARGE, field="file", code="too_large")
         try:
             read = ics_read(ics, working=working)
         except ValueError as error:
-            raise PolicyRefused(
-                _("The file could not be read: %(error)s") % {"error": error}, field="file"
-            ) from error
+            raise PolicyRefused(ERR_FILE_UNREADABLE % {"error": error}, field="file") from error
         source = ics_source(file_name or "upload.ics")
         result = calendar_import_days(
             calendar=locked, days=read.days, source=source, replace_source=True
@@ -806,16 +826,16 @@ def calendar_import(
     else:
         wanted = sorted(set(years))
         if not wanted:
-            raise PolicyRefused(_("Choose at least one year."), field="years")
+            raise PolicyRefused(ERR_NO_YEARS, field="years")
         if any(y not in IMPORT_YEARS for y in wanted):
-            raise PolicyRefused(_("Years from 2000 to 2100."), field="years")
+            raise PolicyRefused(ERR_YEARS_RANGE, field="years")
         try:
             result = calendar_import_public_days(
                 calendar=locked, years=wanted, country=country, subdivision=subdivision
             )
         except ValueError as error:
             raise PolicyRefused(
-                _("No public holidays for this country or region: %(error)s") % {"error": error},
+                ERR_NO_PUBLIC_DAYS % {"error": error},
                 field="country",
             ) from error
         source = public_source(country or locked.holiday_country, subdivision)

@@ -127,10 +127,7 @@ def version(request: AgentRequest, version: int) -> HttpResponse:
     in_force = row.policy.current_version
     if row.is_published:
         if request.method == "POST":
-            messages.error(
-                request,
-                _("This version is published and can no longer change: draft a new version."),
-            )
+            messages.error(request, services.ERR_PUBLISHED)
         return render(
             request,
             "slapolicies/version.html",
@@ -518,7 +515,7 @@ def import_ics(request: AgentRequest, calendar: int) -> HttpResponse:
         with into_form(form):
             if upload.size > MAX_ICS_BYTES:
                 raise services.PolicyRefused(
-                    _("The file is too large: at most 1 MB."), field="file"
+                    services.ERR_FILE_TOO_LARGE, field="file", code="too_large"
                 )
             imported = services.calendar_import(
                 calendar=row,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import form_field
@@ -15,7 +16,7 @@ from severity.choices import Category, Severity
 from tenants.models import Organization, User
 from tickets.forms import AttachmentsField
 from tickets.models import Status
-from tickets.selectors import QueueFilters
+from tickets.selectors import STATUS_ANY, QueueFilters
 
 ACTIVE_STATUS_CHOICES = [(s.value, s.label) for s in Status if s.value in Status.active()]
 
@@ -34,11 +35,30 @@ class QueueFilterForm(forms.Form):
     product = forms.TypedChoiceField(label=_("Product"), required=False, coerce=int)
     organization = forms.TypedChoiceField(label=_("Organization"), required=False, coerce=int)
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any active")), *ACTIVE_STATUS_CHOICES]
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("Any active")),
+            *ACTIVE_STATUS_CHOICES,
+            (STATUS_ANY, _("Any, closed included")),
+        ],
     )
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     breached = forms.BooleanField(label=_("Breached"), required=False)
     waiting = forms.BooleanField(label=_("Waiting on customer"), required=False)
+    # The reports' drill-down: filed between two days (both included, in the reader's
+    # zone, as the reports count them) and with the severity a request was filed with.
+    filed_from = forms.DateField(label=_("Filed from"), required=False)
+    filed_to = forms.DateField(label=_("Filed to"), required=False)
+    original_severity = forms.ChoiceField(
+        label=_("Severity when filed"),
+        required=False,
+        choices=[("", _("Any")), *Severity.choices],
+    )
+    breached_from = forms.DateField(label=_("Breached from"), required=False)
+    breached_to = forms.DateField(label=_("Breached to"), required=False)
+    downgraded_from = forms.DateField(label=_("Downgraded from"), required=False)
+    downgraded_to = forms.DateField(label=_("Downgraded to"), required=False)
 
     # The parameters a saved view and the live refresh carry over.
     FILTER_FIELDS = (
@@ -51,7 +71,16 @@ class QueueFilterForm(forms.Form):
         "assignee",
         "breached",
         "waiting",
+        "filed_from",
+        "filed_to",
+        "original_severity",
+        "breached_from",
+        "breached_to",
+        "downgraded_from",
+        "downgraded_to",
     )
+    # The reports' drill-down filters: not drawn in the form, carried by it unchanged.
+    DRILL_DOWN_FIELDS = FILTER_FIELDS[-7:]
 
     def __init__(
         self,
@@ -103,7 +132,20 @@ class QueueFilterForm(forms.Form):
             breached=bool(data.get("breached")),
             waiting=bool(data.get("waiting")),
             q=(data.get("q") or "").strip(),
+            filed_from=_day_start(data.get("filed_from")),
+            filed_until=_day_after(data.get("filed_to")),
+            original_severity=data.get("original_severity") or "",
+            breached_from=_day_start(data.get("breached_from")),
+            breached_until=_day_after(data.get("breached_to")),
+            downgraded_from=_day_start(data.get("downgraded_from")),
+            downgraded_until=_day_after(data.get("downgraded_to")),
         )
+
+    def drill_down(self) -> list[tuple[str, str]]:
+        """The reports' drill-down filters that are on, for hidden inputs of the form."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return [(name, str(data[name])) for name in self.DRILL_DOWN_FIELDS if data.get(name)]
 
     def query_string(self) -> str:
         """The valid filters as a canonical query string (saved views, live refresh)."""
@@ -122,6 +164,18 @@ class QueueFilterForm(forms.Form):
         """Labels of the filters that did not parse, to tell the agent."""
         self.is_valid()
         return [str(self.fields[name].label) for name in self.errors]
+
+
+def _day_start(day: date | None) -> datetime | None:
+    """Midnight starting ``day`` in the active zone (the reader's, as on the reports)."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone())
+
+
+def _day_after(day: date | None) -> datetime | None:
+    """Midnight ending ``day``: a "to" day is included."""
+    return _day_start(day + timedelta(days=1)) if day is not None else None
 
 
 def queue_filter_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[User]]:

@@ -38,7 +38,7 @@ from tenants.access import AgentRequest, desk_view, supervisor_view
 from tenants.masking import mask_email, mask_phone
 from tenants.models import User
 from tickets import attachments as uploads
-from tickets import desk_forms, selectors, services
+from tickets import desk_forms, report_charts, selectors, services
 from tickets.access import attachment_for_desk, ticket_for_desk
 from tickets.actors import Actor
 from tickets.clocks import Explanation, current_clocks, explain
@@ -538,81 +538,6 @@ def ticket_assign(request: AgentRequest, number: str) -> HttpResponse:
 # --- Reports (supervisors) -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    label: str
-    value: float
-    text: str
-    y: float
-    width: float
-    missing: bool = False
-
-
-CHART_BAR_AREA = 400.0
-CHART_ROW = 28.0
-
-
-def _compliance_bars(rows: Iterable[selectors.ComplianceRow]) -> list[Bar]:
-    """Horizontal bars of % met, 0–100 %, one per row; rows with nothing met or missed yet
-    say so."""
-    bars: list[Bar] = []
-    for index, row in enumerate(rows):
-        percent = row.percent
-        if percent is None:
-            text = _("nothing due yet")
-        else:
-            text = _("%(percent).0f %% of %(total)d") % {"percent": percent, "total": row.total}
-        bars.append(
-            Bar(
-                label=row.label,
-                value=percent or 0.0,
-                text=text,
-                y=index * CHART_ROW,
-                width=round(CHART_BAR_AREA * (percent or 0.0) / 100, 2),
-                missing=percent is None,
-            )
-        )
-    return bars
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    label: str
-    breaches: int
-    downgrades: int
-    x: float
-    breach_height: float
-    downgrade_height: float
-
-    @property
-    def breach_y(self) -> float:
-        return round(TREND_HEIGHT - self.breach_height, 2)
-
-    @property
-    def downgrade_y(self) -> float:
-        return round(TREND_HEIGHT - self.downgrade_height, 2)
-
-
-TREND_HEIGHT = 160.0
-TREND_SLOT = 28.0
-
-
-def _trend_columns(points: list[selectors.TrendPoint]) -> tuple[list[Column], int]:
-    peak = max([1] + [max(p.breaches, p.downgrades) for p in points])
-    columns = [
-        Column(
-            label=p.start.isoformat(),
-            breaches=p.breaches,
-            downgrades=p.downgrades,
-            x=index * TREND_SLOT,
-            breach_height=round(TREND_HEIGHT * p.breaches / peak, 2),
-            downgrade_height=round(TREND_HEIGHT * p.downgrades / peak, 2),
-        )
-        for index, p in enumerate(points)
-    ]
-    return columns, peak
-
-
 def _period(request: AgentRequest) -> tuple[desk_forms.ReportPeriodForm, selectors.Period | None]:
     """The period asked for, or the last 30 days; None with the form's errors if bad."""
     defaults = desk_forms.ReportPeriodForm.defaults(timezone.localdate())
@@ -638,8 +563,8 @@ def reports(request: AgentRequest) -> HttpResponse:
     now = timezone.now()
     compliance = selectors.sla_compliance(period, now=now)
     resolution = selectors.resolution_times(period)
-    points = selectors.breaches_and_downgrades(period, granularity=form.cleaned_data["granularity"])
-    columns, peak = _trend_columns(points)
+    granularity = form.cleaned_data["granularity"]
+    points = selectors.breaches_and_downgrades(period, granularity=granularity)
     context.update(
         {
             "query": request.GET.urlencode(),
@@ -649,30 +574,32 @@ def reports(request: AgentRequest) -> HttpResponse:
             ),
             "charts": [
                 (
-                    "original_severity",
-                    _("By severity when filed"),
-                    _compliance_bars(compliance.by_original_severity),
-                ),
-                ("severity", _("By severity now"), _compliance_bars(compliance.by_severity)),
-                ("category", _("By category"), _compliance_bars(compliance.by_category)),
-                (
-                    "organization",
-                    _("By organization (lowest first)"),
-                    _compliance_bars(compliance.by_organization),
-                ),
+                    key,
+                    title,
+                    report_charts.compliance_chart(rows, group=key, period=period),
+                )
+                for key, title, rows in (
+                    (
+                        "original_severity",
+                        _("By severity when filed"),
+                        compliance.by_original_severity,
+                    ),
+                    ("severity", _("By severity now"), compliance.by_severity),
+                    ("category", _("By category"), compliance.by_category),
+                    (
+                        "organization",
+                        _("By organization (lowest first)"),
+                        compliance.by_organization,
+                    ),
+                )
             ],
-            "chart_row": CHART_ROW,
             "resolution": resolution,
             "backlog": selectors.backlog(now=now),
             "agents": selectors.agent_rows(
                 compliance, resolution, selectors.first_responses_by_agent(period)
             ),
             "organizations": selectors.organization_rows(compliance, resolution),
-            "trend": columns,
-            "trend_peak": peak,
-            "trend_height": TREND_HEIGHT,
-            "trend_width": max(TREND_SLOT * len(columns), TREND_SLOT),
-            "trend_slot": TREND_SLOT,
+            "trend": report_charts.trend_chart(points, granularity=granularity, period=period),
             "satisfaction": selectors.satisfaction(period),
             # Self-help that spared a request (POL-SELF-2), from the help centre.
             "deflection": deflection_stats(start=period.start_at, end=period.end_at),

@@ -47,6 +47,9 @@ from tickets.models import (
 
 QUEUE_PAGE_SIZE = 50
 
+# The queue's status filter for every request, resolved and closed ones too.
+STATUS_ANY = "all"
+
 # Queue buckets (tickets.models.queue_bucket).
 BUCKET_SUPPORT_CLOCK = 0
 BUCKET_WAITING_ON_CUSTOMER = 1
@@ -69,6 +72,16 @@ class QueueFilters:
     breached: bool = False
     waiting: bool = False
     q: str = ""
+    # Drill-down from the reports: requests filed in [filed_from, filed_until), by the
+    # severity they were filed with; ``status="all"`` takes in resolved and closed ones.
+    filed_from: datetime | None = None
+    filed_until: datetime | None = None
+    original_severity: str = ""
+    # Requests with a breach (or a downgrade) in [from, until), as the trend counts them.
+    breached_from: datetime | None = None
+    breached_until: datetime | None = None
+    downgraded_from: datetime | None = None
+    downgraded_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +124,27 @@ def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> TicketQu
     # as if independent and then expects a handful of rows where there are thousands.
     if filters.status in Status.active():
         tickets = Ticket.objects.filter(status=filters.status)
+    elif filters.status == STATUS_ANY:
+        tickets = Ticket.objects.all()
     else:
         tickets = Ticket.objects.active()
+    if filters.filed_from is not None:
+        tickets = tickets.filter(created_at__gte=filters.filed_from)
+    if filters.filed_until is not None:
+        tickets = tickets.filter(created_at__lt=filters.filed_until)
+    if filters.original_severity:
+        tickets = tickets.filter(original_severity=filters.original_severity)
+    for kind, start, end in (
+        (TREND_BREACH, filters.breached_from, filters.breached_until),
+        (TREND_DOWNGRADE, filters.downgraded_from, filters.downgraded_until),
+    ):
+        if start is not None or end is not None:
+            steps = Event.objects.filter(kind, step_lapse_at__isnull=False)
+            if start is not None:
+                steps = steps.filter(created_at__gte=start)
+            if end is not None:
+                steps = steps.filter(created_at__lt=end)
+            tickets = tickets.filter(pk__in=steps.values("ticket_id"))
     if filters.category:
         tickets = tickets.filter(category=filters.category)
     if filters.product_id is not None:
@@ -403,6 +435,11 @@ def sla_compliance(period: Period, *, now: datetime) -> Compliance:
     )
 
 
+# The workers' steps the trend counts (the queue's breached/downgraded filters too).
+TREND_BREACH = Q(kind=EventKind.ESCALATED, step_level=1)
+TREND_DOWNGRADE = Q(kind=EventKind.DOWNGRADED)
+
+
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
     start: date
@@ -415,8 +452,8 @@ def breaches_and_downgrades(period: Period, *, granularity: str) -> list[TrendPo
     downgrades (POL-SEV-7) per day or week, every period present even when empty."""
     if granularity not in ("day", "week"):
         raise ValueError(f"unknown granularity {granularity!r}")
-    breach = Q(kind=EventKind.ESCALATED, step_level=1)
-    downgrade = Q(kind=EventKind.DOWNGRADED)
+    breach = TREND_BREACH
+    downgrade = TREND_DOWNGRADE
     found: dict[date, dict[str, int]] = defaultdict(dict)
     for bucket, kind, n in (
         Event.objects.filter(
