@@ -11,11 +11,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import moments
 from core.refusals import into_form, into_messages
 from notices import services
 from notices.forms import CcForm, PreferenceForm
 from notices.models import NoticePreference, StaffNotice, TicketCc
 from tenants.access import AgentRequest, TenantRequest, desk_view, tenant_view
+from tenants.forms import TimeZoneForm
+from tenants.services import user_set_time_zone
+from tenants.zones import desk_zone
 from tickets.access import ticket_for_desk, ticket_for_organization
 
 LIST_SIZE = 50
@@ -65,19 +69,40 @@ def read_all(request: AgentRequest) -> HttpResponse:
 @desk_view
 @require_http_methods(["GET", "POST"])
 def preferences(request: AgentRequest) -> HttpResponse:
+    """The agent's own settings: e-mail preferences, and the time zone the desk shows
+    times in (the second form's button is named ``time_zone``)."""
+    posted = request.POST if request.method == "POST" else None
+    zone_posted = posted is not None and "time_zone" in posted
     preference = NoticePreference.objects.filter(user=request.user).first()
     form = PreferenceForm(
-        request.POST if request.method == "POST" else None,
+        None if zone_posted else posted,
         instance=preference or NoticePreference(user=request.user),
     )
-    if request.method == "POST" and form.is_valid():
+    desk_default = _("The desk's default (%(zone)s)") % {"zone": moments.zone_words(desk_zone())}
+    zone_form = TimeZoneForm(
+        posted if zone_posted else None,
+        initial={"time_zone": request.user.time_zone},
+        blank_label=desk_default,
+    )
+    if zone_posted and zone_form.is_valid():
+        with into_form(zone_form, field="time_zone"):
+            user_set_time_zone(user=request.user, time_zone=zone_form.cleaned_data["time_zone"])
+            messages.success(request, _("Your time zone is saved."))
+            return redirect("notices:preferences")
+    elif posted is not None and not zone_posted and form.is_valid():
         services.set_preferences(
             user=request.user,
             email={name.removeprefix("email_"): value for name, value in form.cleaned_data.items()},
         )
         messages.success(request, _("Your notice preferences are saved."))
         return redirect("notices:preferences")
-    return render(request, "notices/preferences.html", {"form": form})
+    status = 400 if posted is not None else 200
+    return render(
+        request,
+        "notices/preferences.html",
+        {"form": form, "zone_form": zone_form},
+        status=status,
+    )
 
 
 @desk_view

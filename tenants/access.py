@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from tenants.models import Membership, Organization, User
+from tenants.zones import zone_for
 
 
 class TenantRequest(HttpRequest):
@@ -95,9 +96,10 @@ def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[...,
             tenant_request = cast(TenantRequest, request)
             tenant_request.membership = membership
             tenant_request.organization = membership.organization
-            # Portal times read in the organization's own zone; reset afterwards because
-            # the active zone is thread-local and the thread serves the next request too.
-            timezone.activate(membership.organization.zone)
+            # Portal times read in the person's own zone, else the organization's; reset
+            # afterwards because the active zone is thread-local and the thread serves the
+            # next request too.
+            timezone.activate(zone_for(request.user, organization=membership.organization))
             try:
                 if admin_only and not membership.is_admin:
                     return render(

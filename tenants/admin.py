@@ -142,7 +142,7 @@ class UserAdmin(ServiceAdminMixin, BaseUserAdmin):
     add_form = UserCreationForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name", "phone", "language")}),
+        (_("Personal info"), {"fields": ("full_name", "phone", "language", "time_zone")}),
         (
             _("Provider staff and permissions"),
             {"fields": ("staff_role", "is_staff", "is_active", "is_superuser", "groups")},

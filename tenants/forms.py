@@ -3,10 +3,13 @@ with the organization's country, duplicates, the password) live in ``tenants.ser
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tenants.services import LABEL_MAX_LENGTH, PHONE_INPUT_MAX_LENGTH
+from tenants.zones import zone_choices
 
 
 class PasswordConfirmMixin(forms.Form):
@@ -51,3 +54,16 @@ class EmailContactForm(_LabelMixin, PasswordConfirmMixin):
 
 class RemoveContactForm(PasswordConfirmMixin):
     pass
+
+
+class TimeZoneForm(forms.Form):
+    """The zone a person reads times in, named by place in their language (never by id).
+    Blank: their organization's (a customer) or the desk's (staff)."""
+
+    time_zone = forms.ChoiceField(label=_("My time zone"), required=False)
+
+    def __init__(self, *args: Any, blank_label: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", blank_label), *zone_choices()]

@@ -73,6 +73,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("language"), max_length=8, default="en", choices=[("en", "English"), ("pl", "Polski")]
     )
+    # Blank: the organization's zone for a customer, the desk's (settings.TIME_ZONE) for
+    # staff; tenants.zones.zone_for reads it, the middleware activates it.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, default="", validators=[_validate_time_zone]
+    )
     staff_role = models.CharField(
         _("staff role"),
         max_length=16,

@@ -15,10 +15,11 @@ from datetime import datetime
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core import moments
 from core.refusals import into_form
 from tenants import services
 from tenants.access import TenantRequest, tenant_view
@@ -82,8 +83,8 @@ def _contact_or_404(request: TenantRequest, kind: str, contact_id: int) -> Conta
 
 
 def _local(moment: datetime) -> str:
-    # tenant_view activated the organization's zone for this request.
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    # tenant_view activated the reader's zone for this request; named in words.
+    return moments.format_moment(moment)
 
 
 def _refused(request: TenantRequest, template: str, context: dict[str, object]) -> HttpResponse:

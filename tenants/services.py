@@ -29,10 +29,11 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
+from core import moments
 from core.refusals import Refused
 from tenants.mail import HEADERS, KIND_HEADER, contact_language
 from tenants.masking import mask_email, mask_phone
@@ -49,6 +50,7 @@ from tenants.models import (
     Role,
     User,
 )
+from tenants.zones import known_zones
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,10 @@ class ContactKind(models.TextChoices):
 
 class ContactError(Refused):
     """A refused change of the registered contacts."""
+
+
+class TimeZoneError(Refused):
+    """A zone the database does not know."""
 
 
 type Contact = RegisteredPhone | RegisteredEmail
@@ -336,8 +342,8 @@ def _who(user: User) -> str:
 
 
 def _when(moment: datetime, organization: Organization) -> str:
-    local = timezone.localtime(moment, organization.zone)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({organization.zone.key})"
+    # The zone in words ("Warsaw time"), in the recipient's language; never its id.
+    return moments.format_moment(moment, zone=organization.zone)
 
 
 def _recipients_before_change(organization: Organization) -> tuple[str, ...]:
@@ -915,3 +921,16 @@ def membership_remove_by_staff(*, member: Membership, staff: User, now: datetime
         now=now,
     )
     member.delete()
+
+
+def user_set_time_zone(*, user: User, time_zone: str) -> User:
+    """The zone the person reads times in; blank: their organization's (a customer) or
+    the desk's (staff). An unknown zone is refused."""
+    time_zone = time_zone.strip()
+    if time_zone and time_zone not in known_zones():
+        raise TimeZoneError(
+            _("%(value)s is not a known time zone.") % {"value": time_zone}, field="time_zone"
+        )
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
+    return user

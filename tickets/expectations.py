@@ -11,13 +11,15 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from core import moments
+from severity.calendars import BusinessCalendar
 from severity.models import business_calendar, version_in_force, version_target
 from tenants.models import Organization
 from tickets.models import Status, Ticket
@@ -27,17 +29,53 @@ MEDIAN_WINDOW = timedelta(days=7)
 # The median of the latest this many comparable requests is plenty, and bounds the read.
 MEDIAN_SAMPLE = 500
 
-# Zones people name after a city other than the zone's own (the policy says "Beijing time").
-_ZONE_NAMES = {"Asia/Shanghai": "Beijing", "Asia/Kolkata": "India", "Etc/UTC": "UTC"}
-
 
 def zone_label(zone: ZoneInfo | str) -> str:
-    """``Beijing time``, ``Warsaw time``, ``New York time``; ``UTC`` for UTC."""
-    key = zone.key if isinstance(zone, ZoneInfo) else zone
-    if key in {"UTC", "Etc/UTC"}:
-        return "UTC"
-    city = _ZONE_NAMES.get(key) or key.rsplit("/", 1)[-1].replace("_", " ")
-    return _("%(city)s time") % {"city": city}
+    """``Beijing time``, ``Warsaw time``, ``New York time``; ``UTC`` for UTC; the city's
+    name in the active language (CLDR, core.moments)."""
+    return moments.zone_words(zone)
+
+
+def support_hours_text(calendar: BusinessCalendar, *, reader: ZoneInfo, now: datetime) -> str:
+    """``Support hours: 09:00–24:00 Beijing time, every day (02:00–17:00 Warsaw time).``
+    Support's own hours with the reader's beside them, as the clocks stand today; empty
+    for a calendar that is always open or whose week is not one plain pattern."""
+    windows = calendar.windows
+    spans = {(w.start, w.end) for w in windows}
+    days = sorted({w.weekday for w in windows})
+    if len(spans) != 1 or len(windows) != len(days) or spans == {(time(0), None)}:
+        return ""
+    if days == list(range(7)):
+        week = _("every day")
+    elif days == list(range(5)):
+        week = _("Monday to Friday")
+    else:
+        return ""
+    start, end = next(iter(spans))
+    today = now.astimezone(calendar.tz).date()
+    opens = datetime.combine(today, start, tzinfo=calendar.tz)
+    closes = (
+        datetime.combine(today + timedelta(days=1), time(0), tzinfo=calendar.tz)
+        if end is None
+        else datetime.combine(today, end, tzinfo=calendar.tz)
+    )
+    own = _("%(start)s–%(end)s %(zone)s") % {
+        "start": start.strftime("%H:%M"),
+        "end": "24:00" if end is None else end.strftime("%H:%M"),
+        "zone": zone_label(calendar.tz),
+    }
+    if opens.utcoffset() == opens.astimezone(reader).utcoffset():
+        return _("Support hours: %(hours)s, %(week)s.") % {"hours": own, "week": week}
+    theirs = _("%(start)s–%(end)s %(zone)s") % {
+        "start": moments.format_clock(opens, zone=reader),
+        "end": moments.format_clock(closes, zone=reader),
+        "zone": zone_label(reader),
+    }
+    return _("Support hours: %(hours)s, %(week)s (%(yours)s for you).") % {
+        "hours": own,
+        "week": week,
+        "yours": theirs,
+    }
 
 
 def moment_phrase(moment: datetime, *, now: datetime, zone: ZoneInfo) -> str:
@@ -70,16 +108,23 @@ class ExpectedWait:
     respond_by_text: str  # "Support will respond by 16:30 today, Beijing time."
     target: timedelta  # working time
     open_now: bool  # is support's calendar in working hours now?
+    hours_text: str  # support's hours in its zone and the reader's; "" when always open
     waiting: int  # requests of this severity still waiting for a first response
     median: timedelta | None  # recent median first response of comparable requests
     sample: int  # how many requests the median is of
 
 
 def expected_wait(
-    *, organization: Organization, category: str, severity: str, now: datetime
+    *,
+    organization: Organization,
+    category: str,
+    severity: str,
+    now: datetime,
+    zone: ZoneInfo | None = None,
 ) -> ExpectedWait:
     """The expected wait for a request filed now: the SLA target on its business calendar
-    (POL-SLA-1, POL-SLA-3/4) and the live queue of that severity."""
+    (POL-SLA-1, POL-SLA-3/4) and the live queue of that severity. Times read in ``zone``
+    (the reader's), else the organization's."""
     version_id = version_in_force(
         policy_id=organization.sla_policy_id, contract=organization.contract
     )
@@ -97,7 +142,7 @@ def expected_wait(
     median = median_duration(
         [answered - filed for filed, answered in recent if answered is not None]
     )
-    zone = organization.zone
+    zone = zone or organization.zone
     text = _("Support will respond by %(when)s, %(zone)s.") % {
         "when": moment_phrase(respond_by, now=now, zone=zone),
         "zone": zone_label(zone),
@@ -108,6 +153,7 @@ def expected_wait(
         respond_by_text=text,
         target=target.first_response,
         open_now=calendar.is_open(now),
+        hours_text=support_hours_text(calendar, reader=zone, now=now),
         waiting=waiting,
         median=median,
         sample=len(recent),
@@ -124,9 +170,10 @@ class SlaState:
     needs_you: bool = False
 
 
-def sla_state(ticket: Ticket, *, now: datetime) -> SlaState:
-    """The request's SLA state in plain words, in the organization's time zone."""
-    zone = ticket.organization.zone
+def sla_state(ticket: Ticket, *, now: datetime, zone: ZoneInfo | None = None) -> SlaState:
+    """The request's SLA state in plain words, in ``zone`` (the reader's), else the
+    organization's."""
+    zone = zone or ticket.organization.zone
 
     def when(moment: datetime) -> str:
         return _("%(when)s, %(zone)s") % {

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber
@@ -152,10 +153,16 @@ class Preview:
 
 
 def preview(
-    *, organization: Organization, role: str | None, answers: Mapping[str, object], now: datetime
+    *,
+    organization: Organization,
+    role: str | None,
+    answers: Mapping[str, object],
+    now: datetime,
+    zone: ZoneInfo | None = None,
 ) -> Preview:
-    """The assessment and the expected wait (POL-REQ-2) for the answers so far; only the
-    refusal where the answers are not enough to assess yet."""
+    """The assessment and the expected wait (POL-REQ-2) for the answers so far, its times
+    read in ``zone`` (the reader's; else the organization's); only the refusal where the
+    answers are not enough to assess yet."""
     category = str(answers.get("category") or "")
     refusal = role_refusal(role, category)
     draft = TicketDraft(
@@ -174,7 +181,11 @@ def preview(
     cap = sev.severity_cap(category=category, contract=organization.contract)
     try:
         wait: ExpectedWait | None = expected_wait(
-            organization=organization, category=category, severity=outcome.severity.value, now=now
+            organization=organization,
+            category=category,
+            severity=outcome.severity.value,
+            now=now,
+            zone=zone,
         )
     except SlaTarget.DoesNotExist:  # a supervisor removed the target: no promise to show
         wait = None

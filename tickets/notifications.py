@@ -47,12 +47,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 
+from core import moments
 from severity import assessment
 from severity.choices import Severity
 from tenants.models import User
+from tenants.zones import desk_zone
 from tickets import survey
 from tickets.models import Attachment, Event, EventKind, Message, MessageKind, Status, Ticket
 from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER
@@ -282,11 +284,11 @@ def _portal_url(ticket: Ticket) -> str:
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
-    """A moment in the reader's language and the given zone, with the zone's name."""
+    """A moment in the reader's language and the given zone, with the zone's name in
+    words ("7 Dec 2026, 14:05 Warsaw time"), never its id."""
     if moment is None:
         return ""
-    local = timezone.localtime(moment, zone)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({zone.key})"
+    return moments.format_moment(moment, zone=zone)
 
 
 def _translated(msgid: str) -> str:
@@ -459,7 +461,7 @@ def _warned(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notifi
         "deadline_warning",
         lambda: {
             "reason": _translated(event.reason),
-            "response_due": _when(ticket.response_due_at, ZoneInfo("UTC")),
+            "response_due": _when(ticket.response_due_at, desk_zone()),
         },
     )
 

@@ -152,7 +152,7 @@ def _detail(
             ticket.attachments.filter(message__isnull=True).order_by("created_at", "pk")
         ),
         "timeline": list(ticket.events.customer_visible().select_related("actor_user")),
-        "sla": sla_state(ticket, now=now),
+        "sla": sla_state(ticket, now=now, zone=timezone.get_current_timezone()),
         "rating": rating,
         "can_reopen": may_reopen(ticket, now),
         # After the reopen window (or once closed), writing again files a linked follow-up.
@@ -343,7 +343,11 @@ def preview(request: TenantRequest, data: Any, *, now: datetime) -> intake.Previ
     """The live assessment (POL-SEV-1..6, POL-SLA-2) and the expected wait (POL-REQ-2)
     for the answers so far: the same preview the API's ``severity/assess/`` gives."""
     return intake.preview(
-        organization=request.organization, role=request.membership.role, answers=data, now=now
+        organization=request.organization,
+        role=request.membership.role,
+        answers=data,
+        now=now,
+        zone=timezone.get_current_timezone(),
     )
 
 
@@ -407,7 +411,7 @@ def request_new(request: TenantRequest) -> HttpResponse:
             % {
                 "reference": ticket.reference,
                 "severity": ticket.severity,
-                "wait": sla_state(ticket, now=now).text,
+                "wait": sla_state(ticket, now=now, zone=timezone.get_current_timezone()).text,
             },
         )
         return redirect("portal:request_detail", org=organization.slug, number=ticket.pk)

@@ -13,8 +13,9 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import translation
 
+from core import moments
 from tenants.mail import HEADERS, KIND_HEADER, language
 from tenants.models import Organization, Role, User
 
@@ -80,8 +81,8 @@ def global_admins(organization: Organization) -> list[User]:
 
 
 def _when(moment: datetime, organization: Organization) -> str:
-    local = timezone.localtime(moment, organization.zone)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({organization.zone.key})"
+    # The zone in words ("Warsaw time"), in the recipient's language; never its id.
+    return moments.format_moment(moment, zone=organization.zone)
 
 
 def notice_emails(

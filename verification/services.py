@@ -46,12 +46,10 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from core import metrics
+from core import metrics, moments
 from core.refusals import Refused
 from tenants import masking
 from tenants.mail import contact_language
@@ -608,7 +606,7 @@ def rate_limit_message(limit: CodeLimit) -> str:
     """What the agent reads at a limit: which one, and when the next code may go out, in
     the time zone active for the reader (the agent's own on the desk)."""
     message = ERR_RATE_HOUR if limit.per == "hour" else ERR_RATE_DAY
-    at = date_format(timezone.localtime(limit.next_at), "H:i")
+    at = moments.format_moment(limit.next_at, form="clock")  # "21:40 Warsaw time"
     return str(message) % {"count": limit.count, "time": at}
 
 

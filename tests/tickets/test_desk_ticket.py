@@ -101,4 +101,4 @@ def test_working_time_reads_like_an_sla() -> None:
     assert working_time(timedelta(minutes=42, seconds=59)) == "42 min"
     assert working_time(timedelta(seconds=20)) == "under a minute"
     assert working_time(None) == "—"
-    assert working_time(-timedelta(hours=2, minutes=5)) == "2 h 5 min overdue"
+    assert working_time(-timedelta(hours=2, minutes=5)) == "overdue by 2 h 5 min"

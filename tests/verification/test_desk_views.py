@@ -394,7 +394,7 @@ def test_the_rate_limit_message_is_the_services(
     first = PinChallenge.objects.order_by("pk").first()
     assert first is not None
     next_at = timezone.localtime(first.created_at + timedelta(hours=1))
-    expected = str(ERR_RATE_HOUR % {"count": 3, "time": f"{next_at:%H:%M}"})
+    expected = str(ERR_RATE_HOUR % {"count": 3, "time": f"{next_at:%H:%M} UTC"})
     response = send(agent_client, call, f"email:{contacts.email.pk}")
     assert response.context["send_form"].non_field_errors() == [expected]
     assert PinChallenge.objects.count() == 3
@@ -418,7 +418,7 @@ def test_at_the_limit_the_page_gives_the_next_time_in_the_agents_zone_and_disabl
     page = text(agent_client.get(url("calls:verify", call)))
     # The first code leaves the hour an hour after it was sent, read in the agent's zone.
     local = timezone.localtime(first.created_at + timedelta(hours=1))
-    assert f"Next code possible at {local:%H:%M}." in page
+    assert f"Next code possible at {local:%H:%M} UTC." in page  # the desk's zone, named
     assert "disabled" in _send_button(page)
     assert 'aria-describedby="code-limit"' in _send_button(page)
     limit = code_limit(organization_id=world.org_a.pk, now=timezone.now(), policy=PinPolicy())
@@ -426,7 +426,7 @@ def test_at_the_limit_the_page_gives_the_next_time_in_the_agents_zone_and_disabl
     assert limit.next_at == first.created_at + timedelta(hours=1)
     warsaw = timezone.localtime(limit.next_at, ZoneInfo("Europe/Warsaw"))
     with timezone.override("Europe/Warsaw"):
-        assert f"Next code possible at {warsaw:%H:%M}." in rate_limit_message(limit)
+        assert f"Next code possible at {warsaw:%H:%M} Warsaw time." in rate_limit_message(limit)
 
     # Once the hour has passed, the button is back (on a new call: this one has ended).
     clock.shift(timedelta(minutes=30))

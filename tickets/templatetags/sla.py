@@ -16,7 +16,7 @@ def working_time(value: timedelta | None) -> str:
     if value is None:
         return "—"
     if value < timedelta(0):
-        return _("%(time)s overdue") % {"time": working_time(-value)}
+        return _("overdue by %(time)s") % {"time": working_time(-value)}
     minutes = int(value.total_seconds() // 60)
     if minutes < 1:
         return _("under a minute")
@@ -26,3 +26,15 @@ def working_time(value: timedelta | None) -> str:
     if hours:
         return _("%(hours)d h") % {"hours": hours}
     return _("%(minutes)d min") % {"minutes": minutes}
+
+
+@register.filter
+def is_overdue(value: timedelta | None) -> bool:
+    """A remaining time below zero: the ledger then reads "Overdue by 45 h"."""
+    return value is not None and value < timedelta(0)
+
+
+@register.filter
+def working_time_abs(value: timedelta | None) -> str:
+    """``45 h``: a duration without its sign, for "Overdue by"."""
+    return working_time(abs(value) if value is not None else None)
