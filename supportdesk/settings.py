@@ -262,6 +262,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC") or "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date and time format per language (English "7 Dec 2026, 14:05", Polish
+# "07.12.2026, 14:05"); the active zone is the reader's (tenants.middleware).
+FORMAT_MODULE_PATH = ["supportdesk.formats"]
 
 # --- Static and media ---------------------------------------------------------------------
 STATIC_URL = "static/"
