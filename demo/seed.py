@@ -58,7 +58,7 @@ from tenants.models import (
     User,
 )
 from tickets.actors import Actor
-from tickets.models import Channel, Event, Ticket
+from tickets.models import Channel, Event, EventKind, Status, Ticket
 from tickets.remeasure import remeasure_run
 from tickets.services import (
     TicketDraft,
@@ -180,10 +180,23 @@ class _Seeder:
                 for spec in sorted(DEMO_TICKETS[tenant.slug], key=lambda t: -t.ago):
                     self._ticket(organization, members, staff, spec)
                 # The demo's invented history has already "happened": it sends no e-mail.
-                # Only what the workers do from now on (escalations, downgrades) does.
-                Event.objects.filter(organization=organization, delivered_at__isnull=True).update(
-                    delivered_at=self.now
+                # Only what the workers do from now on (escalations, downgrades) does —
+                # and the latest resolution of a request nobody rated yet, so the resolved
+                # e-mail with its one-click ratings is in the demo's mail at first start.
+                last_resolved = (
+                    Event.objects.filter(
+                        organization=organization,
+                        kind=EventKind.RESOLVED,
+                        ticket__status=Status.RESOLVED,
+                        ticket__rating__isnull=True,
+                    )
+                    .order_by("-created_at", "-pk")
+                    .values_list("pk", flat=True)
+                    .first()
                 )
+                Event.objects.filter(organization=organization, delivered_at__isnull=True).exclude(
+                    pk=last_resolved
+                ).update(delivered_at=self.now)
 
         self._contoso_policy(tenants[CONTOSO.slug][0], staff["supervisor"])
         self.created.update(seed_help_center(now=self.now))
