@@ -30,9 +30,15 @@ $(PY):
 	echo "Creating $(VENV) with $$interpreter"; \
 	$$interpreter -m venv $(VENV)
 
+# Quiet installs: pip's version notice, its warning for root and its progress bars are
+# off, so a first run prints only what it is doing (no setuptools or pip warnings).
+PIP := PIP_ROOT_USER_ACTION=ignore $(PY) -m pip --disable-pip-version-check --no-input --quiet
+say = @printf '==> %s\n' $(1)
+
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(call say,"Installing supportdesk and its dependencies into $(VENV) (first run: a minute or two)")
+	$(PIP) install --upgrade pip
+	$(PIP) install --progress-bar off -e '.[dev]'
 	@touch $@
 
 .PHONY: install
@@ -40,15 +46,18 @@ install: $(VENV)/.installed
 
 .PHONY: migrate
 migrate: install
-	$(PY) manage.py migrate --no-input
+	$(call say,"Bringing the database up to date (./var/db.sqlite3 unless DATABASE_URL is set)")
+	$(PY) manage.py migrate --no-input --verbosity 0
 
 .PHONY: demo
 demo: migrate
+	$(call say,"Loading the demo data")
 	$(PY) manage.py seed_demo
 
 # Web, Celery worker and beat together (Procfile); Ctrl-C stops all three.
 .PHONY: run
 run: demo
+	$(call say,"Starting the web server with a Celery worker and beat on http://$(HOST):$(PORT)/ (another port: make run PORT=8080; Ctrl-C stops all three)")
 	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) $(VENV)/bin/honcho start --procfile Procfile --env /dev/null --port $(PORT)
 
 # The tiers (README "Tests"): the pure tier without Django (which proves it needs none);
