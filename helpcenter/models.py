@@ -36,7 +36,10 @@ class Service(models.Model):
         ordering = ("position", "name")
 
     def __str__(self) -> str:
-        return self.name
+        # The seeded names in the reader's language (core.names): forms show this.
+        from core.names import product_name
+
+        return product_name(self.name)
 
 
 def _in_polish() -> bool:

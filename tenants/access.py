@@ -20,8 +20,25 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
-from tenants.models import Membership, Organization, User
+from tenants.models import Membership, Organization, Role, User
 from tenants.zones import zone_for
+
+
+def organization_admins(organization: Organization) -> list[Membership]:
+    """The admins a member can turn to (POL-WHO-1): global admins first, then by name."""
+    order: dict[str, int] = {role: rank for rank, role in enumerate(ADMIN_ROLE_ORDER)}
+    admins = (
+        Membership.objects.filter(
+            organization=organization, role__in=ADMIN_ROLE_ORDER, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    return sorted(admins, key=lambda m: order[m.role])
+
+
+# Whom to ask first: the global admins may do everything (POL-WHO-2).
+ADMIN_ROLE_ORDER = (Role.GLOBAL_ADMIN, Role.SERVICE_SUPPORT_ADMIN, Role.BILLING_ADMIN)
 
 
 class TenantRequest(HttpRequest):
@@ -105,7 +122,11 @@ def tenant_view(*, admin_only: bool) -> Callable[[TenantViewFunc], Callable[...,
                     return render(
                         request,
                         "portal/ask_admin.html",
-                        {"organization": membership.organization, "membership": membership},
+                        {
+                            "organization": membership.organization,
+                            "membership": membership,
+                            "admins": organization_admins(membership.organization),
+                        },
                     )
                 return view(tenant_request, *args, **kwargs)
             finally:

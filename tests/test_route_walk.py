@@ -30,6 +30,7 @@ API = "api"  # /api/v1/…: JSON; the agent endpoints refuse customers
 CLASSIFIED: dict[str, str] = {
     "home": PUBLIC,
     "healthz": PUBLIC,
+    "favicon": PUBLIC,
     "metrics": PUBLIC,
     "login": PUBLIC,
     "logout": PUBLIC,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
+from core.names import calendar_name
 from severity.calendars import BusinessCalendar
 from severity.models import SlaTarget, business_calendar, version_in_force, version_target
 from severity.sla import (
@@ -274,7 +275,7 @@ def explain(ticket: Ticket, *, now: datetime) -> Explanation:
         severity=ticket.severity,
         category=ticket.category,
         policy=str(target.version),
-        calendar=target.calendar.name,
+        calendar=calendar_name(target.calendar.name),  # a seeded name, translated
         time_zone=str(calendar.tz),
         target=goal,
         measuring=measuring,

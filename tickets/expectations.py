@@ -209,7 +209,7 @@ def sla_state(ticket: Ticket, *, now: datetime, zone: ZoneInfo | None = None) ->
         else:
             text = _(
                 "Waiting for your reply — please answer by %(when)s, or the severity may be "
-                "lowered (POL-SEV-7). Support's clock is paused until you answer."
+                "lowered. Support's clock is paused until you answer."
             ) % {"when": when(ticket.customer_due_at)}
         return SlaState("waiting_on_you", text, needs_you=True)
     due = ticket.response_due_at

@@ -4,11 +4,13 @@ the forms call the same functions so the admin sees the message next to the fiel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
@@ -16,7 +18,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
 from tenants.models import Membership, Organization, RegisteredEmail, RegisteredPhone
-from tenants.roles import may_file
+from tenants.roles import ROLE_CANNOT_FILE, may_file
 from tickets import attachments as uploads
 from tickets.filters import RequestFilter
 from tickets.intake import TicketDraft, draft_problems
@@ -25,6 +27,61 @@ from tickets.models import ContactMethod, Language
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+
+# Shown by the browser before anything is sent; the script fills in "{name}".
+_TOO_LARGE_BEFORE_UPLOAD = _(
+    "“{name}” is larger than %(size)s and would be refused. Choose a smaller file or "
+    "share a link to it instead."
+)
+
+
+class CategorySelect(forms.RadioSelect):
+    """Radio buttons where the categories the member's role may not file are shown but
+    disabled, each with the reason (POL-WHO-2), so nobody fills in a form they cannot
+    send."""
+
+    option_template_name = "tickets/widgets/category_option.html"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused: dict[str, str] = {}
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: Any,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        reason = self.refused.get(str(value))
+        if reason:
+            option["attrs"]["disabled"] = True
+            option["attrs"]["aria-describedby"] = f"{option['attrs'].get('id', name)}-why"
+            option["refused"] = reason
+        return option
+
+
+def lazy_str(make: Callable[[], str]) -> str:
+    """A text made when it is rendered, not when the form class is defined."""
+    return lazy(make, str)()
+
+
+def _attachments_help() -> str:
+    return str(
+        _(
+            "Screenshots, logs or documents: up to %(count)d files of at most %(size)s each "
+            "(%(types)s)."
+        )
+    ) % {
+        "count": uploads.max_files(),
+        "size": uploads.filesizeformat(uploads.max_bytes()),
+        "types": uploads.allowed_extensions(),
+    }
 
 
 class AttachmentsField(forms.FileField):
@@ -38,14 +95,26 @@ class AttachmentsField(forms.FileField):
         kwargs.setdefault("label", _("Attachments (optional)"))
         super().__init__(**kwargs)
         self.widget.attrs.setdefault("accept", uploads.accept_attribute())
-        self.help_text = _(
-            "Screenshots, logs or documents: up to %(count)d files of at most %(size)s each "
-            "(%(types)s)."
-        ) % {
-            "count": uploads.max_files(),
-            "size": uploads.filesizeformat(uploads.max_bytes()),
-            "types": uploads.allowed_extensions(),
-        }
+        # The fields are made when the module loads: the texts and limits are read when a
+        # page is rendered, in the reader's language and with the settings of the day.
+        # static/js/app.js checks the sizes before the upload starts; the server checks
+        # again (check_file) whatever the browser did.
+        self.widget.attrs.update(
+            {
+                "data-max-bytes": lazy_str(lambda: str(uploads.max_bytes())),
+                "data-max-files": lazy_str(lambda: str(uploads.max_files())),
+                "data-too-large": lazy_str(
+                    lambda: (
+                        str(_TOO_LARGE_BEFORE_UPLOAD)
+                        % {"size": uploads.filesizeformat(uploads.max_bytes())}
+                    )
+                ),
+                "data-too-many": lazy_str(
+                    lambda: str(uploads.ERR_TOO_MANY) % {"count": uploads.max_files()}
+                ),
+            }
+        )
+        self.help_text = lazy_str(_attachments_help)
 
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
@@ -93,7 +162,7 @@ class RequestForm(forms.Form):
     category = forms.ChoiceField(
         label=_("What do you need help with?"),
         choices=Category.choices,
-        widget=forms.RadioSelect,
+        widget=CategorySelect,
     )
     product = forms.ModelChoiceField(
         label=_("Product"),
@@ -126,8 +195,8 @@ class RequestForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
-            "For severity A: what the outage stops your organization from doing "
-            "(POL-SLA-2). Keep it current while support works on it."
+            "For severity A: what the outage stops your organization from doing. Keep it "
+            "current while support works on it."
         ),
     )
     contact_24x7 = forms.CharField(
@@ -136,7 +205,7 @@ class RequestForm(forms.Form):
         max_length=200,
         help_text=_(
             "For severity A: a person and phone number support can reach at any hour, "
-            "so the work continues without breaks (POL-SLA-2)."
+            "so the work continues without breaks."
         ),
     )
     contact_phone = PhoneNumberField(label=_("Contact phone"), required=False)
@@ -168,6 +237,16 @@ class RequestForm(forms.Form):
             else _("With the country code, for example +48 600 100 200."),
         )
         self.fields["contact_phone"].widget.attrs.update({"autocomplete": "tel"})
+        # POL-WHO-2: the categories the role may not file are shown disabled, with why.
+        category = self.fields["category"]
+        if isinstance(category.widget, CategorySelect):
+            category.widget.refused = {
+                value: str(
+                    ROLE_CANNOT_FILE % {"role": membership.get_role_display(), "category": label}
+                )
+                for value, label in Category.choices
+                if not may_file(membership.role, value)
+            }
         self.fields["contact_email"].widget.attrs.update({"autocomplete": "email"})
         if not self.is_bound:
             self.initial.update(self.prefill())

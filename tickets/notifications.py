@@ -57,7 +57,7 @@ from tenants.models import User
 from tenants.zones import desk_zone
 from tickets import survey
 from tickets.models import Attachment, Event, EventKind, Message, MessageKind, Status, Ticket
-from tickets.reasons import REASON_DOWNGRADE, REASON_REMINDER
+from tickets.reasons import event_reason, without_policy_ids
 
 Context = dict[str, Any]
 
@@ -346,11 +346,11 @@ def _creation_reasons(event: Event, ticket: Ticket) -> str:
             has_24x7_contact=bool(ticket.contact_24x7.strip()),
         )
     except (TypeError, ValueError):
-        return event.reason
+        return without_policy_ids(event.reason)
     same = outcome.severity.value == event.after.get("severity") and [
         reason.code for reason in outcome.reasons
     ] == event.after.get("reasons")
-    return outcome.as_text() if same else event.reason
+    return outcome.as_text() if same else without_policy_ids(event.reason)
 
 
 # --- One builder per kind ------------------------------------------------------------------
@@ -484,8 +484,8 @@ def _downgraded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[No
 
     def extra() -> Context:
         # The stored reason has the severities substituted in English: translate the
-        # msgid, then substitute.
-        reason = gettext(REASON_DOWNGRADE) % {"before": before, "after": after}
+        # msgid, then substitute; customers read no policy ids (tickets.reasons).
+        reason = event_reason(event)
         return {
             "reason": reason,
             "severity_before": _severity_label(before),
@@ -496,9 +496,7 @@ def _downgraded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[No
 
 
 def _reminded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    return _customer(
-        ticket, "reminder", lambda: {"reason": _translated(event.reason or REASON_REMINDER)}
-    )
+    return _customer(ticket, "reminder", lambda: {"reason": event_reason(event)})
 
 
 def _resolved(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
@@ -535,8 +533,8 @@ def _severity_changed(event: Event, ticket: Ticket, prefetched: Prefetched) -> l
         lambda: {
             "severity_before": _severity_label(event.before.get("severity")),
             "severity_after": _severity_label(event.after.get("severity")),
-            # An agent's words, or a worker's msgid (translated; other text unchanged).
-            "reason": _translated(event.reason),
+            # An agent's words, or a worker's msgid (translated, without policy ids).
+            "reason": event_reason(event),
         },
     )
 

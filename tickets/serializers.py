@@ -31,6 +31,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.reasons import event_reason
 
 
 def _text(max_length: int, *, required: bool = True, **extra: Any) -> serializers.CharField:
@@ -394,7 +395,8 @@ class EventOut(serializers.ModelSerializer):
         return {k: v for k, v in event.after.items() if k in _SHARED_KEYS}
 
     def get_reason(self, event: Event) -> str:
-        return event.reason if event.kind in _KINDS_WITH_REASON else ""
+        # In the caller's language and without policy ids; the codes are in ``after``.
+        return event_reason(event) if event.kind in _KINDS_WITH_REASON else ""
 
 
 class SegmentOut(serializers.Serializer):
