@@ -303,3 +303,13 @@ def test_no_raw_zone_id_on_portal_and_desk_pages_for_a_polish_organization(
         assert not RAW_ZONE.search(html), (url, RAW_ZONE.search(html))
     desk = client.get(reverse("desk:ticket", kwargs={"number": ticket.pk})).content.decode()
     assert "Warszawa, Polska" in desk  # the organization's zone, named by place
+
+
+@pytest.mark.django_db
+def test_the_ledger_of_an_overdue_request_reads_overdue_by(world: World, client: Client) -> None:
+    ticket = world.file(world.admin_b, now=timezone.now() - timedelta(days=5))
+    client.force_login(world.agent)
+    html = client.get(reverse("desk:ticket", kwargs={"number": ticket.pk})).content.decode()
+    assert "<dt>Overdue by</dt>" in html
+    assert not re.search(r"<dd>[^<]*\bh overdue</dd>", html)  # not "Remaining 45 h overdue"
+    assert "Calendar “" in html and "Beijing time)" in html  # the calendar's zone in words
