@@ -59,6 +59,9 @@ class SupportdeskConfig:
     SURVEY_LINK_DAYS: int
     IDEMPOTENCY_TTL_HOURS: int
 
+    # The desk: a public reply to an unassigned request assigns it to the replier.
+    REPLY_ASSIGNS: bool
+
     # Outbound webhooks.
     WEBHOOK_TIMEOUT_SECONDS: float
     WEBHOOK_MAX_ATTEMPTS: int

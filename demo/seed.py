@@ -30,6 +30,7 @@ from demo.data.contoso_tickets import CONTOSO_TICKETS
 from demo.data.conversation import CUSTOMER, D, DemoTicket, Step
 from demo.data.fabrikam_tickets import FABRIKAM_TICKETS
 from demo.data.help_centre import ARTICLES, INCIDENTS
+from demo.data.macros import MACROS
 from demo.data.organizations import CONTOSO, FABRIKAM, PARTNER, TENANTS, Contact, Tenant
 from demo.data.people import (
     DEMO_PASSWORD,
@@ -58,7 +59,7 @@ from tenants.models import (
     User,
 )
 from tickets.actors import Actor
-from tickets.models import Channel, Event, EventKind, Status, Ticket
+from tickets.models import Channel, Event, EventKind, Macro, Status, Ticket
 from tickets.remeasure import remeasure_run
 from tickets.services import (
     TicketDraft,
@@ -198,6 +199,7 @@ class _Seeder:
                     pk=last_resolved
                 ).update(delivered_at=self.now)
 
+        self._macros()
         self._contoso_policy(tenants[CONTOSO.slug][0], staff["supervisor"])
         self.created.update(seed_help_center(now=self.now))
         return SeedReport(_logins(tenants), self.created, self.updated)
@@ -236,6 +238,15 @@ class _Seeder:
             row.save(update_fields=changed)
             self.updated[label] += 1
         return row
+
+    def _macros(self) -> None:
+        """The canned replies agents insert into the composer, in both languages."""
+        for macro in MACROS:
+            self._ensure(
+                Macro,
+                {"language": macro.language, "name": macro.name},
+                {"body": macro.body, "position": macro.position, "is_active": True},
+            )
 
     def _user(self, person: Person) -> User:
         return self._ensure(

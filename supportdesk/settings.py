@@ -433,6 +433,8 @@ SUPPORTDESK = SupportdeskConfig(
     SURVEY_LINK_DAYS=env_int("SURVEY_LINK_DAYS", 14, minimum=1),
     # REST API: a POST with an Idempotency-Key is answered from its first response this long.
     IDEMPOTENCY_TTL_HOURS=env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+    # The desk: an agent's public reply to an unassigned request makes them its assignee.
+    REPLY_ASSIGNS=env_bool("REPLY_ASSIGNS", True),
     # Outbound webhooks: timeout per attempt, attempts before giving up, first retry delay
     # (doubling each time: 30 s, 1 min, 2 min … about 1 h for the 8th by default).
     WEBHOOK_TIMEOUT_SECONDS=env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=1.0),

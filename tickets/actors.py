@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from tenants.models import Membership, Role, User
-from tickets.models import ActorKind
+from tickets.models import ActorKind, Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +70,13 @@ class Actor:
     @property
     def is_supervisor(self) -> bool:
         return self.user is not None and self.user.is_supervisor
+
+
+def actor_name(event: Event) -> str:
+    """Who made a change, in words for support: the workers are "Automatic SLA check",
+    never their process name."""
+    if event.actor_kind == ActorKind.SYSTEM:
+        return _("Automatic SLA check")
+    if event.actor_user is not None:
+        return event.actor_user.get_full_name() or event.actor_user.email
+    return event.actor_label

@@ -197,23 +197,76 @@ class SavedViewForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    """A public answer; "ask for information" sends it and waits on the customer."""
+    """The workspace's one composer: a public answer, a question that waits on the
+    customer, or an internal note (the button pressed says which). ``seen_event`` is the
+    newest Event the page showed: a public answer overtaken by newer activity is held
+    unless ``send_anyway`` (``tickets.collision``)."""
 
     ACTION_REPLY = "reply"
     ACTION_REQUEST_INFORMATION = "request_information"
+    ACTION_NOTE = "note"
+    MODE_PUBLIC = "public"
+    MODE_NOTE = "note"
 
+    mode = forms.ChoiceField(
+        label=_("Write"),
+        choices=[(MODE_PUBLIC, _("Public reply")), (MODE_NOTE, _("Internal note"))],
+        widget=forms.RadioSelect,
+        initial=MODE_PUBLIC,
+        required=False,
+    )
     body = forms.CharField(
         label=_("Reply to the customer"),
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("The customer sees this message."),
+        help_text=_("The customer sees a public reply; only support sees an internal note."),
     )
+    # The pressed button's value; none (Enter, a script) is a public reply.
     action = forms.ChoiceField(
-        choices=[(ACTION_REPLY, _("Send reply")), (ACTION_REQUEST_INFORMATION, _("Ask"))],
+        choices=[
+            (ACTION_REPLY, _("Send reply")),
+            (ACTION_REQUEST_INFORMATION, _("Ask")),
+            (ACTION_NOTE, _("Add internal note")),
+        ],
         widget=forms.HiddenInput,
         initial=ACTION_REPLY,
+        required=False,
+    )
+    seen_event = forms.IntegerField(
+        required=False, min_value=0, max_value=2**62, widget=forms.HiddenInput
+    )
+    # "Send anyway" on a held reply: the button carries the action that was held.
+    send_anyway = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "—"),
+            (ACTION_REPLY, _("Send reply")),
+            (ACTION_REQUEST_INFORMATION, _("Ask")),
+        ],
+        widget=forms.HiddenInput,
     )
     attachments = AttachmentsField()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("send_anyway"):
+            data["action"] = data["send_anyway"]
+        elif not data.get("action"):
+            data["action"] = self.ACTION_REPLY
+        return data
+
+    @property
+    def is_note(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return data.get("action") == self.ACTION_NOTE
+
+    def seen_event_id(self) -> int | None:
+        """The Event the reply was written against; None when the agent sends anyway."""
+        data = self.cleaned_data
+        if data.get("send_anyway"):
+            return None
+        seen: int | None = data.get("seen_event")
+        return seen
 
 
 class NoteForm(forms.Form):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("tickets/<str:number>/severity/", desk_views.ticket_severity, name="ticket_severity"),
     path("tickets/<str:number>/reply/", desk_views.ticket_reply, name="ticket_reply"),
     path("tickets/<str:number>/note/", desk_views.ticket_note, name="ticket_note"),
+    path("tickets/<str:number>/presence/", desk_views.ticket_presence, name="ticket_presence"),
     path(
         "tickets/<str:number>/files/<int:attachment>/",
         desk_views.ticket_attachment,

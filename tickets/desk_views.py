@@ -31,19 +31,34 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core.refusals import into_form, into_messages
+from core.refusals import captured, into_form, into_messages
 from helpcenter.selectors import deflection_stats
 from severity.sla import RUNNING, ledger
 from tenants.access import AgentRequest, desk_view, supervisor_view
 from tenants.masking import mask_email, mask_phone
 from tenants.models import User
 from tickets import attachments as uploads
-from tickets import desk_forms, report_charts, selectors, services
+from tickets import desk_forms, presence, report_charts, selectors, services
 from tickets.access import attachment_for_desk, ticket_for_desk
-from tickets.actors import Actor
+from tickets.actors import Actor, actor_name
 from tickets.clocks import Explanation, current_clocks, explain
+from tickets.collision import StaleReply
 from tickets.forms import SeverityChangeForm
-from tickets.models import Attachment, Macro, Message, SavedView, Status, Ticket
+from tickets.macros import FilledMacro, filled_macros
+from tickets.models import (
+    ActorKind,
+    Attachment,
+    AuthorRole,
+    Event,
+    EventKind,
+    Macro,
+    Message,
+    MessageKind,
+    SavedView,
+    Status,
+    Ticket,
+)
+from tickets.presence import present_on
 
 # --- The queue -----------------------------------------------------------------------------
 
@@ -263,11 +278,17 @@ def _registered_contacts(ticket: Ticket, now: datetime) -> list[MaskedContact]:
     return contacts
 
 
-def _macros(ticket: Ticket) -> list[tuple[str, list[Macro]]]:
-    """Canned replies, the ticket's language first."""
-    groups: dict[str, list[Macro]] = {}
-    for macro in Macro.objects.usable():
-        groups.setdefault(macro.get_language_display(), []).append(macro)
+def _macros(
+    ticket: Ticket, *, agent: User, requester_name: str
+) -> list[tuple[str, list[FilledMacro]]]:
+    """Canned replies with their placeholders filled for this request, the ticket's
+    language first."""
+    groups: dict[str, list[FilledMacro]] = {}
+    filled = filled_macros(
+        list(Macro.objects.usable()), ticket, agent=agent, requester_name=requester_name
+    )
+    for macro in filled:
+        groups.setdefault(macro.language, []).append(macro)
     own = ticket.get_language_display()
     return sorted(groups.items(), key=lambda item: (item[0] != own, item[0]))
 
@@ -300,26 +321,149 @@ def _conversation(
     return [(message, files.get(message.pk, [])) for message in messages], files.get(None, [])
 
 
+# The Events a message already stands for on the thread: drawn as the message itself.
+_MESSAGE_EVENTS = {
+    EventKind.CREATED,
+    EventKind.REPLIED,
+    EventKind.NOTED,
+    EventKind.CUSTOMER_REPLIED,
+    EventKind.INFORMATION_REQUESTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEntry:
+    """One entry of the workspace's thread: ``kind`` is request, customer, agent (a
+    public reply), note or system (any other Event)."""
+
+    kind: str
+    at: datetime
+    author: str
+    message: Message | None = None
+    files: tuple[Attachment, ...] = ()
+    event: Event | None = None
+    asks: bool = False  # a reply that made the request wait on the customer
+
+
+def _thread(
+    ticket: Ticket,
+    conversation: list[tuple[Message, list[Attachment]]],
+    timeline: list[Event],
+) -> tuple[list[ThreadEntry], str]:
+    """The request first, then messages and the other Events in time order; returns the
+    thread and the requester's name."""
+    created = next((e for e in timeline if e.kind == EventKind.CREATED), None)
+    requester = ""
+    if created is not None and created.actor_kind != ActorKind.SYSTEM:
+        requester = actor_name(created)
+    requester = requester or ticket.contact_email or _("The customer")
+    asked = {
+        e.after.get("message")
+        for e in timeline
+        if e.kind == EventKind.INFORMATION_REQUESTED and isinstance(e.after, dict)
+    }
+    entries: list[tuple[datetime, int, int, ThreadEntry]] = []
+    for message, files in conversation:
+        if message.kind == MessageKind.NOTE:
+            kind = "note"
+        elif message.author_role == AuthorRole.CUSTOMER:
+            kind = "customer"
+        else:
+            kind = "agent"
+        author = (
+            (message.author.get_full_name() or message.author.email)
+            if message.author
+            else _("The customer")
+            if kind == "customer"
+            else _("Support")
+        )
+        entry = ThreadEntry(
+            kind, message.created_at, author, message, tuple(files), asks=message.pk in asked
+        )
+        entries.append((message.created_at, 1, message.pk, entry))
+    for event in timeline:
+        if event.kind in _MESSAGE_EVENTS and (
+            event.kind == EventKind.CREATED or "message" in (event.after or {})
+        ):
+            continue
+        entry = ThreadEntry("system", event.created_at, actor_name(event), event=event)
+        entries.append((event.created_at, 0, event.pk, entry))
+    entries.sort(key=lambda item: item[:3])
+    first = ThreadEntry("request", ticket.created_at, requester)
+    return [first, *(entry for *_key, entry in entries)], requester
+
+
+@dataclass(frozen=True, slots=True)
+class SlaStrip:
+    """The SLA state in a line: what is due, when, and whether it is at risk."""
+
+    state: str  # "breached", "at_risk", "running", "paused", "none", "stopped"
+    due_at: datetime | None
+
+
+def _sla_strip(ticket: Ticket, now: datetime) -> SlaStrip:
+    if not ticket.is_active:
+        return SlaStrip("stopped", None)
+    if ticket.status == Status.AWAITING_CUSTOMER:
+        return SlaStrip("paused", ticket.customer_due_at)
+    due = ticket.response_due_at
+    if due is None:
+        return SlaStrip("none", None)
+    if due <= now:
+        return SlaStrip("breached", due)
+    warning = ticket.response_warning_at
+    if warning is not None and warning <= now:
+        return SlaStrip("at_risk", due)
+    return SlaStrip("running", due)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldNews:
+    """What happened while the agent was writing a held reply."""
+
+    event: Event
+    actor: str
+    body: str
+
+
+def _held(
+    events: list[Event], conversation: list[tuple[Message, list[Attachment]]]
+) -> list[HeldNews]:
+    bodies: dict[object, str] = {message.pk: message.body for message, _files in conversation}
+    return [
+        HeldNews(event, actor_name(event), bodies.get((event.after or {}).get("message"), ""))
+        for event in events
+    ]
+
+
 def _render_ticket(
     request: AgentRequest,
     ticket: Ticket,
     *,
     bound: dict[str, forms.Form] | None = None,
     status: int = 200,
+    held: list[Event] | None = None,
 ) -> HttpResponse:
     now = timezone.now()
     explanation = explain(ticket, now=now)
     conversation, request_files = _conversation(ticket)
+    timeline = list(ticket.events.select_related("actor_user").order_by("created_at", "pk"))
+    thread, requester = _thread(ticket, conversation, timeline)
     context: dict[str, Any] = {
         name: cls(prefix=PREFIXES[name]) for name, cls in FORM_CLASSES.items()
     }
+    if not ticket.is_active:
+        context["reply_form"] = desk_forms.ReplyForm(
+            prefix="reply", initial={"mode": desk_forms.ReplyForm.MODE_NOTE}
+        )
     context["form"] = SeverityChangeForm(initial={"severity": ticket.severity})
     context.update(bound or {})
     # A refused action whose form the page no longer shows (reopening an open request,
     # resolving a closed one) still says why, at the top.
     shown = {
-        "reply_form": ticket.is_active,
-        "note_form": ticket.status != Status.CLOSED,
+        "reply_form": ticket.status != Status.CLOSED,
+        # The composer's note mode replaced the separate form: its errors go on top.
+        "note_form": False,
         "escalate_form": ticket.is_active,
         "resolve_form": ticket.is_active,
         "reopen_form": ticket.status == Status.RESOLVED,
@@ -341,12 +485,19 @@ def _render_ticket(
             "ticket": ticket,
             "ledger": explanation,
             "bar": _ledger_bar(ticket, explanation, now),
+            "sla": _sla_strip(ticket, now),
             "now": now,
             "conversation": conversation,
+            "thread": thread,
+            "requester": requester,
             "request_files": request_files,
-            "timeline": ticket.events.select_related("actor_user").order_by("created_at", "pk"),
+            "timeline": timeline,
+            # The composer's "written against" mark for the stale-reply guard.
+            "newest_event_id": max((e.pk for e in timeline), default=0),
+            "held": _held(held or [], conversation),
+            "present": present_on(ticket.pk, now=now, besides=request.user.pk),
             "contacts": _registered_contacts(ticket, now),
-            "macros": _macros(ticket),
+            "macros": _macros(ticket, agent=request.user, requester_name=requester),
             "can_escalate": ticket.is_active
             and ticket.escalation_level < services.MAX_ESCALATION_LEVEL,
         }
@@ -357,9 +508,36 @@ def _render_ticket(
 @desk_view
 @require_GET
 def ticket_detail(request: AgentRequest, number: str) -> HttpResponse:
-    """The request as support sees it, with the SLA ledger: why the deadline is where it is."""
+    """The request as support sees it: the conversation in the middle, one composer, the
+    SLA state in a strip (the ledger folded below), the customer on the side."""
     ticket = ticket_for_desk(request.user, number)
+    presence.presence_beat(
+        ticket_id=ticket.pk,
+        user_id=request.user.pk,
+        name=request.user.get_full_name() or request.user.email,
+        state=presence.VIEWING,
+        now=timezone.now(),
+    )
     return _render_ticket(request, ticket)
+
+
+@desk_view
+@require_POST
+def ticket_presence(request: AgentRequest, number: str) -> HttpResponse:
+    """The ticket page's beat (htmx, every ~10 s): records the agent as viewing or
+    replying and answers who else is on the request."""
+    ticket = ticket_for_desk(request.user, number)
+    now = timezone.now()
+    state = request.POST.get("state", presence.VIEWING)
+    presence.presence_beat(
+        ticket_id=ticket.pk,
+        user_id=request.user.pk,
+        name=request.user.get_full_name() or request.user.email,
+        state=state if state in presence.STATES else presence.VIEWING,
+        now=now,
+    )
+    present = presence.present_on(ticket.pk, now=now, besides=request.user.pk)
+    return HttpResponse(render_to_string("desk/_presence.html", {"present": present}))
 
 
 def _ticket_action(
@@ -400,38 +578,68 @@ def ticket_severity(request: AgentRequest, number: str) -> HttpResponse:
     )
 
 
-@desk_view
-@require_POST
-def ticket_reply(request: AgentRequest, number: str) -> HttpResponse:
-    """A public reply, or a question that makes the request wait on the customer (the
-    cooperation clock starts, POL-SEV-7)."""
-
-    def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
-        if data["action"] == desk_forms.ReplyForm.ACTION_REQUEST_INFORMATION:
-            services.ticket_request_information(
-                ticket=ticket,
-                actor=actor,
-                body=data["body"],
-                attachments=data["attachments"],
-                now=timezone.now(),
-            )
-            return _("Sent. The request now waits on the customer; the response clock is paused.")
-        services.ticket_agent_reply(
+def _compose(ticket: Ticket, actor: Actor, form: desk_forms.ReplyForm) -> str:
+    """Send what the composer holds: a note, a question, or a public reply (held when
+    stale, ``tickets.collision``)."""
+    data = form.cleaned_data
+    now = timezone.now()
+    if form.is_note:
+        services.ticket_internal_note(
+            ticket=ticket, actor=actor, body=data["body"], attachments=data["attachments"], now=now
+        )
+        return _("Internal note added.")
+    if data["action"] == desk_forms.ReplyForm.ACTION_REQUEST_INFORMATION:
+        services.ticket_request_information(
             ticket=ticket,
             actor=actor,
             body=data["body"],
             attachments=data["attachments"],
-            now=timezone.now(),
+            now=now,
+            seen_event_id=form.seen_event_id(),
         )
-        return _("Your reply was sent to the customer.")
+        return _("Sent. The request now waits on the customer; the response clock is paused.")
+    services.ticket_agent_reply(
+        ticket=ticket,
+        actor=actor,
+        body=data["body"],
+        attachments=data["attachments"],
+        now=now,
+        seen_event_id=form.seen_event_id(),
+    )
+    return _("Your reply was sent to the customer.")
 
+
+@desk_view
+@require_POST
+def ticket_reply(request: AgentRequest, number: str) -> HttpResponse:
+    """The composer: a public reply, a question that makes the request wait on the
+    customer (the cooperation clock starts, POL-SEV-7), or an internal note. A public
+    answer written before newer activity is held: the page comes back with the draft and
+    what is new, and "Send anyway"."""
+    ticket = ticket_for_desk(request.user, number)
     form = desk_forms.ReplyForm(request.POST, request.FILES, prefix="reply")
-    return _ticket_action(request, number, form_name="reply_form", form=form, act=act)
+    held: list[Event] = []
+    if form.is_valid():
+        with captured() as outcome:
+            done = _compose(ticket, Actor.for_user(request.user), form)
+        if outcome.refusal is None:
+            messages.success(request, done)
+            return redirect("desk:ticket", number=ticket.pk)
+        if isinstance(outcome.refusal, StaleReply):
+            held = outcome.refusal.events
+        else:
+            with into_form(form):
+                raise outcome.refusal
+    ticket.refresh_from_db()
+    status = 409 if held else 400
+    return _render_ticket(request, ticket, bound={"reply_form": form}, status=status, held=held)
 
 
 @desk_view
 @require_POST
 def ticket_note(request: AgentRequest, number: str) -> HttpResponse:
+    """An internal note on its own (the composer's note mode posts to ``ticket_reply``)."""
+
     def act(ticket: Ticket, actor: Actor, data: dict[str, Any]) -> str:
         services.ticket_internal_note(
             ticket=ticket,

@@ -434,6 +434,19 @@ class DeskReplyKind(models.TextChoices):
 class DeskReplyIn(StrictSerializer):
     kind = serializers.ChoiceField(choices=DeskReplyKind.choices, default=DeskReplyKind.REPLY)
     body = _text(20_000)
+    based_on_event = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2**62,
+        help_text=_(
+            "The `latest_event` of the request as you read it (`GET "
+            "/api/v1/desk/tickets/{number}/`). A reply or request for information is not "
+            "sent when the customer, another agent or a status change came after it: 409 "
+            "with code `stale` and the newer `events`. Leave it out to send regardless; "
+            "notes ignore it."
+        ),
+    )
 
 
 class DeskReplyUploadIn(DeskReplyIn):

@@ -29,7 +29,7 @@ from severity import assessment as sev
 from severity.choices import Severity
 from tenants.models import Organization, User
 from tickets import attachments as uploads
-from tickets import events, intake
+from tickets import collision, events, intake
 from tickets.actors import Actor
 from tickets.clocks import opening_clocks, refresh_clocks
 from tickets.errors import TicketError
@@ -264,17 +264,23 @@ def ticket_agent_reply(
     body: str,
     now: datetime,
     attachments: Sequence[UploadedFile] = (),
+    seen_event_id: int | None = None,
 ) -> Message:
     """A public answer from support; the first one meets the first-response target.
     Its files are checked before anything is written and stored with it, all or none;
-    the customer downloads them from the portal."""
-    _require_agent(actor)
+    the customer downloads them from the portal. With ``seen_event_id`` (the newest
+    Event the author saw) a reply overtaken by newer activity is refused
+    (``collision.StaleReply``); an unassigned request becomes the replier's
+    (``REPLY_ASSIGNS``)."""
+    agent = _require_agent(actor)
     body = _clean_body(body)
     checked = _check_uploads(attachments)
     stored: list[str] = []
     with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_active(ticket)
+        collision.require_fresh(ticket, seen_event_id=seen_event_id, user=agent)
+        _assign_the_replier(ticket, agent, actor=actor, now=now)
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY,
@@ -304,6 +310,22 @@ def ticket_agent_reply(
         )
         refresh_clocks(ticket, now=now)
     return message
+
+
+def _assign_the_replier(ticket: Ticket, agent: User, *, actor: Actor, now: datetime) -> None:
+    """Whoever answers an unassigned request owns it from then on (``REPLY_ASSIGNS``),
+    recorded as any assignment is; the caller saves the ticket."""
+    if not settings.SUPPORTDESK.REPLY_ASSIGNS or ticket.assignee_id is not None:
+        return
+    ticket.assignee = agent
+    events.record(
+        ticket,
+        actor=actor,
+        kind=EventKind.ASSIGNED,
+        now=now,
+        before={"assignee": None},
+        after={"assignee": agent.email, "by_reply": True},
+    )
 
 
 def ticket_internal_note(
@@ -348,18 +370,22 @@ def ticket_request_information(
     body: str,
     now: datetime,
     attachments: Sequence[UploadedFile] = (),
+    seen_event_id: int | None = None,
 ) -> Message:
     """Ask the customer for something: the ticket waits on them and the
-    customer-cooperation clock starts (POL-SEV-7); the response clock pauses."""
-    _require_agent(actor)
+    customer-cooperation clock starts (POL-SEV-7); the response clock pauses. Held when
+    stale and assigning the replier as ``ticket_agent_reply``."""
+    agent = _require_agent(actor)
     body = _clean_body(body)
     checked = _check_uploads(attachments)
     stored: list[str] = []
     with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_active(ticket)
+        collision.require_fresh(ticket, seen_event_id=seen_event_id, user=agent)
         if ticket.status == Status.AWAITING_CUSTOMER:
             raise TicketError(ERR_ALREADY_WAITING, code="illegal_transition")
+        _assign_the_replier(ticket, agent, actor=actor, now=now)
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY,

@@ -176,6 +176,47 @@
     select.value = "";
   });
 
+  // --- Ticket workspace: presence ("is replying") ------------------------------------------
+  // Typing in the composer marks the agent as replying on the page's next beat (sent at
+  // once on the first keystroke); 30 s without typing they are back to viewing.
+  var replyingUntil = 0;
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (!target.closest || !target.closest("#composer-form") || target.tagName !== "TEXTAREA") return;
+    var state = document.getElementById("presence-state");
+    if (!state) return;
+    var wasReplying = state.value === "replying";
+    replyingUntil = Date.now() + 30000;
+    state.value = "replying";
+    if (!wasReplying && window.htmx) window.htmx.trigger(document.body, "presence-typing");
+  });
+
+  // The composer's switch names the text box after the mode (the buttons follow in CSS).
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches || !radio.matches("#composer-form input[type=radio]")) return;
+    var form = radio.form;
+    var box = form.querySelector("textarea");
+    var label = box && form.querySelector('label[for="' + box.id + '"]');
+    if (!label) return;
+    var suffix = (label.textContent.match(/\s*:\s*$/) || [""])[0];
+    label.textContent =
+      (radio.value === "note" ? form.dataset.labelNote : form.dataset.labelPublic) + suffix;
+  });
+
+  // "SLA ledger" in the strip unfolds the ledger it jumps to.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest('a[href="#ledger"]') : null;
+    var ledger = document.getElementById("ledger");
+    if (link && ledger) ledger.open = true;
+  });
+
+  window.setInterval(function () {
+    var state = document.getElementById("presence-state");
+    if (state && state.value === "replying" && Date.now() > replyingUntil) state.value = "viewing";
+  }, 5000);
+
   tick();
   window.setInterval(tick, 1000);
 })();

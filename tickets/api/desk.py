@@ -3,22 +3,25 @@ claiming, assigning and answering, for agents (agent token or session)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponseBase
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import ApiError, error_responses
+from core.api_errors import ApiError, ErrorOut, error_body, error_responses
+from core.refusals import captured
 from severity.choices import Severity
 from tenants.api_tenancy import IsAgent, request_agent
 from tenants.models import User
 from tickets import serializers as io
 from tickets import services
 from tickets.access import attachment_for_desk, attachments_for_desk, ticket_for_desk
-from tickets.actors import Actor
+from tickets.actors import Actor, actor_name
 from tickets.api.common import (
     ATTACHMENT_ID,
     FILE_RESPONSE,
@@ -35,7 +38,8 @@ from tickets.api.examples import (
     HAND_OVER_EXAMPLE,
     MESSAGE_EXAMPLE,
 )
-from tickets.models import Ticket
+from tickets.collision import ERR_STALE, StaleReply
+from tickets.models import Event, Ticket
 
 DESK_TAGS = ["desk"]
 
@@ -96,16 +100,29 @@ class DeskQueue(DeskView):
         return Response([io.desk_ticket_data(found[pk]) for pk in ids if pk in found])
 
 
+class DeskTicketDetailOut(io.DeskTicketOut):
+    latest_event = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The id of the request's newest Event: send it as `based_on_event` with a reply "
+            "to have the reply held if anything new happened meanwhile."
+        ),
+    )
+
+
 @extend_schema(
     summary="A request, as support sees it",
     tags=DESK_TAGS,
     parameters=[NUMBER],
-    responses={200: io.DeskTicketOut, **error_responses(401, 404, 429)},
+    responses={200: DeskTicketDetailOut, **error_responses(401, 404, 429)},
     examples=[DESK_TICKET_EXAMPLE],
 )
 class DeskTicket(DeskView):
     def get(self, request: Request, number: str) -> Response:
-        return Response(io.desk_ticket_data(self.ticket(number)))
+        ticket = self.ticket(number)
+        data = io.desk_ticket_data(ticket)
+        data["latest_event"] = ticket.events.order_by("-pk").values_list("pk", flat=True).first()
+        return Response(data)
 
 
 @extend_schema(
@@ -170,6 +187,53 @@ _DESK_REPLY = {
 }
 
 
+class DeskEventOut(serializers.ModelSerializer):
+    """An Event as support reads it in a held reply's answer."""
+
+    actor = serializers.SerializerMethodField(
+        help_text='Who acted: a name, or "Automatic SLA check" for the workers.'
+    )
+    message = serializers.SerializerMethodField(help_text="The message it wrote, if any.")
+
+    class Meta:
+        model = Event
+        fields = ("id", "kind", "actor_kind", "actor", "message", "created_at")
+        read_only_fields = fields
+
+    def get_actor(self, event: Event) -> str:
+        return actor_name(event)
+
+    def get_message(self, event: Event) -> int | None:
+        message = (event.after or {}).get("message")
+        return message if isinstance(message, int) else None
+
+
+class StaleReplyOut(ErrorOut):
+    events = DeskEventOut(many=True, help_text="What happened after `based_on_event`.")
+
+
+STALE_EXAMPLE = OpenApiExample(
+    "stale",
+    value={
+        "code": "stale",
+        "message": str(ERR_STALE),
+        "fields": {},
+        "events": [
+            {
+                "id": 4182,
+                "kind": "customer_replied",
+                "actor_kind": "user",
+                "actor": "Jan Kowalski",
+                "message": 977,
+                "created_at": "2026-12-07T09:14:03Z",
+            }
+        ],
+    },
+    status_codes=["409"],
+    response_only=True,
+)
+
+
 @extend_schema(
     summary="Answer a request",
     description=(
@@ -185,7 +249,18 @@ _DESK_REPLY = {
         "application/json": io.DeskReplyIn,
         "multipart/form-data": io.DeskReplyUploadIn,
     },
-    responses={201: io.MessageOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+    responses={
+        201: io.MessageOut,
+        409: OpenApiResponse(
+            StaleReplyOut,
+            description=(
+                "Refused: `stale` (newer activity since `based_on_event`, listed in "
+                "`events`), or an illegal transition (`illegal_transition`, no `events`)."
+            ),
+            examples=[STALE_EXAMPLE],
+        ),
+        **error_responses(400, 401, 403, 404, 413, 415, 429),
+    },
     examples=[
         DESK_REPLY_EXAMPLE,
         DESK_UPLOAD_EXAMPLE,
@@ -199,15 +274,29 @@ class DeskReply(DeskView):
         ticket = self.ticket(number)
         data = io.DeskReplyUploadIn(data=request.data)
         data.is_valid(raise_exception=True)
-        write = _DESK_REPLY[data.validated_data["kind"]]
-        message = write(
-            ticket=ticket,
-            actor=self.actor(),
-            body=data.validated_data["body"],
-            attachments=data.validated_data["files"],
-            now=timezone.now(),
-        )
-        return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
+        values = data.validated_data
+        kind = values["kind"]
+        extra: dict[str, Any] = {}
+        if kind != io.DeskReplyKind.NOTE:
+            extra["seen_event_id"] = values.get("based_on_event")
+        # A held reply answers with what is new, which the shared error shape cannot carry.
+        with captured() as outcome:
+            message = _DESK_REPLY[kind](
+                ticket=ticket,
+                actor=self.actor(),
+                body=values["body"],
+                attachments=values["files"],
+                now=timezone.now(),
+                **extra,
+            )
+            return Response(io.MessageOut(message).data, status=status.HTTP_201_CREATED)
+        refusal = outcome.refusal
+        if isinstance(refusal, StaleReply):
+            body = error_body(refusal.code, refusal.message)
+            body["events"] = DeskEventOut(refusal.events, many=True).data
+            return Response(body, status=refusal.http_status)
+        assert refusal is not None
+        raise refusal
 
 
 @extend_schema(
