@@ -42,6 +42,7 @@ from django.utils.translation import gettext_noop
 
 from severity.models import (
     Calendar,
+    SlaPolicy,
     SlaPolicyVersion,
     SlaTarget,
     business_calendar,
@@ -176,17 +177,36 @@ def candidates(
     open_tickets = Ticket.objects.filter(status__in=Status.active())
     if kind == RemeasureKind.POLICY:
         assert version is not None
-        # The tickets measured against the policy's other versions; organizations with
-        # a more specific policy are on that one's versions and are not touched.
-        return open_tickets.filter(sla_version__policy_id=version.policy_id).exclude(
-            sla_version_id=version.pk
-        )
+        # The open tickets of every organization this policy is in force for (the most
+        # specific policy wins), not yet on this version: a contract's first policy
+        # reaches the organizations that were on the default until now.
+        return open_tickets.filter(_in_force_for(version.policy)).exclude(sla_version_id=version.pk)
     if kind == RemeasureKind.ORGANIZATION:
         assert organization is not None and version is not None
         return open_tickets.filter(organization=organization).exclude(sla_version_id=version.pk)
     assert calendar is not None
     versions = SlaTarget.objects.filter(calendar=calendar).values("version_id")
     return open_tickets.filter(sla_version_id__in=versions)
+
+
+def _in_force_for(policy: SlaPolicy) -> Q:
+    """The organizations (as a filter on tickets) whose version in force comes from
+    ``policy``: their own policy, else their contract's, else the default."""
+    own = Q(organization__sla_policy=policy)
+    if policy.contract:
+        return own | Q(
+            organization__sla_policy__isnull=True, organization__contract=policy.contract
+        )
+    if policy.is_default:
+        contracts = list(
+            SlaPolicy.objects.exclude(contract="")
+            .filter(current_version__isnull=False)
+            .values_list("contract", flat=True)
+        )
+        return own | (
+            Q(organization__sla_policy__isnull=True) & ~Q(organization__contract__in=contracts)
+        )
+    return own
 
 
 def _new_version(kind: str, version: SlaPolicyVersion | None, row: dict[str, Any]) -> int:
@@ -419,9 +439,15 @@ def remeasure_start(
 
 
 def publish(job_id: int) -> None:
-    """Queue the job's task; with the broker down, the sweep queues it again later."""
+    """Queue the job's task; with the broker down, the sweep queues it again later.
+    With the SLA tasks switched off (DEADLINE_TASKS, as in the tests), nothing is
+    queued: ``manage.py sweep`` runs queued jobs itself."""
+    from django.conf import settings
+
     from tickets.tasks import remeasure
 
+    if not settings.SUPPORTDESK.DEADLINE_TASKS:
+        return
     try:
         remeasure.apply_async(args=(job_id,), retry=False, ignore_result=True)
     except Exception as error:
@@ -582,6 +608,14 @@ def _write(
 # A job still queued after this long lost its message (a broker outage): queue it again.
 REQUEUE_AFTER = timedelta(minutes=2)
 STALLED_AFTER = timedelta(minutes=10)
+
+
+def queued_jobs() -> list[int]:
+    return list(
+        RemeasureJob.objects.filter(status=RemeasureStatus.QUEUED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def start_calendar_jobs(*, now: datetime) -> list[int]:

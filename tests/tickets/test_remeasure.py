@@ -433,3 +433,32 @@ def _ticket(world: World, category: str, state: str, at: datetime) -> Ticket:
         services.ticket_resolve(ticket=ticket, actor=agent, reason="done", now=at + H)
     ticket.refresh_from_db()
     return ticket
+
+
+def test_a_contracts_first_policy_reaches_the_organizations_on_that_contract(
+    world: World,
+) -> None:
+    opened = beijing(2026, 6, 10, 10, 0)
+    advanced = world.file(now=opened)  # Alpha: advanced contract
+    standard = world.file(world.admin_b, now=opened)  # Bravo: standard
+    default_version = advanced.sla_version_id
+    policy = SlaPolicy.objects.create(name="Advanced terms", contract="advanced")
+    version = SlaPolicyVersion.objects.create(policy=policy, number=1, published_at=opened)
+    for target in SlaTarget.objects.filter(version_id=default_version):
+        target.pk = None
+        target.version = version
+        if (target.severity, target.category) == ("B", "technical"):
+            target.first_response = 8 * H
+        target.save()
+    policy.current_version = version
+    policy.save()
+    now = opened + H
+    assert preview(kind=RemeasureKind.POLICY, version=version, now=now).total == 1
+    with transaction.atomic():
+        job = remeasure_start(kind=RemeasureKind.POLICY, version=version, now=now)
+    run(job.pk)
+    advanced.refresh_from_db()
+    standard.refresh_from_db()
+    assert (advanced.sla_version_id, advanced.response_due_at) == (version.pk, opened + 8 * H)
+    assert standard.sla_version_id == default_version
+    stored_equals_ledger(advanced)

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from tickets.remeasure import remeasure_run, start_calendar_jobs
+from tickets.remeasure import queued_jobs, remeasure_run, start_calendar_jobs
 from tickets.sweep import sweep
 
 
@@ -30,9 +30,8 @@ class Command(BaseCommand):
             now = timezone.now()
             figures: dict[str, int] = sweep(now=now, worker="manage.py sweep").as_dict()
             # Without a broker nobody else runs the re-measures a calendar change needs.
-            figures["remeasured"] = sum(
-                remeasure_run(job_id).done for job_id in start_calendar_jobs(now=now)
-            )
+            start_calendar_jobs(now=now)
+            figures["remeasured"] = sum(remeasure_run(job_id).done for job_id in queued_jobs())
             self.stdout.write(json.dumps(figures))
             if not interval:
                 return
