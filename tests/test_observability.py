@@ -137,9 +137,7 @@ def test_metrics_are_refused_to_strangers_and_open_to_the_token(
     assert right.status_code == 200
 
 
-def test_metrics_are_not_open_to_the_local_address_by_default(
-    world: World, client: Client
-) -> None:
+def test_metrics_are_not_open_to_the_local_address_by_default(world: World, client: Client) -> None:
     """Probe finding (issue 17): behind a proxy on the same host every visitor comes from
     127.0.0.1, and a customer's admin read the metrics."""
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 404
