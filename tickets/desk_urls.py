@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import desk_views
+from tickets import desk_search_views, desk_views
 
 app_name = "desk"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("queue/assign/", desk_views.bulk_assign, name="bulk_assign"),
     path("views/", desk_views.saved_view_create, name="saved_view_create"),
     path("views/<int:view>/delete/", desk_views.saved_view_delete, name="saved_view_delete"),
+    path("requests/", desk_search_views.all_requests, name="requests"),
     path("tickets/<str:number>/", desk_views.ticket_detail, name="ticket"),
     path("tickets/<str:number>/severity/", desk_views.ticket_severity, name="ticket_severity"),
     path("tickets/<str:number>/reply/", desk_views.ticket_reply, name="ticket_reply"),

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
@@ -818,3 +819,39 @@ class RemeasureJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (RemeasureStatus.DONE, RemeasureStatus.FAILED)
+
+
+class TicketSearch(models.Model):
+    """A request's full-text document, one row per ticket (``tickets.search``).
+
+    PostgreSQL only: database triggers (migration 0016) write it. A new ticket inserts its
+    row; a message appends its words; a changed title, description or organization name
+    rebuilds it. The hot ticket row is not touched: the sweep's UPDATEs never name the
+    indexed columns, so the search costs them nothing. Public words (reference, title,
+    organization, description, public replies) and internal notes are kept apart, so the
+    customer's search never matches on a note. On SQLite the table stays empty and the
+    search reads the tickets, messages and organizations themselves.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    # Indexed with the ticket below: an organization's newest matches first.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
+    public = SearchVectorField(_("public words"), default="")
+    internal = SearchVectorField(_("internal notes' words"), default="")
+
+    class Meta:
+        verbose_name = _("request search document")
+        verbose_name_plural = _("request search documents")
+        # The GIN index on the words is created by the migration (PostgreSQL only).
+        indexes = [models.Index(fields=["organization", "ticket"], name="ticket_search_org")]
+
+    def __str__(self) -> str:
+        return f"search document of {self.ticket_id}"

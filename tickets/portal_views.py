@@ -28,11 +28,11 @@ from helpcenter.models import Service
 from helpcenter.selectors import current_incidents
 from tenants.access import TenantRequest, tenant_view
 from tenants.roles import fileable_categories
-from tickets import intake
+from tickets import intake, search
 from tickets.access import attachment_for_organization, ticket_for_organization
 from tickets.actors import Actor
 from tickets.expectations import sla_state
-from tickets.filters import RequestFilter
+from tickets.filters import ALL, RANK, RequestFilter, is_ranked
 from tickets.forms import (
     SORTS,
     AssessmentForm,
@@ -87,28 +87,38 @@ def request_list(request: TenantRequest) -> HttpResponse:
     """The organization's requests, filtered by status, severity and category, sorted."""
     filters = RequestFilterForm(request.GET)
     values = filters.values()
+    q = search.clean(request.GET.get("q"))
+    if q and not request.GET.get("status"):
+        # A search reaches closed requests too unless a status is chosen.
+        values["status"] = ALL
     # The form keeps only valid values (a stale bookmark still shows the list); the API's
-    # filter applies them.
+    # filter applies them, and searches this organization's requests only.
+    data = {field: [values[field]] for field in ("status", "severity", "category") if values[field]}
+    if q:
+        data["q"] = [q]
     tickets = RequestFilter(
-        MultiValueDict(
-            {
-                field: [values[field]]
-                for field in ("status", "severity", "category")
-                if values[field]
-            }
-        ),
+        MultiValueDict(data),
         queryset=Ticket.objects.for_org(request.organization).select_related("product"),
+        organization=request.organization,
     ).qs
-    page = Paginator(tickets.order_by(*SORTS[values["sort"]]), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # Best match first for a search, unless a sort is chosen.
+    ranked = is_ranked(tickets) and not request.GET.get("sort")
+    ordering = (RANK,) if ranked else SORTS[values["sort"]]
+    page = Paginator(tickets.order_by(*ordering), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The page's rows with their highlighted title and passage (public words only).
+    rows = search.hits(list(page.object_list), q, staff=False)
     query = {k: v for k, v in values.items() if v}
+    if q:
+        query["q"] = q
     return render(
         request,
         "portal/request_list.html",
         {
             "organization": request.organization,
             "page": page,
+            "rows": rows,
+            "q": q,
+            "max_query": search.MAX_QUERY,
             "filters": filters,
             "values": values,
             "status": values["status"],

@@ -15,12 +15,11 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import filters, generics, serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,7 +64,7 @@ from tickets.api.examples import (
     TICKET_EXAMPLE,
 )
 from tickets.clocks import explain
-from tickets.filters import RequestFilter
+from tickets.filters import RANK, RequestFilter, TenantFilterBackend, is_ranked
 from tickets.intake import TicketDraft
 from tickets.models import ActorKind, Attachment, Channel, Event, RatingSource, Ticket
 
@@ -160,6 +159,41 @@ class TicketCursor(CursorPagination):
     max_page_size = 100
     ordering = "-created_at"
 
+    # With ``q`` (and no ``ordering``) the list comes best match first: a rank is no column
+    # a cursor can seek on, so the cursor then carries the offset into the ranking (at
+    # most tickets.search.CANDIDATES long).
+    ranked = False
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        if not is_ranked(queryset) or request.query_params.get("ordering"):
+            return super().paginate_queryset(queryset, request, view)
+        self.ranked = True
+        self.request = request
+        self.page_size = self.get_page_size(request) or TicketCursor.page_size
+        self.base_url = request.build_absolute_uri()
+        self.cursor = self.decode_cursor(request)
+        self.offset = self.cursor.offset if self.cursor else 0
+        rows = list(queryset.order_by(RANK)[self.offset : self.offset + self.page_size + 1])
+        self.has_next = len(rows) > self.page_size
+        self.has_previous = self.offset > 0
+        return rows[: self.page_size]
+
+    def get_next_link(self) -> str | None:
+        if not self.ranked:
+            return super().get_next_link()
+        if not self.has_next:
+            return None
+        return self.encode_cursor(Cursor(self.offset + self.page_size, False, None))
+
+    def get_previous_link(self) -> str | None:
+        if not self.ranked:
+            return super().get_previous_link()
+        if not self.has_previous:
+            return None
+        return self.encode_cursor(Cursor(max(0, self.offset - self.page_size), False, None))
+
 
 # --- Tickets -------------------------------------------------------------------------------
 
@@ -170,7 +204,9 @@ class TicketCursor(CursorPagination):
         description=(
             "Newest first by default; filter by status, severity, category, product and "
             "created/updated ranges (`created_after`, `created_before`, …, ISO 8601). "
-            "Cursor pagination: follow `next`."
+            "`q` searches the reference, title, description, public replies and the "
+            "organization's name, closed requests included, best match first (unless "
+            "`ordering` is given). Cursor pagination: follow `next`."
         ),
         tags=TENANT_TAGS,
         parameters=[ORGANIZATION],
@@ -194,7 +230,7 @@ class TicketCursor(CursorPagination):
 class TicketListCreate(TenantView, generics.GenericAPIView):
     serializer_class = io.TicketOut
     pagination_class = TicketCursor
-    filter_backends = (DjangoFilterBackend, filters.OrderingFilter)
+    filter_backends = (TenantFilterBackend, filters.OrderingFilter)
     filterset_class = RequestFilter
     ordering_fields = ("created_at", "updated_at")
     ordering = ("-created_at",)
