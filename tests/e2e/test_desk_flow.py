@@ -179,11 +179,19 @@ def test_reports_render_their_charts(world: World, page: object) -> None:
     expect(page.get_by_role("heading", name="First responses within target")).to_be_visible()  # type: ignore[operator]
     charts = page.locator("svg.chart")  # type: ignore[attr-defined]
     assert charts.count() >= 3
-    expect(page.get_by_role("img", name="By severity when filed")).to_be_visible()  # type: ignore[operator]
+    # Each chart is a group of links, one per bar, named by what it counts.
+    chart = page.get_by_role("group", name="By severity when filed")  # type: ignore[attr-defined]
+    expect(chart).to_be_visible()  # type: ignore[operator]
     page.get_by_label("From").fill("2026-01-01")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Show").click()  # type: ignore[attr-defined]
     expect(page).to_have_url(re.compile(r"start=2026-01-01"))  # type: ignore[operator]
     _screenshot(page, "desk-reports")
+    # A bar opens the queue with the requests behind it, closed ones included.
+    bar = chart.get_by_role("link", name=re.compile(r"^B – high: .*1 requests filed"))
+    bar.click()
+    expect(page).to_have_url(re.compile(r"/desk/\?.*original_severity=B.*status=all"))  # type: ignore[operator]
+    expect(page.get_by_text("Cannot send mail")).to_be_visible()  # type: ignore[operator]
+    page.go_back()  # type: ignore[attr-defined]
     # Agents have no reports.
     page.context.clear_cookies()  # type: ignore[attr-defined]
     sign_in(page, world.agent.email)
