@@ -89,11 +89,22 @@ class Explanation:
     codes: tuple[str, ...] = ()
     policies: tuple[str, ...] = field(default=())
 
+    # The policy id of each detail ("" where unknown): the desk's tooltips.
+    line_policies: tuple[str, ...] = ()
+
     @property
     def lines(self) -> list[tuple[str, str]]:
         """``(code, sentence)`` pairs of the details; the code is "" where unknown."""
         codes = self.codes if len(self.codes) == len(self.details) else ("",) * len(self.details)
         return list(zip(codes, self.details, strict=True))
+
+    @property
+    def desk_lines(self) -> list[tuple[str, str]]:
+        """``(policy id, sentence)`` pairs of the details, for the desk."""
+        policies = self.line_policies
+        if len(policies) != len(self.details):
+            policies = ("",) * len(self.details)
+        return list(zip(policies, self.details, strict=True))
 
 
 def explain_assessment(outcome: sev.Assessment) -> Explanation:
@@ -110,6 +121,7 @@ def explain_assessment(outcome: sev.Assessment) -> Explanation:
         details=tuple(r.message for r in outcome.reasons),
         codes=tuple(r.code for r in outcome.reasons),
         policies=tuple(dict.fromkeys(r.policy for r in outcome.reasons)),
+        line_policies=tuple(r.policy for r in outcome.reasons),
     )
 
 

@@ -411,3 +411,27 @@ def test_status_texts_for_customers_have_no_policy_ids(world: World) -> None:
     assert ticket.status == Status.AWAITING_CUSTOMER
     state = sla_state(ticket, now=timezone.now())
     assert "may be lowered" in state.text and "POL-" not in state.text
+
+
+def test_the_desk_reads_severity_reasons_in_its_language_with_the_ids(
+    world: World, client: Client
+) -> None:
+    ticket = world.file(now=timezone.now(), impact="degraded", scope="one")
+    with translation.override("pl"):
+        outcome = sev.assess(
+            category="technical",
+            impact="degraded",
+            scope="one",
+            contract=world.org_a.contract,
+            has_business_impact_statement=False,
+            has_24x7_contact=False,
+        )
+    client.force_login(world.agent)
+    page = client.get(
+        reverse("desk:ticket", kwargs={"number": ticket.reference}), HTTP_ACCEPT_LANGUAGE="pl"
+    ).content.decode()
+    block = page[page.index('id="severity-reason"') :]
+    block = block[: block.index("</ul>")]
+    for reason in outcome.reasons:
+        assert f'title="{reason.policy}"' in block  # the desk keeps the ids
+        assert reason.message.replace("'", "&#x27;") in block
