@@ -195,9 +195,10 @@ class _Seeder:
                     .values_list("pk", flat=True)
                     .first()
                 )
-                Event.objects.filter(organization=organization, delivered_at__isnull=True).exclude(
-                    pk=last_resolved
-                ).update(delivered_at=self.now)
+                history = Event.objects.filter(organization=organization, delivered_at__isnull=True)
+                if last_resolved is not None:
+                    history = history.exclude(pk=last_resolved)
+                history.update(delivered_at=self.now)
 
         self._macros()
         self._contoso_policy(tenants[CONTOSO.slug][0], staff["supervisor"])
