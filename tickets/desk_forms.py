@@ -149,6 +149,9 @@ class QueueFilterForm(forms.Form):
 
     def query_string(self) -> str:
         """The valid filters as a canonical query string (saved views, live refresh)."""
+        return urlencode(self._pairs())
+
+    def _pairs(self) -> list[tuple[str, str]]:
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         pairs: list[tuple[str, str]] = []
@@ -157,7 +160,37 @@ class QueueFilterForm(forms.Form):
             if value in (None, "", False):
                 continue
             pairs.append((name, "1" if value is True else str(value).strip()))
-        return urlencode(pairs)
+        return pairs
+
+    def is_on(self, name: str, value: str) -> bool:
+        """Whether filter ``name`` is set to ``value`` (a quick filter is "pressed")."""
+        return (name, value) in self._pairs()
+
+    def toggled(self, name: str, value: str) -> str:
+        """The query string with filter ``name`` set to ``value``, or removed when it
+        already is; the other filters stay. Quick filters and the severity cards link
+        here, so they narrow the queue without opening the filter form."""
+        pairs = [(n, v) for n, v in self._pairs() if n != name]
+        if not self.is_on(name, value):
+            pairs.append((name, value))
+        order: dict[str, int] = {n: i for i, n in enumerate(self.FILTER_FIELDS)}
+        ordered: list[tuple[str, str]] = sorted(pairs, key=lambda pair: order[pair[0]])
+        return urlencode(ordered)
+
+    def active_filters(self) -> list[tuple[str, str, str]]:
+        """(label, shown value, query string without it) of each filter that is on: the
+        chips shown while the full form stays folded."""
+        chips: list[tuple[str, str, str]] = []
+        for name, value in self._pairs():
+            field = self.fields[name]
+            shown = value
+            if isinstance(field, forms.BooleanField):
+                shown = ""
+            elif isinstance(field, forms.ChoiceField):
+                choices: list[tuple[object, object]] = list(getattr(field, "choices", []))
+                shown = next((str(label) for key, label in choices if str(key) == value), value)
+            chips.append((str(field.label), shown, self.toggled(name, value)))
+        return chips
 
     @property
     def ignored(self) -> list[str]:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", desk_views.home, name="home"),
     path("queue/rows/", desk_views.queue_rows, name="queue_rows"),
     path("queue/assign/", desk_views.bulk_assign, name="bulk_assign"),
+    path("queue/density/", desk_views.queue_density, name="queue_density"),
     path("views/", desk_views.saved_view_create, name="saved_view_create"),
     path("views/<int:view>/delete/", desk_views.saved_view_delete, name="saved_view_delete"),
     path("requests/", desk_search_views.all_requests, name="requests"),

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core.refusals import captured, into_form, into_messages
@@ -78,6 +79,25 @@ def _page_number(request: AgentRequest) -> int:
         return 1
 
 
+# The queue's row density, remembered in the agent's session (issue 16).
+DENSITY_SESSION_KEY = "desk_queue_density"
+DENSITIES = ("compact", "comfortable")
+
+# Quick filters above the queue: (filter, value, label). Each toggles its own filter and
+# keeps the others, so the full filter form stays folded.
+QUICK_FILTERS = (
+    ("assignee", "me", gettext_lazy("Mine")),
+    ("assignee", "none", gettext_lazy("Unassigned")),
+    ("breached", "1", gettext_lazy("Breached")),
+    ("waiting", "1", gettext_lazy("Waiting on customer")),
+)
+
+
+def _density(request: AgentRequest) -> str:
+    density = request.session.get(DENSITY_SESSION_KEY)
+    return density if density in DENSITIES else DENSITIES[0]
+
+
 def _queue_context(request: AgentRequest, form: desk_forms.QueueFilterForm) -> dict[str, Any]:
     now = timezone.now()
     page = selectors.queue_page(
@@ -86,7 +106,25 @@ def _queue_context(request: AgentRequest, form: desk_forms.QueueFilterForm) -> d
         now=now,
         page=_page_number(request),
     )
-    return {"filter_form": form, "query": form.query_string(), "page": page, "now": now}
+    # The severity cards narrow the queue to their severity (or widen it back).
+    cards = [
+        {
+            "count": count,
+            "query": form.toggled("severity", count.severity),
+            "current": form.is_on("severity", count.severity),
+        }
+        for count in page.counts
+    ]
+    return {
+        "filter_form": form,
+        "query": form.query_string(),
+        "page": page,
+        "cards": cards,
+        "now": now,
+        "density": _density(request),
+    }
+
+
 
 
 @desk_view
@@ -98,6 +136,15 @@ def home(request: AgentRequest) -> HttpResponse:
     context["agents"] = agents
     context["saved_views"] = list(SavedView.objects.filter(user=request.user))
     context["saved_view_form"] = desk_forms.SavedViewForm(initial={"query": context["query"]})
+    context["quick_filters"] = [
+        {"label": label, "query": form.toggled(name, value), "on": form.is_on(name, value)}
+        for name, value, label in QUICK_FILTERS
+    ]
+    context["active_filters"] = form.active_filters()
+    context["densities"] = [
+        (value, label)
+        for value, label in zip(DENSITIES, (_("Compact"), _("Comfortable")), strict=True)
+    ]
     return render(request, "desk/home.html", context)
 
 
@@ -112,6 +159,16 @@ def queue_rows(request: AgentRequest) -> HttpResponse:
     # Rendered without the request's context processors: the fragment shows nothing of
     # the page around it, so the navigation's query would be wasted on every poll.
     return HttpResponse(render_to_string("desk/_queue.html", context))
+
+
+@desk_view
+@require_POST
+def queue_density(request: AgentRequest) -> HttpResponse:
+    """Compact or comfortable queue rows, remembered for the agent's session."""
+    density = request.POST.get("density", "")
+    if density in DENSITIES:
+        request.session[DENSITY_SESSION_KEY] = density
+    return _back(request, "desk:home")
 
 
 def _back(request: AgentRequest, fallback: str) -> HttpResponseRedirect:

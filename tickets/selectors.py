@@ -21,21 +21,26 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     Value,
     When,
 )
-from django.db.models.functions import Trunc
+from django.db.models.functions import Coalesce, Trunc
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 
 from severity.choices import Category, Severity
 from tenants.models import Organization, User
 from tickets.models import (
+    AuthorRole,
     Event,
     EventKind,
+    Message,
+    MessageKind,
     Rating,
     Status,
     Ticket,
@@ -118,8 +123,7 @@ class QueuePage:
 
 
 def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> TicketQuerySet:
-    """Active tickets narrowed by every filter except severity (the counts are per
-    severity, so they are taken before it applies)."""
+    """Active tickets narrowed by every filter the agent chose."""
     # One status condition, not "active AND this status": the planner multiplies the two
     # as if independent and then expects a handful of rows where there are thousands.
     if filters.status in Status.active():
@@ -145,6 +149,8 @@ def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> TicketQu
             if end is not None:
                 steps = steps.filter(created_at__lt=end)
             tickets = tickets.filter(pk__in=steps.values("ticket_id"))
+    if filters.severity:
+        tickets = tickets.filter(severity=filters.severity)
     if filters.category:
         tickets = tickets.filter(category=filters.category)
     if filters.product_id is not None:
@@ -182,27 +188,33 @@ def _search(text: str) -> Q:
     return match
 
 
-def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 1) -> QueuePage:
-    """One page of the queue, most urgent first, and the counts per severity: two queries."""
-    base = _queue_base(filters, user=user, now=now)
-    support_clock_lapsed = Q(
-        status__in=(Status.NEW, Status.OPEN), response_due_at__isnull=False
-    ) & Q(response_due_at__lte=now)
+def queue_counts(tickets: TicketQuerySet, *, now: datetime) -> list[SeverityCount]:
+    """Per severity, how many of ``tickets`` there are and how many breached: one query
+    (grouped by severity, breaches counted conditionally) over the filtered queue, so the
+    cards say what the list below them holds. Every column it reads is carried in the
+    ``ticket_queue`` index, so PostgreSQL answers it with an index-only scan."""
+    lapsed = Q(
+        status__in=Status.waiting_on_support(),
+        response_due_at__isnull=False,
+        response_due_at__lte=now,
+    )
     grouped = dict.fromkeys(Severity.values, (0, 0))
     for severity, total, breached in (
-        base.order_by()
+        tickets.order_by()
         .values_list("severity")
-        .annotate(total=Count("*"), breached=Count("id", filter=support_clock_lapsed))
+        .annotate(total=Count("*"), breached=Count("id", filter=lapsed))
         .values_list("severity", "total", "breached")
     ):
         grouped[severity] = (total, breached)
-    counts = [SeverityCount(s.value, str(s.label), *grouped.get(s.value, (0, 0))) for s in Severity]
-    if filters.severity:
-        tickets = base.filter(severity=filters.severity)
-        total = grouped.get(filters.severity, (0, 0))[0]
-    else:
-        tickets = base
-        total = sum(c.total for c in counts)
+    return [SeverityCount(s.value, str(s.label), *grouped.get(s.value, (0, 0))) for s in Severity]
+
+
+def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 1) -> QueuePage:
+    """One page of the queue, most urgent first, and the counts per severity of the same
+    filtered tickets: three queries (counts, the page's ids, its rows)."""
+    tickets = _queue_base(filters, user=user, now=now)
+    counts = queue_counts(tickets, now=now)
+    total = sum(c.total for c in counts)
     pages = max(1, -(-total // QUEUE_PAGE_SIZE))
     page = min(max(page, 1), pages)
     offset = (page - 1) * QUEUE_PAGE_SIZE
@@ -211,15 +223,67 @@ def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 
     ids = list(
         tickets.in_queue_order().values_list("pk", flat=True)[offset : offset + QUEUE_PAGE_SIZE]
     )
-    found = {
+    # "Customer replied": a public reply from the customer newer than support's last
+    # update (or than the filing, before support's first one). Asked per row of the page
+    # only, by the message table's ticket index.
+    customer_replied = Exists(
+        Message.objects.filter(
+            ticket_id=OuterRef("pk"),
+            kind=MessageKind.REPLY,
+            author_role=AuthorRole.CUSTOMER,
+            created_at__gt=Coalesce(OuterRef("last_agent_update_at"), OuterRef("created_at")),
+        )
+    )
+    found: dict[int, Ticket] = {
         t.pk: t
         for t in Ticket.objects.filter(pk__in=ids)
         .order_by()
-        .select_related("organization", "product", "assignee")
+        .select_related("organization", "product", "assignee", "created_by")
         .defer(*_QUEUE_DEFERRED)
+        .annotate(customer_replied=customer_replied)
     }
     rows = [found[pk] for pk in ids if pk in found]
     return QueuePage(rows=rows, total=total, page=page, pages=pages, counts=counts)
+
+
+# The response clock's states as the queue draws them (issue 16): at risk (amber) from
+# the warning moment, breached (red) from the deadline.
+CLOCK_OK = "ok"
+CLOCK_AT_RISK = "at_risk"
+CLOCK_BREACHED = "breached"
+# Without a stored warning moment (the workers clear it once the warning is sent), the
+# warning falls at this share of the time between the clock's start and the deadline:
+# the default SLA terms' 75 % (severity.sla.WARNING_SHARE).
+AT_RISK_SHARE = 0.75
+
+
+def response_warning_moment(ticket: Ticket) -> datetime | None:
+    """When the running response clock turns amber: the stored warning moment, else 75 %
+    of the way from the clock's start (support's last update, or the filing) to the
+    deadline, in calendar time."""
+    due = ticket.response_due_at
+    if due is None:
+        return None
+    if ticket.response_warning_at is not None:
+        return ticket.response_warning_at
+    start = ticket.last_agent_update_at or ticket.created_at
+    if start >= due:
+        return due
+    return start + (due - start) * AT_RISK_SHARE
+
+
+def response_clock_state(ticket: Ticket, now: datetime) -> str:
+    """``breached`` from the deadline on, ``at_risk`` from the warning moment until then,
+    else ``ok``; only meaningful while the response clock runs (a deadline is set)."""
+    due = ticket.response_due_at
+    if due is None:
+        return CLOCK_OK
+    if due <= now:
+        return CLOCK_BREACHED
+    warning = response_warning_moment(ticket)
+    if warning is not None and warning <= now:
+        return CLOCK_AT_RISK
+    return CLOCK_OK
 
 
 # --- Reports (supervisors) ----------------------------------------------------------------

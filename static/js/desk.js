@@ -32,6 +32,27 @@
     return fill(t.minutes, { m: minutes, s: (secs < 10 ? "0" : "") + secs });
   }
 
+  // --- Queue rows (issue 16): short countdown phrases and the at-risk / breached state ------
+  // data-countdown="queue" or "queue-customer" reads data-queue-future etc.; any unknown
+  // kind falls back to the response phrases.
+  function countdownKind(name, t) {
+    var kind = (name || "response").replace(/-(\w)/g, function (whole, letter) {
+      return letter.toUpperCase();
+    });
+    return t[kind + "Future"] ? kind : "response";
+  }
+
+  // A row's response clock (data-countdown="queue") turns amber at its warning moment
+  // (data-warning) and red at the deadline, without waiting for the next refresh.
+  function queueClockState(node, now, left) {
+    var warning = Date.parse(node.dataset.warning);
+    var state = left <= 0 ? "breached" : !isNaN(warning) && warning <= now ? "at_risk" : "ok";
+    ["ok", "at_risk", "breached"].forEach(function (name) {
+      node.classList.toggle("sla-" + name, name === state);
+    });
+  }
+  // --- end queue rows ---------------------------------------------------------------------
+
   function tick() {
     var t = phrases();
     if (!t) return;
@@ -41,12 +62,13 @@
       var node = nodes[i];
       var due = Date.parse(node.getAttribute("datetime"));
       if (isNaN(due)) continue;
-      var kind = node.dataset.countdown === "customer" ? "customer" : "response";
+      var kind = countdownKind(node.dataset.countdown, t);
       var left = Math.round((due - now) / 1000);
       var template = left > 0 ? t[kind + "Future"] : t[kind + "Past"];
       var text = fill(template, { time: span(Math.abs(left), t) });
       if (node.textContent !== text) node.textContent = text;
       node.classList.toggle("is-overdue", left <= 0);
+      if (node.dataset.countdown === "queue") queueClockState(node, now, left);
     }
   }
 

@@ -80,10 +80,13 @@ def test_rows_show_a_live_countdown_with_an_iso_deadline(world: World, client: C
     client.force_login(world.agent)
     body = client.get(reverse("desk:home")).content.decode()
     assert f'datetime="{breached.response_due_at.isoformat()}"' in body
-    assert 'data-countdown="response"' in body
-    assert "breached 3 min" in body
-    assert 'data-countdown="customer"' in body
-    assert "customer reply due in 1 h 59 min" in body or "customer reply due in 2 h" in body
+    assert 'data-countdown="queue"' in body
+    # One red chip says it: no separate "Breached" badge beside "breached … ago".
+    assert "3 min 10 s overdue" in body or "3 min 11 s overdue" in body
+    assert "sla-breached" in body
+    assert "badge-breached" not in body.split('id="queue-table"')[1]
+    assert 'data-countdown="queue-customer"' in body
+    assert "customer: 1 h 59 min left" in body or "customer: 2 h 0 min left" in body
     assert waiting.reference in body
     assert "js/desk.js" in body
     assert 'id="countdown-texts"' in body
@@ -99,10 +102,10 @@ def test_counts_per_severity_and_breaches(world: World, client: Client) -> None:
     counts = {c.severity: c for c in client.get(reverse("desk:home")).context["page"].counts}
     assert (counts["A"].total, counts["A"].breached) == (2, 1)
     assert (counts["B"].total, counts["C"].total) == (0, 1)
-    # The counts stay per severity when a severity is chosen; the total follows the filter.
+    # The cards count what the list shows: with a severity chosen, the others are 0.
     page = client.get(reverse("desk:home") + "?severity=A").context["page"]
     assert page.total == 2
-    assert {c.severity: c.total for c in page.counts}["C"] == 1
+    assert {c.severity: c.total for c in page.counts} == {"A": 2, "B": 0, "C": 0}
 
 
 def test_every_filter_narrows_the_queue(world: World, client: Client) -> None:

@@ -21,6 +21,13 @@ from tenants.models import User
 from tickets import attachments as uploads
 from tickets.health import SweepStatus, sweep_status
 from tickets.models import Status, Ticket
+from tickets.selectors import (
+    CLOCK_AT_RISK,
+    CLOCK_BREACHED,
+    CLOCK_OK,
+    response_clock_state,
+    response_warning_moment,
+)
 
 register = template.Library()
 
@@ -112,22 +119,53 @@ class QueueRow(TypedDict):
     pk: str
     ref: str
     url: str
-    claim_url: str  # empty on the agent's own tickets, which have nothing to claim
+    # "claim" (unassigned), "take-over" (a supervisor, on another agent's ticket) or ""
+    # (the agent's own ticket, or an agent looking at a colleague's): issue 16.
+    action: str
+    action_label: str
+    assign_url: str
     severity: str
     severity_label: str
     organization: str
+    requester: str
+    who: str  # "requester · organization", the cell's tooltip
+    customer_replied: bool
     title: str
     category_label: str
     product: str | None
     status: str
     status_label: str
+    is_new: bool
     mine: bool
     assignee: str | None  # None: unassigned
+    assignee_full: str
     escalation_level: int
     clock: str  # "paused", "response" or "none"
+    state: str  # the response clock: "ok", "at_risk" or "breached" (tickets.selectors)
+    # The Time left chip: its classes, tooltip and countdown phrases (static/js/desk.js).
+    chip: str
+    chip_title: str
+    kind: str
     due: str  # ISO 8601, for static/js/desk.js to keep the countdown ticking
+    warning: str  # ISO 8601: when the response clock turns amber
     countdown: str
-    breached: bool
+
+
+# The queue's own short countdown phrases (the ticket page keeps the long ones): a Time
+# left column that fits one line in every language.
+QUEUE_COUNTDOWN_TEXTS = {
+    "queue": (_noop("{time} left"), _noop("{time} overdue")),
+    "queue-customer": (_noop("customer: {time} left"), _noop("customer: {time} late")),
+}
+
+
+def _requester(ticket: Ticket) -> str:
+    """Who asked: the customer who filed it, else the contact the request names (an agent
+    filing on a caller's behalf is not the requester)."""
+    author = ticket.created_by
+    if author is not None and not author.is_agent:
+        return author.get_full_name()
+    return ticket.contact_email or str(ticket.contact_phone or "") or "—"
 
 
 @register.simple_tag
@@ -140,38 +178,71 @@ def queue_row_views(rows: list[Ticket], user: User, now: datetime) -> list[Queue
     severities = {k: str(v) for k, v in Severity.choices}
     categories = {k: str(v) for k, v in Category.choices}
     statuses = {k: str(v) for k, v in Status.choices}
-    texts = {kind: (_(future), _(past)) for kind, (future, past) in COUNTDOWN_TEXTS.items()}
+    texts = {kind: (_(future), _(past)) for kind, (future, past) in QUEUE_COUNTDOWN_TEXTS.items()}
+    supervisor = user.is_supervisor
+    # Worked out here, once per page, so the row template has few conditions to evaluate:
+    # it is drawn 50 times on every poll of every agent.
+    actions = {"claim": _("Claim"), "take-over": _("Take over"), "": ""}
+    chip_titles = {
+        CLOCK_OK: "",
+        CLOCK_AT_RISK: _("At risk"),
+        CLOCK_BREACHED: _("Breached"),
+        "paused": _("Waiting on customer"),
+    }
     views: list[QueueRow] = []
     for t in rows:
         due: datetime | None
+        warning: datetime | None = None
+        state = CLOCK_OK
         if t.status == Status.AWAITING_CUSTOMER:
-            clock, due, kind = "paused", t.customer_due_at, "customer"
+            clock, due, kind = "paused", t.customer_due_at, "queue-customer"
         elif t.response_due_at is not None:
-            clock, due, kind = "response", t.response_due_at, "response"
+            clock, due, kind = "response", t.response_due_at, "queue"
+            warning = response_warning_moment(t)
+            state = response_clock_state(t, now)
         else:
-            clock, due, kind = "none", None, "response"
+            clock, due, kind = "none", None, "queue"
+        chip = "q-paused" if clock == "paused" else f"sla-{state}"
         mine = t.assignee_id is not None and t.assignee_id == user.pk
+        if t.assignee_id is None:
+            action = "claim"
+        elif not mine and supervisor:
+            action = "take-over"
+        else:
+            action = ""
+        requester = _requester(t)
         views.append(
             QueueRow(
                 pk=str(t.pk),
                 ref=t.reference,
                 url=ticket_url.replace("NUMBER", str(t.pk)),
-                claim_url="" if mine else assign_url.replace("NUMBER", str(t.pk)),
+                action=action,
+                action_label=actions[action],
+                assign_url=assign_url.replace("NUMBER", str(t.pk)) if action else "",
                 severity=t.severity,
                 severity_label=severities.get(t.severity, t.severity),
                 organization=t.organization.name,
+                requester=requester,
+                who=f"{requester} · {t.organization.name}",
+                customer_replied=bool(getattr(t, "customer_replied", False)),
                 title=t.title,
                 category_label=categories.get(t.category, t.category),
                 product=t.product.name if t.product is not None else None,
                 status=t.status,
                 status_label=statuses.get(t.status, t.status),
+                is_new=t.status == Status.NEW,
                 mine=mine,
                 assignee=t.assignee.get_short_name() if t.assignee is not None else None,
+                assignee_full=t.assignee.get_full_name() if t.assignee is not None else "",
                 escalation_level=t.escalation_level,
                 clock=clock,
+                state=state,
+                chip=chip,
+                chip_title=chip_titles["paused" if clock == "paused" else state],
+                kind=kind,
                 due=due.isoformat() if due is not None else "",
+                warning=warning.isoformat() if warning is not None else "",
                 countdown=_countdown_text(due, now, texts[kind]) if due is not None else "",
-                breached=due is not None and clock == "response" and due <= now,
             )
         )
     return views
