@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import pgettext
 
 from core.forms import form_field
 from severity.choices import Category, Severity
@@ -182,7 +183,12 @@ def queue_row_views(rows: list[Ticket], user: User, now: datetime) -> list[Queue
     supervisor = user.is_supervisor
     # Worked out here, once per page, so the row template has few conditions to evaluate:
     # it is drawn 50 times on every poll of every agent.
-    actions = {"claim": _("Claim"), "take-over": _("Take over"), "": ""}
+    # The button's own context: the ticket page's longer "Take over" does not fit a row.
+    actions = {
+        "claim": _("Claim"),
+        "take-over": pgettext("queue row button", "Take over"),
+        "": "",
+    }
     chip_titles = {
         CLOCK_OK: "",
         CLOCK_AT_RISK: _("At risk"),
