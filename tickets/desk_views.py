@@ -125,8 +125,6 @@ def _queue_context(request: AgentRequest, form: desk_forms.QueueFilterForm) -> d
     }
 
 
-
-
 @desk_view
 @require_GET
 def home(request: AgentRequest) -> HttpResponse:
