@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # The search documents' field types (tickets.TicketSearch); harmless on SQLite.
+    "django.contrib.postgres",
     "django_countries",
     "phonenumber_field",
     "django_htmx",
