@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC
 
+from django.db import Error as DatabaseFailure
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 
@@ -20,7 +23,13 @@ class UserTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        timezone.activate(zone_for(request.user, look_up_organization=False))
+        try:
+            timezone.activate(zone_for(request.user, look_up_organization=False))
+        except DatabaseFailure:
+            # The database is gone: the view's own query meets it again and
+            # DatabaseUnavailableMiddleware answers 503 (an error raised here, outside
+            # the view, would bypass it and answer 500).
+            timezone.activate(UTC)
         try:
             return self.get_response(request)
         finally:
@@ -37,12 +46,14 @@ class UserTimeZoneMiddleware:
         """A customer without a zone of their own reads their organization's. Portal
         routes name the organization (``org``) and tenant_view activates its zone, so the
         look-up is only for the other pages."""
-        user = request.user
-        if (
-            isinstance(user, User)
-            and user.is_authenticated
-            and not user.time_zone
-            and not user.is_agent
-            and "org" not in view_kwargs
-        ):
-            timezone.activate(zone_for(user))
+        # A lost database, as above: the view's own query answers 503.
+        with suppress(DatabaseFailure):
+            user = request.user
+            if (
+                isinstance(user, User)
+                and user.is_authenticated
+                and not user.time_zone
+                and not user.is_agent
+                and "org" not in view_kwargs
+            ):
+                timezone.activate(zone_for(user))
