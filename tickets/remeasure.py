@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -185,8 +185,15 @@ def candidates(
         assert organization is not None and version is not None
         return open_tickets.filter(organization=organization).exclude(sla_version_id=version.pk)
     assert calendar is not None
-    versions = SlaTarget.objects.filter(calendar=calendar).values("version_id")
-    return open_tickets.filter(sla_version_id__in=versions)
+    # The tickets whose own target (their version, severity and category) is on this
+    # calendar: another calendar's change is its own job's, under its own name.
+    on_calendar = SlaTarget.objects.filter(
+        calendar=calendar,
+        version_id=OuterRef("sla_version_id"),
+        severity=OuterRef("severity"),
+        category=OuterRef("category"),
+    )
+    return open_tickets.filter(Exists(on_calendar))
 
 
 def _in_force_for(policy: SlaPolicy) -> Q:
