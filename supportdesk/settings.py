@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "notices",
     # The supervisors' SLA policy and calendar editor on the desk (issue 15).
     "slapolicies",
+    # The audit trail (issue 17): one append-only row per change to access or terms.
+    "audit",
     # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
     "demo",
     "axes",
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Request id, organization and ticket on every log line; request latency metrics.
     "core.observability.RequestContextMiddleware",
+    # The channel and address every audit row records (audit.context).
+    "audit.context.AuditContextMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # A lost database connection answers 503 + Retry-After, never a 500.
     "supportdesk.middleware.DatabaseUnavailableMiddleware",

@@ -1,0 +1,68 @@
+"""Writing the audit trail: ``record`` is the one way in (issue 17).
+
+Call it inside the transaction of the change it records, so a change and its audit row
+commit or roll back together. Never pass secrets (keys, tokens, passwords); mask contacts
+as the rest of the desk does (``tenants.masking``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from audit import context
+from audit.models import AuditEntry
+
+
+def _label(user: Any) -> str:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ""
+    return str(getattr(user, "email", "") or user.get_username())
+
+
+def record(
+    *,
+    action: str,
+    actor: Any = None,
+    organization: Any = None,
+    target: models.Model | None = None,
+    target_label: str = "",
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    channel: str | None = None,
+    actor_label: str | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append one audit row. ``actor`` is the user who acted (None for the system);
+    ``organization`` the tenant it concerns; ``target`` the object changed."""
+    where = context.origin()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        at=now or timezone.now(),
+        action=action,
+        channel=channel or where.channel,
+        actor=user,
+        actor_label=_label(user) if actor_label is None else actor_label,
+        organization_id=getattr(organization, "pk", organization),
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None and target.pk is not None else "",
+        target_label=(target_label or (str(target) if target is not None else ""))[:300],
+        before=dict(before or {}),
+        after=dict(after or {}),
+        ip=where.ip,
+        request_id=context.request_id(),
+    )
+
+
+def forget_person(*, user_id: int, replacement: str) -> int:
+    """Erasure (POLICY privacy, issue 17): the rows a person made keep the fact but lose the
+    name. The only write to existing rows the application makes, and it changes only the
+    label. Returns how many rows were touched."""
+    # The immutable queryset refuses update(); this one sanctioned change goes through the
+    # base QuerySet on purpose.
+    rows: models.QuerySet[AuditEntry] = models.QuerySet(model=AuditEntry).filter(actor_id=user_id)
+    return rows.update(actor_label=replacement)
