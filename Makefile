@@ -31,8 +31,10 @@ $(PY):
 	$$interpreter -m venv $(VENV)
 
 # Quiet installs: pip's version notice, its warning for root and its progress bars are
-# off, so a first run prints only what it is doing (no setuptools or pip warnings).
-PIP := PIP_ROOT_USER_ACTION=ignore $(PY) -m pip --disable-pip-version-check --no-input --quiet
+# off, so a first run prints only what it is doing (no setuptools or pip warnings; the
+# editable install's build backend warns that a folder shares the project's name, which
+# is this project's layout, so its warnings are off too).
+PIP := PYTHONWARNINGS=ignore PIP_ROOT_USER_ACTION=ignore $(PY) -m pip --disable-pip-version-check --no-input --quiet
 say = @printf '==> %s\n' $(1)
 
 $(VENV)/.installed: pyproject.toml | $(PY)
