@@ -36,6 +36,7 @@ from tenants.models import (
     Role,
     User,
 )
+from tenants.retention import retention_set
 
 # --- Users --------------------------------------------------------------------------------
 
@@ -249,6 +250,19 @@ class OrganizationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("partner",)
     readonly_fields = ("created_at",)
     inlines = (MembershipInline, RegisteredPhoneInline, RegisteredEmailInline)
+
+    def save_model(
+        self, request: HttpRequest, obj: Organization, form: ModelForm, change: bool
+    ) -> None:
+        # The retention period goes through its service (audit row); the rest as usual.
+        days = obj.retention_days
+        if "retention_days" in form.changed_data:
+            obj.retention_days = form.initial.get("retention_days")
+        super().save_model(request, obj, form, change)
+        if obj.retention_days != days:
+            retention_set(
+                organization=obj, days=days, actor=signed_in_user(request), now=timezone.now()
+            )
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseModelFormSet, change: bool

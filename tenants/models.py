@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -186,6 +187,19 @@ class Organization(models.Model):
         blank=True,
         related_name="organizations",
         help_text=_("Empty: the policy of its contract, else the default policy."),
+    )
+    # Closed requests older than this many days are purged with their files (privacy.tasks);
+    # empty: kept for ever.
+    retention_days = models.PositiveIntegerField(
+        _("retention (days)"),
+        null=True,
+        blank=True,
+        # tenants.retention checks the same bounds for the services.
+        validators=[MinValueValidator(30), MaxValueValidator(36500)],
+        help_text=_(
+            "Closed requests are deleted, with their messages and files, this many days "
+            "after they closed. Empty: kept for ever."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
