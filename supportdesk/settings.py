@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "slapolicies",
     # The audit trail (issue 17): one append-only row per change to access or terms.
     "audit",
+    # Privacy (issue 17): exports, erasure of a person, the retention purge.
+    "privacy",
     # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
     "demo",
     "axes",
@@ -567,6 +569,18 @@ CELERY_BEAT_SCHEDULE = {
     # Idempotency-Key records older than IDEMPOTENCY_TTL_HOURS.
     "idempotency-purge": {
         "task": "tenants.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    # Closed requests past their organization's retention period, with their files.
+    "privacy-retention-purge": {
+        "task": "privacy.tasks.purge_retention",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    # Data exports nobody downloaded in time: the file is deleted.
+    "privacy-expire-exports": {
+        "task": "privacy.tasks.expire_exports",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },

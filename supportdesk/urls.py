@@ -48,6 +48,8 @@ urlpatterns = [
     path("desk/notices/", include("notices.desk_urls")),
     path("desk/mail/", include("mailin.desk_urls")),
     path("desk/sla/", include("slapolicies.urls")),
+    path("desk/privacy/", include("privacy.desk_urls")),
+    path("portal/<slug:org>/settings/privacy/", include("privacy.portal_urls")),
     path("portal/<slug:org>/requests/<str:number>/cc/", include("notices.portal_urls")),
     path("desk/", include("tickets.desk_urls")),
     path("api/v1/", include("supportdesk.api_urls")),
