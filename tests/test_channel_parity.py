@@ -283,3 +283,96 @@ def test_a_customer_reopens_with_a_reason_from_the_portal_and_the_api(world: Wor
     ticket.refresh_from_db()
     assert ticket.status == "resolved"
     assert client.post(url, {"reason": "Still bouncing"}, format="json").status_code == 200
+
+
+def test_a_customer_reply_overtaken_by_support_is_held_by_the_portal_and_the_api(
+    world: World,
+) -> None:
+    """Both channels take the newest entry the customer saw; support's answer after it
+    holds the reply (409, the newer Events, nothing written), in the API even under an
+    Idempotency-Key, which then records nothing: the retry with a fresh mark goes out."""
+    from tickets import services
+    from tickets.actors import Actor
+    from tickets.models import Message
+
+    ticket = world.file()
+    issued = api_key_create(
+        organization=world.org_a,
+        name="stale",
+        role=Role.GLOBAL_ADMIN,
+        created_by=world.admin_a.user,
+        now=timezone.now(),
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    detail = f"/api/v1/tickets/{ticket.reference}/"
+    seen = api.get(detail).json()["latest_event"]
+    assert seen == Event.objects.filter(ticket=ticket).latest("pk").pk
+    portal = Client()
+    portal.force_login(world.admin_a.user)
+    page = reverse("portal:request_detail", kwargs={"org": "alpha", "number": ticket.pk})
+    assert portal.get(page).context["newest_event_id"] == seen
+
+    answer = services.ticket_agent_reply(
+        ticket=ticket, actor=Actor.for_user(world.agent), body="Try again now", now=timezone.now()
+    )
+    answered = Event.objects.get(ticket=ticket, kind=EventKind.REPLIED)
+
+    held = api.post(
+        f"{detail}messages/",
+        {"body": "From the API", "based_on_event": seen},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="stale-1",
+    )
+    assert held.status_code == 409, held.content
+    body = held.json()
+    assert body["code"] == "stale"
+    assert set(body) == {"code", "message", "fields", "events"}
+    assert [(e["id"], e["kind"], e["actor"]) for e in body["events"]] == [
+        (answered.pk, "replied", "support")
+    ]
+
+    form = {"action": "reply", "body": "From the portal", "seen_event": str(seen)}
+    page_held = portal.post(page, form)
+    assert page_held.status_code == 409
+    assert [event.pk for event, _body in page_held.context["held"]] == [answered.pk]
+    assert [b for _event, b in page_held.context["held"]] == [answer.body]
+    assert "Try again now" in page_held.content.decode()
+    assert 'name="send_anyway"' in page_held.content.decode()
+    assert not Message.objects.filter(body__startswith="From the").exists()
+
+    # The portal's "Send anyway"; the API's retry under the same key with a fresh mark.
+    assert portal.post(page, {**form, "send_anyway": "1"}).status_code == 302
+    fresh = api.get(detail).json()["latest_event"]
+    sent = api.post(
+        f"{detail}messages/",
+        {"body": "From the API", "based_on_event": fresh},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="stale-1",
+    )
+    assert sent.status_code == 201, sent.content
+    # The key's own reply is no news to it: the same mark still sends.
+    again = api.post(
+        f"{detail}messages/", {"body": "And more", "based_on_event": fresh}, format="json"
+    )
+    assert again.status_code == 201, again.content
+    assert set(Message.objects.filter(ticket=ticket).values_list("body", flat=True)) >= {
+        "From the portal",
+        "From the API",
+        "And more",
+    }
+
+
+def test_the_customer_schema_documents_the_stale_answer() -> None:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/v1/tickets/{number}/messages/"]["post"]
+    conflict = operation["responses"]["409"]["content"]["application/json"]
+    assert "CustomerStaleReplyOut" in conflict["schema"]["$ref"]
+    for media in ("application/json", "multipart/form-data"):
+        ref = operation["requestBody"]["content"][media]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert "based_on_event" in schema["components"]["schemas"][ref]["properties"]
+    detail = schema["paths"]["/api/v1/tickets/{number}/"]["get"]["responses"]["200"]
+    ref = detail["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "latest_event" in schema["components"]["schemas"][ref]["properties"]

@@ -47,20 +47,27 @@ class StaleReply(TicketError):
         self.events = list(events)
 
 
-def newer_activity(ticket: Ticket, *, seen_event_id: int, user: User | None) -> list[Event]:
+def newer_activity(
+    ticket: Ticket, *, seen_event_id: int, user: User | None, label: str = ""
+) -> list[Event]:
     """The Events after ``seen_event_id`` that make a reply stale, oldest first; the
-    author's own (another tab, an earlier send) are no news to them."""
+    author's own (another tab, an earlier send) are no news to them. An author without a
+    user (an API key, a contact address answering by e-mail) is known by ``label``."""
     found = Event.objects.filter(ticket=ticket, pk__gt=seen_event_id, kind__in=STALE_KINDS)
     if user is not None:
         found = found.exclude(actor_user=user)
+    elif label:
+        found = found.exclude(actor_user__isnull=True, actor_label=label)
     return list(found.select_related("actor_user").order_by("pk"))
 
 
-def require_fresh(ticket: Ticket, *, seen_event_id: int | None, user: User | None) -> None:
+def require_fresh(
+    ticket: Ticket, *, seen_event_id: int | None, user: User | None, label: str = ""
+) -> None:
     """Refuse with ``StaleReply`` when there is newer activity; None means "not asked"
     (the caller sends anyway, or a client that does not know the guard)."""
     if seen_event_id is None:
         return
-    newer = newer_activity(ticket, seen_event_id=seen_event_id, user=user)
+    newer = newer_activity(ticket, seen_event_id=seen_event_id, user=user, label=label)
     if newer:
         raise StaleReply(newer)

@@ -139,6 +139,19 @@ class MessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
     )
     attachments = AttachmentsField()
+    # The newest timeline entry the page showed: a reply written before support answered
+    # is held (``tickets.collision``) unless the customer sends it anyway.
+    seen_event = forms.IntegerField(
+        required=False, min_value=0, max_value=2**62, widget=forms.HiddenInput
+    )
+    send_anyway = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def seen_event_id(self) -> int | None:
+        """The Event the reply was written against; None when sent anyway."""
+        if self.cleaned_data.get("send_anyway"):
+            return None
+        seen: int | None = self.cleaned_data.get("seen_event")
+        return seen
 
 
 class SeverityChangeForm(forms.Form):

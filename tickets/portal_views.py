@@ -23,7 +23,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core.refusals import into_form
+from core.refusals import captured, into_form
 from helpcenter.models import Service
 from helpcenter.selectors import current_incidents
 from tenants.access import TenantRequest, tenant_view
@@ -31,6 +31,7 @@ from tenants.roles import fileable_categories
 from tickets import intake, search
 from tickets.access import attachment_for_organization, ticket_for_organization
 from tickets.actors import Actor
+from tickets.collision import StaleReply
 from tickets.expectations import sla_state
 from tickets.filters import ALL, RANK, RequestFilter, is_ranked
 from tickets.forms import (
@@ -44,7 +45,7 @@ from tickets.forms import (
     RequestForm,
     ResolveForm,
 )
-from tickets.models import Attachment, Channel, Message, Rating, Status, Ticket
+from tickets.models import Attachment, Channel, Event, Message, Rating, Status, Ticket
 from tickets.services import (
     auto_close_after,
     may_file_follow_up,
@@ -149,19 +150,29 @@ def _detail(
     reopen_form: ReopenForm | None = None,
     rating_form: RatingForm | None = None,
     follow_up_form: FollowUpForm | None = None,
+    held: list[Event] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
     rating = Rating.objects.filter(ticket=ticket).select_related("rated_by").first()
     closes_after = auto_close_after()
+    conversation = _conversation(ticket)
+    timeline = list(ticket.events.customer_visible().select_related("actor_user"))
+    bodies = {message.pk: message.body for message in conversation}
     context = {
         "organization": request.organization,
         "ticket": ticket,
-        "conversation": _conversation(ticket),
+        "conversation": conversation,
         "request_files": list(
             ticket.attachments.filter(message__isnull=True).order_by("created_at", "pk")
         ),
-        "timeline": list(ticket.events.customer_visible().select_related("actor_user")),
+        "timeline": timeline,
+        # The reply form's "written against" mark for the stale-reply guard, and what
+        # came after it when a reply was held.
+        "newest_event_id": max((event.pk for event in timeline), default=0),
+        "held": [
+            (event, bodies.get((event.after or {}).get("message"), "")) for event in held or []
+        ],
         "sla": sla_state(ticket, now=now, zone=timezone.get_current_timezone()),
         "rating": rating,
         "can_reopen": may_reopen(ticket, now),
@@ -265,18 +276,28 @@ def request_detail(request: TenantRequest, number: str) -> HttpResponse:
                 return back
         return _detail(request, ticket, rating_form=rating_form, status=400)
     reply_form = MessageForm(request.POST, request.FILES)
+    held: list[Event] = []
     if reply_form.is_valid():
-        with into_form(reply_form, field="body"):
+        # A reply written before support's answer is held: the page comes back with the
+        # draft, what is new, and "Send anyway".
+        with captured() as outcome:
             ticket_customer_reply(
                 ticket=ticket,
                 actor=actor,
                 body=reply_form.cleaned_data["body"],
                 attachments=reply_form.cleaned_data["attachments"],
                 now=now,
+                seen_event_id=reply_form.seen_event_id(),
             )
+        if outcome.refusal is None:
             messages.success(request, _("Your reply was sent."))
             return back
-    return _detail(request, ticket, reply_form=reply_form)
+        if isinstance(outcome.refusal, StaleReply):
+            held = outcome.refusal.events
+        else:
+            with into_form(reply_form, field="body"):
+                raise outcome.refusal
+    return _detail(request, ticket, reply_form=reply_form, held=held, status=409 if held else 200)
 
 
 @tenant_view(admin_only=True)

@@ -171,7 +171,22 @@ def _files() -> serializers.ListField:
     )
 
 
-class MessageUploadIn(MessageIn):
+class CustomerReplyIn(MessageIn):
+    based_on_event = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2**62,
+        help_text=_(
+            "The `latest_event` of the request as you read it (`GET "
+            "/api/v1/tickets/{number}/`). The reply is not sent when support answered, "
+            "another admin replied or the status changed after it: 409 with code `stale` "
+            "and the newer `events`. Leave it out to send regardless."
+        ),
+    )
+
+
+class MessageUploadIn(CustomerReplyIn):
     """The reply as ``multipart/form-data``: the same fields, with files."""
 
     files = _files()

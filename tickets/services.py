@@ -426,11 +426,14 @@ def ticket_customer_reply(
     body: str,
     now: datetime,
     attachments: Sequence[UploadedFile] = (),
+    seen_event_id: int | None = None,
 ) -> Message:
     """The customer answers. Waiting on them ends (→ open) and the cooperation clock stops
     (POL-SEV-7); a reply to a resolved request reopens it, as the customer clearly still
     needs help — within the reopen window only. The customer is an admin of the
-    organization or, answering by e-mail, the request's own contact address (POL-WHO-1)."""
+    organization or, answering by e-mail, the request's own contact address (POL-WHO-1).
+    With ``seen_event_id`` a reply overtaken by support's answer, another admin's reply
+    or a status change is refused (``collision.StaleReply``), as support's is."""
     if not (actor.is_admin_of(ticket.organization_id) or actor.is_contact_of(ticket.pk)):
         raise TicketError(ERR_CUSTOMER_ONLY, code="forbidden")
     body = _clean_body(body)
@@ -439,6 +442,9 @@ def ticket_customer_reply(
     with _discard_files_on_error(stored), transaction.atomic():
         ticket = _locked(ticket)
         _require_not_closed(ticket)
+        collision.require_fresh(
+            ticket, seen_event_id=seen_event_id, user=actor.user, label=actor.label
+        )
         if ticket.status == Status.RESOLVED:
             _require_reopen_window(ticket, now)
         message = Message.objects.create(

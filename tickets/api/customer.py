@@ -16,7 +16,13 @@ from django.http import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import filters, generics, serializers, status
 from rest_framework.pagination import Cursor, CursorPagination
@@ -25,7 +31,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import error_responses
+from core.api_errors import ErrorOut, error_body, error_responses
+from core.refusals import captured
 from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsTenantAdmin, api_tenant
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.idempotency import idempotent
@@ -64,6 +71,7 @@ from tickets.api.examples import (
     TICKET_EXAMPLE,
 )
 from tickets.clocks import explain
+from tickets.collision import ERR_STALE, StaleReply
 from tickets.filters import RANK, RequestFilter, TenantFilterBackend, is_ranked
 from tickets.intake import TicketDraft
 from tickets.models import ActorKind, Attachment, Channel, Event, RatingSource, Ticket
@@ -264,12 +272,22 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
         return Response(io.ticket_data(ticket), status=status.HTTP_201_CREATED)
 
 
+class TicketDetailOut(io.TicketOut):
+    latest_event = serializers.IntegerField(
+        allow_null=True,
+        help_text=_(
+            "The id of the request's newest timeline entry: send it as `based_on_event` "
+            "with a reply to have the reply held if support answered meanwhile."
+        ),
+    )
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="Read a request",
         tags=TENANT_TAGS,
         parameters=[NUMBER, ORGANIZATION],
-        responses={200: io.TicketOut, **error_responses(401, 403, 404, 429)},
+        responses={200: TicketDetailOut, **error_responses(401, 403, 404, 429)},
         examples=[TICKET_EXAMPLE],
     ),
     patch=extend_schema(
@@ -292,7 +310,12 @@ class TicketListCreate(TenantView, generics.GenericAPIView):
 )
 class TicketDetail(TenantView):
     def get(self, request: Request, number: str) -> Response:
-        return Response(io.ticket_data(self.ticket(number)))
+        ticket = self.ticket(number)
+        data = io.ticket_data(ticket)
+        data["latest_event"] = (
+            ticket.events.customer_visible().order_by("-pk").values_list("pk", flat=True).first()
+        )
+        return Response(data)
 
     def patch(self, request: Request, number: str) -> Response:
         ticket = self.ticket(number)
@@ -306,6 +329,33 @@ class TicketDetail(TenantView):
             ticket=ticket, actor=self.actor(), changes=changes, now=timezone.now()
         )
         return Response(io.ticket_data(ticket))
+
+
+class CustomerStaleReplyOut(ErrorOut):
+    events = io.EventOut(many=True, help_text=_("What happened after `based_on_event`."))
+
+
+CUSTOMER_STALE_EXAMPLE = OpenApiExample(
+    "stale",
+    value={
+        "code": "stale",
+        "message": str(ERR_STALE),
+        "fields": {},
+        "events": [
+            {
+                "id": 4182,
+                "kind": "replied",
+                "actor": "support",
+                "before": {"status": "open"},
+                "after": {"status": "open"},
+                "reason": "",
+                "created_at": "2026-12-07T09:14:03Z",
+            }
+        ],
+    },
+    status_codes=["409"],
+    response_only=True,
+)
 
 
 @extend_schema_view(
@@ -328,12 +378,21 @@ class TicketDetail(TenantView):
         tags=TENANT_TAGS,
         parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
         request={
-            "application/json": io.MessageIn,
+            "application/json": io.CustomerReplyIn,
             "multipart/form-data": io.MessageUploadIn,
         },
         responses={
             201: io.MessageOut,
-            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+            409: OpenApiResponse(
+                CustomerStaleReplyOut,
+                description=_(
+                    "Refused: `stale` (newer activity since `based_on_event`, listed in "
+                    "`events`), or the request is closed or past its reopen window (no "
+                    "`events`)."
+                ),
+                examples=[CUSTOMER_STALE_EXAMPLE],
+            ),
+            **error_responses(400, 401, 403, 404, 413, 415, 422, 429),
         },
         examples=[
             CUSTOMER_REPLY_EXAMPLE,
@@ -356,20 +415,31 @@ class TicketMessages(TenantView):
         return Response(io.MessageOut(messages, many=True).data)
 
     def post(self, request: Request, number: str) -> Response:
-        return self.act(
-            request,
-            number,
-            io.MessageUploadIn,
-            lambda ticket, data: services.ticket_customer_reply(
-                ticket=ticket,
-                actor=self.actor(),
-                body=data["body"],
-                attachments=data["files"],
-                now=timezone.now(),
-            ),
-            lambda message: io.MessageOut(message).data,
-            status.HTTP_201_CREATED,
-        )
+        # A held reply answers with what is new, which the shared error shape cannot
+        # carry; raised through the Idempotency-Key's transaction, it leaves no record.
+        with captured() as outcome:
+            return self.act(
+                request,
+                number,
+                io.MessageUploadIn,
+                lambda ticket, data: services.ticket_customer_reply(
+                    ticket=ticket,
+                    actor=self.actor(),
+                    body=data["body"],
+                    attachments=data["files"],
+                    now=timezone.now(),
+                    seen_event_id=data.get("based_on_event"),
+                ),
+                lambda message: io.MessageOut(message).data,
+                status.HTTP_201_CREATED,
+            )
+        refusal = outcome.refusal
+        if isinstance(refusal, StaleReply):
+            body = error_body(refusal.code, refusal.message)
+            body["events"] = io.EventOut(refusal.events, many=True).data
+            return Response(body, status=refusal.http_status)
+        assert refusal is not None
+        raise refusal
 
 
 @extend_schema(
