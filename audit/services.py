@@ -64,5 +64,8 @@ def forget_person(*, user_id: int, replacement: str) -> int:
     label. Returns how many rows were touched."""
     # The immutable queryset refuses update(); this one sanctioned change goes through the
     # base QuerySet on purpose.
-    rows: models.QuerySet[AuditEntry] = models.QuerySet(model=AuditEntry).filter(actor_id=user_id)
-    return rows.update(actor_label=replacement)
+    rows: models.QuerySet[AuditEntry] = models.QuerySet(model=AuditEntry)
+    acted = rows.filter(actor_id=user_id).update(actor_label=replacement)
+    # Rows about the person (their password, their sign-ins) name them as the target.
+    about = rows.filter(target_type="tenants.user", target_id=str(user_id))
+    return acted + about.update(target_label=replacement)
