@@ -15,6 +15,7 @@ class Action(models.TextChoices):
     SIGNIN_SSO = "signin.sso", _("Signed in with single sign-on")
     SIGNOUT = "signout", _("Signed out")
     PASSWORD_CHANGED = "password.changed", _("Password changed")
+    ACCOUNT_ACCESS_CHANGED = "account.access_changed", _("Account's access changed")
     MFA_ADDED = "mfa.added", _("Second factor added")
     MFA_REMOVED = "mfa.removed", _("Second factor removed")
     MFA_RECOVERY_CODES = "mfa.recovery_codes", _("Recovery codes generated")

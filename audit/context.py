@@ -22,6 +22,9 @@ class Origin:
 
 # A frozen dataclass: the default is shared but can never change.
 _origin: ContextVar[Origin] = ContextVar("audit_origin", default=Origin())  # noqa: B039
+# The request being answered: who acts is read from it when needed (the authentication
+# middleware runs after this one, so the user is not known yet when it is bound).
+_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 
 _PREFIXES = (
     ("/api/", Channel.API),
@@ -52,6 +55,14 @@ def acting_from(channel: str, ip: str | None = None) -> Iterator[None]:
         _origin.reset(token)
 
 
+def acting_user() -> object | None:
+    """The signed-in person of the request being answered, or None (no request, or
+    nobody signed in): for a change deep in a model's save with no actor argument."""
+    request = _request.get()
+    user = getattr(request, "user", None) if request is not None else None
+    return user if getattr(user, "is_authenticated", False) else None
+
+
 def request_id() -> str:
     return observability.current().get("request_id", "")
 
@@ -65,7 +76,9 @@ class AuditContextMiddleware:
         token = _origin.set(
             Origin(channel=channel_for_path(request.path), ip=request.META.get("REMOTE_ADDR"))
         )
+        request_token = _request.set(request)
         try:
             return self.get_response(request)
         finally:
+            _request.reset(request_token)
             _origin.reset(token)

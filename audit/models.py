@@ -3,6 +3,7 @@ what customers rely on, written in the same transaction as the change it records
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,26 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
 
     def newest_first(self) -> AuditQuerySet:
         return self.order_by("-at", "-pk")
+
+    # The viewer's filters (audit.selectors), one condition each.
+    def of_action(self, action: str) -> AuditQuerySet:
+        return self.filter(action=action)
+
+    def via(self, channel: str) -> AuditQuerySet:
+        return self.filter(channel=channel)
+
+    def by_actor_named(self, text: str) -> AuditQuerySet:
+        return self.filter(actor_label__icontains=text)
+
+    def about(self, text: str) -> AuditQuerySet:
+        """Rows whose object's name contains ``text``, or whose object id is ``text``."""
+        return self.filter(models.Q(target_label__icontains=text) | models.Q(target_id=text))
+
+    def since(self, moment: datetime) -> AuditQuerySet:
+        return self.filter(at__gte=moment)
+
+    def before(self, moment: datetime) -> AuditQuerySet:
+        return self.filter(at__lt=moment)
 
     # The trail cannot be edited or emptied through the ORM's bulk paths either; the one
     # exception (erasure of a person's name) goes through audit.services.forget_person.

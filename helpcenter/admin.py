@@ -90,7 +90,7 @@ class IncidentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Incident, form: ModelForm, change: bool
     ) -> None:
-        incident_save(incident=obj, now=timezone.now())
+        incident_save(incident=obj, now=timezone.now(), actor=signed_in_user(request))
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseModelFormSet, change: bool
@@ -153,7 +153,7 @@ class ArticleAdmin(ServiceAdminMixin, admin.ModelAdmin):
         now = timezone.now()
         published = 0
         for article in queryset:
-            if article_publish(article=article, now=now):
+            if article_publish(article=article, now=now, actor=signed_in_user(request)):
                 self.log_change(request, article, "Published.")
                 published += 1
         self.message_user(
@@ -168,7 +168,7 @@ class ArticleAdmin(ServiceAdminMixin, admin.ModelAdmin):
         now = timezone.now()
         withdrawn = 0
         for article in queryset:
-            if article_unpublish(article=article, now=now):
+            if article_unpublish(article=article, now=now, actor=signed_in_user(request)):
                 self.log_change(request, article, "Unpublished.")
                 withdrawn += 1
         self.message_user(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from audit import services as audit
+from audit.actions import Action
 from core.refusals import Refused
 from helpcenter.markdown import plain_text, render_markdown
 from helpcenter.models import (
@@ -40,9 +42,7 @@ DEFLECTION_WINDOW = timedelta(hours=24)
 # --- Articles -----------------------------------------------------------------------------
 
 
-@transaction.atomic
-def article_save(*, article: Article, author: User | None, now: datetime) -> Article:
-    """Save an article with its sanitised HTML and excerpt rendered from the Markdown."""
+def _render_and_save(*, article: Article, author: User | None, now: datetime) -> Article:
     article.body_html = render_markdown(article.body)
     article.excerpt = plain_text(article.body_html, limit=280)
     if article.author_id is None and author is not None:
@@ -54,27 +54,56 @@ def article_save(*, article: Article, author: User | None, now: datetime) -> Art
     return article
 
 
+def _record_publication(*, article: Article, actor: User | None, now: datetime) -> None:
+    audit.record(
+        action=Action.ARTICLE_PUBLISHED if article.is_published else Action.ARTICLE_UNPUBLISHED,
+        actor=actor,
+        target=article,
+        target_label=article.title,
+        before={"published": not article.is_published},
+        after={"published": article.is_published},
+        now=now,
+    )
+
+
 @transaction.atomic
-def article_publish(*, article: Article, now: datetime) -> bool:
+def article_save(*, article: Article, author: User | None, now: datetime) -> Article:
+    """Save an article with its sanitised HTML and excerpt rendered from the Markdown.
+    Publishing or unpublishing it here (the form's box) is audited as the actions are."""
+    was_published = (
+        False
+        if article._state.adding
+        else Article.objects.filter(pk=article.pk).values_list("is_published", flat=True).first()
+    )
+    _render_and_save(article=article, author=author, now=now)
+    if bool(was_published) != article.is_published:
+        _record_publication(article=article, actor=author, now=now)
+    return article
+
+
+@transaction.atomic
+def article_publish(*, article: Article, now: datetime, actor: User | None = None) -> bool:
     """Show the article in self-help (POL-SELF-2); False when it already was. The body is
     rendered again, so an article is never published with stale or missing HTML."""
     locked = Article.objects.select_for_update().get(pk=article.pk)
     if locked.is_published:
         return False
     locked.is_published = True
-    article_save(article=locked, author=None, now=now)
+    _render_and_save(article=locked, author=None, now=now)
+    _record_publication(article=locked, actor=actor, now=now)
     article.is_published, article.updated_at = True, now
     return True
 
 
 @transaction.atomic
-def article_unpublish(*, article: Article, now: datetime) -> bool:
+def article_unpublish(*, article: Article, now: datetime, actor: User | None = None) -> bool:
     """Take the article out of self-help; False when it was not published."""
     changed = Article.objects.filter(pk=article.pk, is_published=True).update(
         is_published=False, updated_at=now
     )
     if changed:
         article.is_published, article.updated_at = False, now
+        _record_publication(article=article, actor=actor, now=now)
     return bool(changed)
 
 
@@ -101,8 +130,12 @@ INCIDENT_DESCRIPTION_FIELDS = (
 )
 
 
+def _incident_values(incident: Incident, names: Sequence[str]) -> dict[str, str]:
+    return {name: str(getattr(incident, name)) for name in names}
+
+
 @transaction.atomic
-def incident_save(*, incident: Incident, now: datetime) -> Incident:
+def incident_save(*, incident: Incident, now: datetime, actor: User | None = None) -> Incident:
     """Create an incident, or save the description of one. A new incident may start in
     any status (one recorded after the fact may be resolved already, and is then resolved
     at ``now``, or when it started if that is later); later the status moves only by
@@ -115,8 +148,25 @@ def incident_save(*, incident: Incident, now: datetime) -> Incident:
             max(now, incident.started_at) if incident.status == IncidentStatus.RESOLVED else None
         )
         incident.save()
+        before: dict[str, str] = {}
+        after = _incident_values(incident, (*INCIDENT_DESCRIPTION_FIELDS, "status"))
     else:
+        stored = Incident.objects.get(pk=incident.pk)
+        old = _incident_values(stored, INCIDENT_DESCRIPTION_FIELDS)
+        new = _incident_values(incident, INCIDENT_DESCRIPTION_FIELDS)
+        before = {name: value for name, value in old.items() if new[name] != value}
+        after = {name: new[name] for name in before}
         incident.save(update_fields=[*INCIDENT_DESCRIPTION_FIELDS, "updated_at"])
+    if after:
+        audit.record(
+            action=Action.INCIDENT_CHANGED,
+            actor=actor,
+            target=incident,
+            target_label=incident.title,
+            before=before,
+            after=after,
+            now=now,
+        )
     return incident
 
 
@@ -140,6 +190,7 @@ def incident_post_update(
     if status not in IncidentStatus.values:
         raise IncidentError(str(UNKNOWN_STATUS))
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    previous_status = incident.status
     update = IncidentUpdate.objects.create(
         incident=incident,
         body=body.strip(),
@@ -155,6 +206,15 @@ def incident_post_update(
     else:
         incident.resolved_at = None
     incident.save(update_fields=["status", "updated_at", "resolved_at"])
+    audit.record(
+        action=Action.INCIDENT_CHANGED,
+        actor=author,
+        target=incident,
+        target_label=incident.title,
+        before={"status": previous_status},
+        after={"status": status, "update": update.body[:500]},
+        now=now,
+    )
     return update
 
 

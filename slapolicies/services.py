@@ -22,10 +22,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
+from audit import services as audit
+from audit.actions import Action
 from core.refusals import Refused
 from severity.calendar_services import (
     ImportResult,
@@ -169,7 +171,7 @@ def _record(
     calendar: Calendar | None = None,
     organization: Organization | None = None,
 ) -> PolicyChange:
-    return PolicyChange.objects.create(
+    change = PolicyChange.objects.create(
         actor=actor,
         action=action,
         policy=policy,
@@ -180,6 +182,37 @@ def _record(
         after=after or {},
         created_at=now,
     )
+    target: models.Model | None = version or policy or calendar or organization
+    audit.record(
+        action=_AUDIT_ACTIONS[ChangeAction(action)],
+        actor=actor,
+        organization=organization,
+        target=target,
+        target_label=str(target) if target is not None else "",
+        before=before,
+        # What kind of edit it was, beside its values.
+        after={"change": action, **(after or {})},
+        now=now,
+    )
+    return change
+
+
+# The trail's vocabulary (audit.actions) for each kind of editor write.
+_AUDIT_ACTIONS: dict[ChangeAction, str] = {
+    ChangeAction.POLICY_CREATED: Action.SLA_POLICY_CHANGED,
+    ChangeAction.ORGANIZATION_POLICY_SET: Action.ORGANIZATION_CHANGED,
+    ChangeAction.VERSION_DRAFTED: Action.SLA_POLICY_CHANGED,
+    ChangeAction.DRAFT_UPDATED: Action.SLA_POLICY_CHANGED,
+    ChangeAction.DRAFT_DISCARDED: Action.SLA_POLICY_CHANGED,
+    ChangeAction.VERSION_PUBLISHED: Action.SLA_POLICY_PUBLISHED,
+    ChangeAction.CALENDAR_UPDATED: Action.CALENDAR_CHANGED,
+    ChangeAction.WINDOWS_SET: Action.CALENDAR_CHANGED,
+    ChangeAction.HOLIDAY_ADDED: Action.CALENDAR_CHANGED,
+    ChangeAction.HOLIDAY_REMOVED: Action.CALENDAR_CHANGED,
+    ChangeAction.EXTRA_DAY_ADDED: Action.CALENDAR_CHANGED,
+    ChangeAction.EXTRA_DAY_REMOVED: Action.CALENDAR_CHANGED,
+    ChangeAction.CALENDAR_IMPORTED: Action.CALENDAR_CHANGED,
+}
 
 
 def _seconds(value: dt.timedelta | None) -> int | None:

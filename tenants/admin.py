@@ -187,6 +187,35 @@ class UserAdmin(ServiceAdminMixin, BaseUserAdmin):
         else:
             super().save_formset(request, form, formset, change)
 
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # After the groups are saved: what the account may do is known only now. The
+        # add page sets no access (Django's two-step user creation).
+        super().save_related(request, form, formsets, change)
+        if not change:
+            return
+        # Only what the form could change (a supervisor's form shows no groups).
+        before = {
+            name: form.initial.get(name) for name in services.ACCESS_FIELDS if name in form.fields
+        }
+        user = form.instance
+        after = {name: getattr(user, name) for name in services.ACCESS_FIELDS if name != "groups"}
+        after["groups"] = list(user.groups.values_list("pk", flat=True))
+        services.account_access_record(
+            user=user, actor=signed_in_user(request), before=before, after=after,
+            now=timezone.now(),
+        )  # fmt: skip
+
+    # Deleting an account removes its memberships through the members' rule (never an
+    # organization's last global admin, an audit row each) rather than by cascade.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.user_delete_by_staff(user=obj, staff=signed_in_user(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            self.delete_model(request, user)
+
 
 # --- Partners and organizations -------------------------------------------------------------
 
@@ -258,7 +287,17 @@ class OrganizationAdmin(ServiceAdminMixin, admin.ModelAdmin):
         days = obj.retention_days
         if "retention_days" in form.changed_data:
             obj.retention_days = form.initial.get("retention_days")
+        # Every other setting changed here leaves one audit row (issue 17).
+        settings_changed = [name for name in form.changed_data if name != "retention_days"]
+        before = {name: form.initial.get(name) for name in settings_changed} if change else {}
         super().save_model(request, obj, form, change)
+        services.organization_settings_record(
+            organization=obj,
+            actor=signed_in_user(request),
+            before=before,
+            after={name: form.cleaned_data.get(name) for name in settings_changed},
+            now=timezone.now(),
+        )
         if obj.retention_days != days:
             retention_set(
                 organization=obj, days=days, actor=signed_in_user(request), now=timezone.now()

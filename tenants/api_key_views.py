@@ -100,7 +100,7 @@ def api_key_revoke_view(request: TenantRequest, key: int) -> HttpResponse:
     if request.membership.role != Role.GLOBAL_ADMIN:
         return refused(request, _("API keys"))
     if request.method == "POST":
-        api_key_revoke(key=api_key, now=timezone.now())
+        api_key_revoke(key=api_key, now=timezone.now(), actor=request.user)
         messages.success(request, _("The key %(prefix)s is revoked.") % {"prefix": api_key.prefix})
         return redirect("portal:settings_api_keys", org=request.organization.slug)
     return render(

@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import ClassVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from audit import services as audit
+from audit.actions import Action
 from core import observability
 from core.refusals import Refused
 from tenants.credentials import (
@@ -28,6 +30,7 @@ from tenants.credentials import (
     API_KEY_PREFIX,
     AgentToken,
     ApiKey,
+    ApiKeyAddress,
     credential_hash,
     new_credential,
     split_prefix,
@@ -67,14 +70,73 @@ def api_key_create(
         created_by=created_by,
         created_at=now,
     )
+    audit.record(
+        action=Action.API_KEY_CREATED,
+        actor=created_by,
+        organization=organization,
+        target=key,
+        target_label=key.label,
+        after={"name": key.name, "role": key.role, "prefix": key.prefix},
+        now=now,
+    )
     return Issued(key, secret)
 
 
-def api_key_revoke(*, key: ApiKey, now: datetime) -> ApiKey:
-    """Revoking twice keeps the first time."""
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, now: datetime, actor: User | None = None) -> ApiKey:
+    """Revoking twice keeps the first time (and is audited once)."""
+    revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
     key.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        audit.record(
+            action=Action.API_KEY_REVOKED,
+            actor=actor,
+            organization=key.organization_id,
+            target=key,
+            target_label=key.label,
+            before={"revoked": False},
+            after={"revoked": True},
+            now=now,
+        )
     return key
+
+
+# How long a (key, address) pair already seen is remembered in the cache: within it, a
+# request costs no query for this check.
+ADDRESS_SEEN_TTL = 60 * 60
+
+
+def _address_cache_key(key_id: int, ip: str) -> str:
+    return f"apikey-address:{key_id}:{ip}"
+
+
+def api_key_note_address(*, key: ApiKey, ip: str | None, now: datetime) -> bool:
+    """Remember the address a key is used from; the first use from an address is audited
+    (True). On the hot path: a cache hit costs nothing, a miss one indexed lookup."""
+    if not ip or key.pk is None:
+        return False
+    cache_key = _address_cache_key(key.pk, ip)
+    if cache.get(cache_key):
+        return False
+    new = False
+    if not ApiKeyAddress.objects.filter(key_id=key.pk, ip=ip).exists():
+        try:
+            with transaction.atomic():
+                ApiKeyAddress.objects.create(key=key, ip=ip, first_seen_at=now)
+                audit.record(
+                    action=Action.API_KEY_NEW_ADDRESS,
+                    organization=key.organization_id,
+                    actor_label=key.label,
+                    target=key,
+                    target_label=key.label,
+                    after={"address": ip},
+                    now=now,
+                )
+            new = True
+        except IntegrityError:  # the same address, noted a moment ago by another request
+            pass
+    cache.set(cache_key, 1, timeout=ADDRESS_SEEN_TTL)
+    return new
 
 
 def agent_token_revoke(*, token: AgentToken, now: datetime) -> AgentToken:
@@ -132,9 +194,9 @@ class BearerAuthentication(authentication.BaseAuthentication):
             credential = header[1].decode("ascii")
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed(ERR_BAD_CREDENTIAL) from error
-        return self._resolve(credential)
+        return self._resolve(request, credential)
 
-    def _resolve(self, credential: str) -> tuple[object, ApiKey | AgentToken]:
+    def _resolve(self, request: Request, credential: str) -> tuple[object, ApiKey | AgentToken]:
         prefix = split_prefix(credential)
         now = timezone.now()
         if prefix is not None and prefix.startswith(f"{API_KEY_PREFIX}_"):
@@ -146,6 +208,9 @@ class BearerAuthentication(authentication.BaseAuthentication):
                 key = None
             if key is not None and key.matches(credential):
                 key.touch(now)
+                # REMOTE_ADDR only, as the audit context: a forwarded header is the
+                # client's word.
+                api_key_note_address(key=key, ip=request.META.get("REMOTE_ADDR"), now=now)
                 # The organization is known only now (not from the URL): log lines say it.
                 observability.bind(organization=key.organization.slug)
                 return ApiKeyPrincipal(key), key

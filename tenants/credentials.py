@@ -130,6 +130,25 @@ class ApiKey(Credential):
         return f"API key {self.prefix} ({self.name})"
 
 
+class ApiKeyAddress(models.Model):
+    """An address an API key has been used from, and when first (issue 17): the first use
+    from a new address is audited, so a key copied elsewhere shows up in the trail."""
+
+    key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("API key")
+    )
+    ip = models.GenericIPAddressField(_("address"))
+    first_seen_at = models.DateTimeField(_("first seen"))
+
+    class Meta:
+        verbose_name = _("API key address")
+        verbose_name_plural = _("API key addresses")
+        constraints = [models.UniqueConstraint(fields=["key", "ip"], name="api_key_address_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} @ {self.ip}"
+
+
 class AgentToken(Credential):
     """A support agent's personal token for the desk and telephony endpoints."""
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin, has_model_permission
+from tenants.access import signed_in_user
 from tenants.api_keys import agent_token_create, agent_token_revoke, api_key_revoke
 from tenants.credentials import AgentToken, ApiKey
 from tenants.models import User
@@ -28,7 +29,7 @@ class RevokeActionMixin(ServiceAdminMixin):
 
     actions = ("revoke",)
 
-    def revoke_one(self, credential: Any, now: datetime) -> None:
+    def revoke_one(self, credential: Any, now: datetime, actor: User) -> None:
         raise NotImplementedError
 
     @admin.action(description=_("Revoke the selected credentials"), permissions=("revoke",))
@@ -36,7 +37,7 @@ class RevokeActionMixin(ServiceAdminMixin):
         now = timezone.now()
         revoked = 0
         for credential in queryset.filter(revoked_at__isnull=True):
-            self.revoke_one(credential, now)
+            self.revoke_one(credential, now, signed_in_user(request))
             self.log_change(request, credential, "Revoked.")
             revoked += 1
         self.message_user(
@@ -67,7 +68,7 @@ class AgentTokenAdmin(RevokeActionMixin, admin.ModelAdmin):
     search_fields = ("name", "prefix", "user__email")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
 
-    def revoke_one(self, credential: AgentToken, now: datetime) -> None:
+    def revoke_one(self, credential: AgentToken, now: datetime, actor: User) -> None:
         agent_token_revoke(token=credential, now=now)
 
     # Issued on the add page, then only revoked: a deleted token would leave no trace.
@@ -107,5 +108,5 @@ class ApiKeyAdmin(RevokeActionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     )  # fmt: skip
     exclude = ("secret_hash",)
 
-    def revoke_one(self, credential: ApiKey, now: datetime) -> None:
-        api_key_revoke(key=credential, now=now)
+    def revoke_one(self, credential: ApiKey, now: datetime, actor: User) -> None:
+        api_key_revoke(key=credential, now=now, actor=actor)

@@ -33,6 +33,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
+from audit import services as audit
+from audit.actions import Action
 from core import moments
 from core.refusals import Refused
 from tenants.mail import HEADERS, KIND_HEADER, contact_language
@@ -196,7 +198,7 @@ def _record(
         actor.pk,
         reason or "-",
     )
-    return ContactChange.objects.create(
+    change = ContactChange.objects.create(
         organization=organization,
         actor=actor,
         actor_label=_actor_label(actor),
@@ -205,6 +207,25 @@ def _record(
         masked_value=masked_value,
         created_at=now,
     )
+    added = action in (ContactAction.PHONE_ADDED, ContactAction.EMAIL_ADDED)
+    detail = {"change": action.value, "value": masked_value, "reason": reason}
+    audit.record(
+        action=(
+            Action.CONTACT_REFUSED
+            if action == ContactAction.REFUSED
+            else Action.CONTACT_ADDED
+            if added
+            else Action.CONTACT_REMOVED
+        ),
+        actor=actor,
+        organization=organization,
+        target_label=masked_value,
+        # Masked values only, as the ContactChange row keeps them.
+        before={} if added or action == ContactAction.REFUSED else {"value": masked_value},
+        after={key: value for key, value in detail.items() if value},
+        now=now,
+    )
+    return change
 
 
 def require_contact_manager(
@@ -770,7 +791,7 @@ def _record_membership(
         actor.pk,
         member.user_id,
     )
-    return MembershipChange.objects.create(
+    change = MembershipChange.objects.create(
         organization=organization,
         actor=actor,
         actor_label=_actor_label(actor),
@@ -781,6 +802,21 @@ def _record_membership(
         role_after=role_after,
         created_at=now,
     )
+    audit.record(
+        action={
+            MembershipAction.ADDED: Action.MEMBER_ADDED,
+            MembershipAction.ROLE_CHANGED: Action.MEMBER_ROLE_CHANGED,
+            MembershipAction.REMOVED: Action.MEMBER_REMOVED,
+        }[action],
+        actor=actor,
+        organization=organization,
+        target=member.user,
+        target_label=member.user.email,
+        before={"role": member.role} if member.role else {},
+        after={"role": role_after} if role_after else {},
+        now=now,
+    )
+    return change
 
 
 @transaction.atomic
@@ -934,3 +970,91 @@ def user_set_time_zone(*, user: User, time_zone: str) -> User:
     user.time_zone = time_zone
     user.save(update_fields=["time_zone"])
     return user
+
+
+# --- Organization settings and staff access (the Django admin) -----------------------------
+# Written by the admin's forms; each change leaves an audit row in the admin's transaction
+# (issue 17): the values before and after, by field name.
+
+
+def _plain(value: object) -> object:
+    """A field's value as JSON keeps it: ids, numbers, booleans and text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(str(getattr(item, "pk", item)) for item in value)
+    pk = getattr(value, "pk", None)
+    return pk if isinstance(pk, int) else str(value)
+
+
+def organization_settings_record(
+    *,
+    organization: Organization,
+    actor: User,
+    before: dict[str, object],
+    after: dict[str, object],
+    now: datetime,
+) -> bool:
+    """Audit a change of an organization's settings (``before`` empty: created); False
+    when no value differs."""
+    old = {name: _plain(value) for name, value in before.items()}
+    new = {name: _plain(value) for name, value in after.items()}
+    changed = sorted(name for name in new if old.get(name) != new[name] or name not in old)
+    if not changed:
+        return False
+    audit.record(
+        action=Action.ORGANIZATION_CHANGED,
+        actor=actor,
+        organization=organization,
+        target=organization,
+        before={name: old[name] for name in changed if name in old},
+        after={name: new[name] for name in changed},
+        now=now,
+    )
+    return True
+
+
+# What decides a staff account's reach: the admin site, the desk, every permission.
+ACCESS_FIELDS = ("is_active", "is_staff", "staff_role", "is_superuser", "groups")
+
+
+def account_access_record(
+    *, user: User, actor: User, before: dict[str, object], after: dict[str, object], now: datetime
+) -> bool:
+    """Audit a change of what an account may do (active, staff, role, superuser, groups);
+    False when none of those changed."""
+    old = {name: _plain(before[name]) for name in ACCESS_FIELDS if name in before}
+    new = {name: _plain(after[name]) for name in ACCESS_FIELDS if name in after}
+    changed = sorted(name for name in new if name in old and old[name] != new[name])
+    if not changed:
+        return False
+    audit.record(
+        action=Action.ACCOUNT_ACCESS_CHANGED,
+        actor=actor,
+        target=user,
+        target_label=user.email,
+        before={name: old.get(name) for name in changed},
+        after={name: new[name] for name in changed},
+        now=now,
+    )
+    return True
+
+
+@transaction.atomic
+def user_delete_by_staff(*, user: User, staff: User, now: datetime) -> None:
+    """Delete an account: each membership is removed through the members' rule first (never
+    an organization's last global admin; one audit row each), then the account."""
+    _require_staff_for_members(staff)
+    for member in Membership.objects.filter(user=user).select_related("organization"):
+        membership_remove_by_staff(member=member, staff=staff, now=now)
+    if user.is_staff or user.is_superuser or user.staff_role:
+        account_access_record(
+            user=user,
+            actor=staff,
+            before={"is_active": user.is_active, "is_staff": user.is_staff,
+                    "staff_role": user.staff_role, "is_superuser": user.is_superuser},
+            after={"is_active": False, "is_staff": False, "staff_role": "",
+                   "is_superuser": False},
+            now=now,
+        )  # fmt: skip
+    user.delete()

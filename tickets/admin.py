@@ -8,12 +8,17 @@ no delete, for superusers too. Staff change tickets on the desk.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin
+from tenants.access import signed_in_user
+from tickets.macros import macro_delete, macro_save
 from tickets.models import (
     Attachment,
     Event,
@@ -191,6 +196,18 @@ class MacroAdmin(admin.ModelAdmin):
     list_editable = ("is_active", "position")
     list_filter = ("language", "is_active")
     search_fields = ("name", "body")
+
+    # Through tickets.macros, which audits each creation, change and deletion (the list's
+    # editable columns save through save_model too).
+    def save_model(self, request: HttpRequest, obj: Macro, form: Any, change: bool) -> None:
+        macro_save(macro=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_model(self, request: HttpRequest, obj: Macro) -> None:
+        macro_delete(macro=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Macro]) -> None:
+        for macro in queryset:
+            self.delete_model(request, macro)
 
 
 @admin.register(WorkerHeartbeat)

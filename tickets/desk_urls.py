@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import desk_search_views, desk_views
+from tickets import desk_audit_views, desk_search_views, desk_views
 
 app_name = "desk"
 
@@ -28,4 +28,6 @@ urlpatterns = [
     path("tickets/<str:number>/assign/", desk_views.ticket_assign, name="ticket_assign"),
     path("reports/", desk_views.reports, name="reports"),
     path("reports/<slug:report>.csv", desk_views.reports_csv, name="reports_csv"),
+    path("audit/", desk_audit_views.audit_trail, name="audit"),
+    path("audit.csv", desk_audit_views.audit_trail_csv, name="audit_csv"),
 ]

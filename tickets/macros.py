@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit import services as audit
+from audit.actions import Action
 from core import moments
 from tenants.models import User
 from tickets.models import Macro, Ticket
@@ -84,3 +87,54 @@ def filled_macros(
     return [
         FilledMacro(m.pk, m.name, m.get_language_display(), fill(m.body, values)) for m in macros
     ]
+
+
+# --- Writes (supervisors, in the Django admin) ----------------------------------------------
+
+MACRO_FIELDS = ("name", "language", "body", "is_active", "position")
+
+
+def _values(macro: Macro, names: tuple[str, ...] | list[str]) -> dict[str, object]:
+    return {name: getattr(macro, name) for name in names}
+
+
+@transaction.atomic
+def macro_save(*, macro: Macro, actor: User, now: datetime) -> Macro:
+    """Create a macro or save its changes, with an audit row naming what changed (a
+    save that changes nothing writes none)."""
+    if macro._state.adding or macro.pk is None:
+        macro.save()
+        audit.record(
+            action=Action.MACRO_CREATED,
+            actor=actor,
+            target=macro,
+            after=_values(macro, MACRO_FIELDS),
+            now=now,
+        )
+        return macro
+    stored = Macro.objects.select_for_update().get(pk=macro.pk)
+    changed = [name for name in MACRO_FIELDS if getattr(stored, name) != getattr(macro, name)]
+    macro.save()
+    if changed:
+        audit.record(
+            action=Action.MACRO_CHANGED,
+            actor=actor,
+            target=macro,
+            before=_values(stored, changed),
+            after=_values(macro, changed),
+            now=now,
+        )
+    return macro
+
+
+@transaction.atomic
+def macro_delete(*, macro: Macro, actor: User, now: datetime) -> None:
+    """Delete a macro; its audit row keeps what it said."""
+    audit.record(
+        action=Action.MACRO_DELETED,
+        actor=actor,
+        target=macro,
+        before=_values(macro, MACRO_FIELDS),
+        now=now,
+    )
+    macro.delete()
