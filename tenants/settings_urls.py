@@ -3,7 +3,7 @@ Mounted inside the ``portal`` namespace."""
 
 from django.urls import include, path
 
-from tenants import api_key_views, settings_views
+from tenants import api_key_views, audit_views, settings_views
 
 urlpatterns = [
     path("members/", settings_views.members, name="settings_members"),
@@ -19,3 +19,5 @@ urlpatterns = [
     ),
     path("webhooks/", include("webhooks.portal_urls")),
 ]
+    path("audit/", audit_views.audit_trail, name="settings_audit"),
+    path("audit.csv", audit_views.audit_trail_csv, name="settings_audit_csv"),
