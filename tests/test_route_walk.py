@@ -43,7 +43,7 @@ CLASSIFIED: dict[str, str] = {
     "dev_mail": PUBLIC,
 }
 # Desk routes for supervisors only (tenants.access.supervisor_view): agents get 404.
-SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv"}
+SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv", "desk:audit", "desk:audit_csv"}
 # Namespaces whose every route is for supervisors only: the SLA policy editor.
 SUPERVISOR_NAMESPACES = {"slapolicies"}
 NAMESPACE_CLASS = {
