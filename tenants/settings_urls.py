@@ -18,6 +18,6 @@ urlpatterns = [
         name="settings_api_key_revoke",
     ),
     path("webhooks/", include("webhooks.portal_urls")),
-]
     path("audit/", audit_views.audit_trail, name="settings_audit"),
     path("audit.csv", audit_views.audit_trail_csv, name="settings_audit_csv"),
+]
