@@ -45,6 +45,7 @@ class QueueFilterForm(forms.Form):
     )
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     breached = forms.BooleanField(label=_("Breached"), required=False)
+    at_risk = forms.BooleanField(label=_("At risk"), required=False)
     waiting = forms.BooleanField(label=_("Waiting on customer"), required=False)
     # The reports' drill-down: filed between two days (both included, in the reader's
     # zone, as the reports count them) and with the severity a request was filed with.
@@ -70,6 +71,7 @@ class QueueFilterForm(forms.Form):
         "status",
         "assignee",
         "breached",
+        "at_risk",
         "waiting",
         "filed_from",
         "filed_to",
@@ -130,6 +132,7 @@ class QueueFilterForm(forms.Form):
             status=data.get("status") or "",
             assignee=data.get("assignee") or "",
             breached=bool(data.get("breached")),
+            at_risk=bool(data.get("at_risk")),
             waiting=bool(data.get("waiting")),
             q=(data.get("q") or "").strip(),
             filed_from=_day_start(data.get("filed_from")),

@@ -88,6 +88,7 @@ DENSITIES = ("compact", "comfortable")
 QUICK_FILTERS = (
     ("assignee", "me", gettext_lazy("Mine")),
     ("assignee", "none", gettext_lazy("Unassigned")),
+    ("at_risk", "1", gettext_lazy("At risk")),
     ("breached", "1", gettext_lazy("Breached")),
     ("waiting", "1", gettext_lazy("Waiting on customer")),
 )

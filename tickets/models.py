@@ -294,6 +294,11 @@ class Ticket(models.Model):
                     "category",
                     "organization",
                     "product",
+                    # The at-risk count and filter: the warning moment, stored or 75 %
+                    # of the way from the clock's start (last update, else filing).
+                    "response_warning_at",
+                    "last_agent_update_at",
+                    "created_at",
                 ],
             ),
             models.Index(

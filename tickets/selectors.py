@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from fractions import Fraction
 
 from django.db import models
 from django.db.models import (
@@ -30,6 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Trunc
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +77,8 @@ class QueueFilters:
     # "me", "none" (unassigned), or an agent's id as text; "" for anyone.
     assignee: str = ""
     breached: bool = False
+    # At risk: the response clock is past its warning moment, not yet its deadline.
+    at_risk: bool = False
     waiting: bool = False
     q: str = ""
     # Drill-down from the reports: requests filed in [filed_from, filed_until), by the
@@ -95,6 +99,8 @@ class SeverityCount:
     label: str
     total: int
     breached: int
+    # Past the warning moment, before the deadline (amber); never also counted breached.
+    at_risk: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +177,32 @@ def _queue_base(filters: QueueFilters, *, user: User, now: datetime) -> TicketQu
         if filters.waiting:
             bucketed = bucketed.filter(queue_bucket=BUCKET_WAITING_ON_CUSTOMER)
         tickets = bucketed
+    if filters.at_risk:
+        tickets = tickets.filter(at_risk(now))
     if filters.q:
         tickets = tickets.filter(_search(filters.q))
     return tickets
+
+
+def at_risk(now: datetime) -> Q:
+    """``response_clock_state`` is ``at_risk``, as a condition: the response clock runs,
+    its deadline is still ahead, and its warning moment (stored, else ``AT_RISK_SHARE``
+    of the way from the clock's start to the deadline) has passed. The share is written
+    as whole multiples of durations (3 × span ≤ 4 × elapsed), which both databases
+    compute."""
+    start = Coalesce(F("last_agent_update_at"), F("created_at"))
+    elapsed = ExpressionWrapper(Value(now) - start, output_field=DurationField())
+    span = ExpressionWrapper(F("response_due_at") - start, output_field=DurationField())
+    share, whole = Fraction(AT_RISK_SHARE).limit_denominator(100).as_integer_ratio()
+    past_share = GreaterThanOrEqual(
+        ExpressionWrapper(elapsed * whole, output_field=DurationField()),
+        ExpressionWrapper(span * share, output_field=DurationField()),
+    )
+    return Q(
+        status__in=Status.waiting_on_support(),
+        response_due_at__isnull=False,
+        response_due_at__gt=now,
+    ) & (Q(response_warning_at__lte=now) | (Q(response_warning_at__isnull=True) & Q(past_share)))
 
 
 def _search(text: str) -> Q:
@@ -189,24 +218,31 @@ def _search(text: str) -> Q:
 
 
 def queue_counts(tickets: TicketQuerySet, *, now: datetime) -> list[SeverityCount]:
-    """Per severity, how many of ``tickets`` there are and how many breached: one query
-    (grouped by severity, breaches counted conditionally) over the filtered queue, so the
-    cards say what the list below them holds. Every column it reads is carried in the
-    ``ticket_queue`` index, so PostgreSQL answers it with an index-only scan."""
+    """Per severity, how many of ``tickets`` there are, how many breached and how many
+    are at risk: one query (grouped by severity, both counted conditionally) over the
+    filtered queue, so the cards say what the list below them holds. Every column it
+    reads is carried in the ``ticket_queue`` index, so PostgreSQL answers it with an
+    index-only scan."""
     lapsed = Q(
         status__in=Status.waiting_on_support(),
         response_due_at__isnull=False,
         response_due_at__lte=now,
     )
-    grouped = dict.fromkeys(Severity.values, (0, 0))
-    for severity, total, breached in (
+    grouped = dict.fromkeys(Severity.values, (0, 0, 0))
+    for severity, total, breached, amber in (
         tickets.order_by()
         .values_list("severity")
-        .annotate(total=Count("*"), breached=Count("id", filter=lapsed))
-        .values_list("severity", "total", "breached")
+        .annotate(
+            total=Count("*"),
+            breached=Count("id", filter=lapsed),
+            amber=Count("id", filter=at_risk(now)),
+        )
+        .values_list("severity", "total", "breached", "amber")
     ):
-        grouped[severity] = (total, breached)
-    return [SeverityCount(s.value, str(s.label), *grouped.get(s.value, (0, 0))) for s in Severity]
+        grouped[severity] = (total, breached, amber)
+    return [
+        SeverityCount(s.value, str(s.label), *grouped.get(s.value, (0, 0, 0))) for s in Severity
+    ]
 
 
 def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 1) -> QueuePage:

@@ -125,6 +125,84 @@ def test_at_risk_comes_before_breached() -> None:
     assert response_clock_state(_clock(now, due=None), now) == CLOCK_OK
 
 
+def test_at_risk_is_counted_apart_from_breached_and_filters_the_queue(
+    world: World, client: Client
+) -> None:
+    """The cards count amber (past the warning moment, before the deadline) apart from
+    red, following the active filters; "At risk" narrows the list to the amber ones. The
+    database's condition agrees with ``response_clock_state`` ticket by ticket."""
+    now = timezone.now()
+    hour = timedelta(hours=1)
+    filed = {"created_at": now - 8 * hour, "last_agent_update_at": None}
+    # Stored warning moment passed; deadline ahead → amber.
+    stored = _set(
+        world.file(), severity="A", **filed, response_due_at=now + hour,
+        response_warning_at=now - hour,
+    )  # fmt: skip
+    # No stored moment; 8 h in of 10 h (80 % ≥ 75 %) → amber (organization B).
+    share = _set(
+        world.file(world.admin_b), severity="A", **filed, response_due_at=now + 2 * hour,
+        response_warning_at=None,
+    )  # fmt: skip
+    # 8 h in of 16 h (50 %) → not yet; a stored moment ahead → not yet.
+    calm = _set(
+        world.file(), severity="B", **filed, response_due_at=now + 8 * hour,
+        response_warning_at=None,
+    )  # fmt: skip
+    later = _set(
+        world.file(), severity="B", **filed, response_due_at=now + hour,
+        response_warning_at=now + timedelta(minutes=30),
+    )  # fmt: skip
+    # Support answered an hour ago: the clock starts again from there (1 h of 4 h).
+    answered = _set(
+        world.file(), severity="C", created_at=now - 8 * hour,
+        last_agent_update_at=now - hour, response_due_at=now + 3 * hour,
+        response_warning_at=None,
+    )  # fmt: skip
+    # Past the deadline: red only, never amber too.
+    breached = _set(
+        world.file(), severity="A", **filed, response_due_at=now - hour,
+        response_warning_at=now - 2 * hour,
+    )  # fmt: skip
+    # Waiting on the customer: the response clock does not run.
+    waiting = _set(
+        world.file(), severity="C", **filed, status=Status.AWAITING_CUSTOMER,
+        response_due_at=now + hour, response_warning_at=now - hour,
+        customer_due_at=now + 2 * hour,
+    )  # fmt: skip
+    states = {
+        t.pk: response_clock_state(t, now)
+        for t in (stored, share, calm, later, answered, breached)
+    }
+    amber = {pk for pk, state in states.items() if state == CLOCK_AT_RISK}
+    assert amber == {stored.pk, share.pk}
+
+    def counts(filters: QueueFilters) -> dict[str, tuple[int, int, int]]:
+        page = selectors.queue_page(filters, user=world.agent, now=now)
+        return {c.severity: (c.total, c.breached, c.at_risk) for c in page.counts}
+
+    assert counts(QueueFilters()) == {"A": (3, 1, 2), "B": (2, 0, 0), "C": (2, 0, 0)}
+    assert counts(QueueFilters(organization_id=world.org_a.pk)) == {
+        "A": (2, 1, 1),
+        "B": (2, 0, 0),
+        "C": (2, 0, 0),
+    }
+    assert counts(QueueFilters(at_risk=True)) == {"A": (2, 0, 2), "B": (0, 0, 0), "C": (0, 0, 0)}
+    assert counts(QueueFilters(breached=True)) == {"A": (1, 1, 0), "B": (0, 0, 0), "C": (0, 0, 0)}
+    page = selectors.queue_page(QueueFilters(at_risk=True), user=world.agent, now=now)
+    assert {t.pk for t in page.rows} == amber
+    assert waiting.pk not in {t.pk for t in page.rows}
+
+    client.force_login(world.agent)
+    body = client.get(reverse("desk:home")).content.decode()
+    # The quick filter, and the card's amber note beside its red one.
+    assert 'href="/desk/?at_risk=1"' in body
+    assert "2 at risk" in body and "1 breached" in body
+    narrowed = client.get(reverse("desk:home") + "?at_risk=1&severity=A")
+    assert {t.pk for t in narrowed.context["page"].rows} == amber
+    assert 'href="/desk/?severity=A" aria-current="true"' in narrowed.content.decode()
+
+
 def test_customer_replied_is_a_customer_reply_newer_than_supports_last_update(
     world: World,
 ) -> None:
