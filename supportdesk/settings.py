@@ -463,6 +463,7 @@ SMS_BACKEND = env_str("SMS_BACKEND", _SMS_CONSOLE) or _SMS_CONSOLE
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "") or ""
 SMS_HTTP_TOKEN = env_secret("SMS_HTTP_TOKEN", "") or ""
 SMS_HTTP_TIMEOUT = env_float("SMS_HTTP_TIMEOUT", 10.0, minimum=1.0)
+    WEBHOOK_CONNECT_TIMEOUT_SECONDS=env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.5),
 SMS_SENDER = env_str("SMS_SENDER", "supportdesk") or ""
 
 # Production sends verification codes to people, never to a log or a file: it refuses to
@@ -470,6 +471,16 @@ SMS_SENDER = env_str("SMS_SENDER", "supportdesk") or ""
 # as it refuses without a secret key.
 if PRODUCTION:
     if SMS_BACKEND == _SMS_CONSOLE:
+    # Endpoints one organization may register.
+    WEBHOOK_MAX_ENDPOINTS=env_int("WEBHOOK_MAX_ENDPOINTS", 10, minimum=1),
+    # Sends one organization may have in flight at once, across its endpoints (each
+    # endpoint is sent one delivery at a time): keep it below the webhooks worker's
+    # --concurrency, so slow endpoints of one tenant never hold every thread.
+    WEBHOOK_ORGANIZATION_CONCURRENCY=env_int("WEBHOOK_ORGANIZATION_CONCURRENCY", 4, minimum=1),
+    # The circuit breaker: after this many failed attempts in a row an endpoint's
+    # deliveries are held for the cool-down, then one is tried (success closes it again).
+    WEBHOOK_CIRCUIT_FAILURES=env_int("WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1),
+    WEBHOOK_CIRCUIT_COOLDOWN_SECONDS=env_int("WEBHOOK_CIRCUIT_COOLDOWN_SECONDS", 300, minimum=1),
         raise ImproperlyConfigured(
             "DJANGO_ENV=production needs an SMS provider for verification codes: "
             "SMS_BACKEND=verification.delivery.HttpSmsBackend with SMS_HTTP_URL "
@@ -550,6 +561,11 @@ CELERY_BEAT_SCHEDULE = {
     # Customers' e-mail answers: the IMAP mailbox or the local Maildir (mailin.transports).
     "mailin-fetch": {
         "task": "mailin.tasks.fetch",
+# Webhook sends wait on other people's servers: they run on their own queue, consumed by
+# the webhooks worker (Procfile ``webhooks``: a thread pool), never beside the sweep and
+# the e-mail on the default queue (``celery``, the only one the default worker reads).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": "webhooks"}}
         "schedule": SUPPORTDESK.MAILIN_POLL_SECONDS,
         "options": {"expires": SUPPORTDESK.MAILIN_POLL_SECONDS},
     },
