@@ -56,11 +56,12 @@ demo: migrate
 	$(call say,"Loading the demo data")
 	$(PY) manage.py seed_demo
 
-# Web, Celery worker and beat together (Procfile); Ctrl-C stops all three. Django's
+# Web, the Celery workers (the default one, and the webhooks one for the sends) and beat
+# together (Procfile); Ctrl-C stops them all. Django's
 # "development server" warning is left out: this target is the development server.
 .PHONY: run
 run: demo
-	$(call say,"Starting the web server with a Celery worker and beat on http://$(HOST):$(PORT)/ (another port: make run PORT=8080; Ctrl-C stops all three)")
+	$(call say,"Starting the web server with the Celery workers and beat on http://$(HOST):$(PORT)/ (another port: make run PORT=8080; Ctrl-C stops them all)")
 	PATH="$(abspath $(VENV))/bin:$$PATH" HOST=$(HOST) DJANGO_RUNSERVER_HIDE_WARNING=true $(VENV)/bin/honcho start --procfile Procfile --env /dev/null --port $(PORT)
 
 # The tiers (README "Tests"): the pure tier without Django (which proves it needs none);

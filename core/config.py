@@ -64,9 +64,14 @@ class SupportdeskConfig:
 
     # Outbound webhooks.
     WEBHOOK_TIMEOUT_SECONDS: float
+    WEBHOOK_CONNECT_TIMEOUT_SECONDS: float
     WEBHOOK_MAX_ATTEMPTS: int
     WEBHOOK_RETRY_BASE_SECONDS: int
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool
+    WEBHOOK_MAX_ENDPOINTS: int
+    WEBHOOK_ORGANIZATION_CONCURRENCY: int
+    WEBHOOK_CIRCUIT_FAILURES: int
+    WEBHOOK_CIRCUIT_COOLDOWN_SECONDS: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

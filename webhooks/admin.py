@@ -16,18 +16,37 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin, has_model_permission
+from tenants.models import User
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoint_delete, endpoint_set_active
 
 
+def _staff(request: HttpRequest) -> User | None:
+    """Who acted, for the audit trail (the admin's pages are for signed-in staff)."""
+    return request.user if isinstance(request.user, User) else None
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("url", "organization", "is_active", "created_at")
+    list_display = ("url", "organization", "is_active", "circuit_display", "created_at")
     list_filter = ("is_active",)
     search_fields = ("url", "organization__name", "organization__slug")
-    readonly_fields = ("organization", "url", "event_types", "created_by", "created_at")
+    readonly_fields = (
+        "organization",
+        "url",
+        "event_types",
+        "created_by",
+        "created_at",
+        "circuit_display",
+        "consecutive_failures",
+        "circuit_open_until",
+    )
     exclude = ("secret",)
     actions = ("deactivate", "activate")
+
+    @admin.display(description=_("circuit breaker"))
+    def circuit_display(self, obj: WebhookEndpoint) -> str:
+        return str(obj.circuit_state.label)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # registered by the organization's admins, who see the secret once
@@ -40,8 +59,12 @@ class WebhookEndpointAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def _switch(self, request: HttpRequest, queryset: QuerySet, *, active: bool) -> int:
         switched = 0
-        for endpoint in queryset.filter(is_active=not active):
-            endpoint_set_active(endpoint=endpoint, active=active)
+        # Activating also closes an endpoint's circuit breaker, as its admin's switch does.
+        chosen = queryset if active else queryset.filter(is_active=True)
+        for endpoint in chosen:
+            if active and endpoint.is_active and endpoint.circuit_open_until is None:
+                continue
+            endpoint_set_active(endpoint=endpoint, active=active, actor=_staff(request))
             self.log_change(request, endpoint, "Activated." if active else "Deactivated.")
             switched += 1
         return switched
@@ -67,11 +90,11 @@ class WebhookEndpointAdmin(ServiceAdminMixin, admin.ModelAdmin):
         )
 
     def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
-        endpoint_delete(endpoint=obj)
+        endpoint_delete(endpoint=obj, actor=_staff(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
-            endpoint_delete(endpoint=endpoint)
+            endpoint_delete(endpoint=endpoint, actor=_staff(request))
 
 
 @admin.register(WebhookDelivery)

@@ -24,9 +24,15 @@ from rest_framework.views import APIView
 
 from core.api_errors import error_responses
 from core.serializers import StrictSerializer
-from tenants.api_tenancy import IsGlobalAdmin, IsTenantAdmin, api_tenant
+from tenants.api_tenancy import ApiTenant, IsGlobalAdmin, IsTenantAdmin, api_tenant
 from webhooks import services
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from webhooks.models import (
+    CircuitState,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 
 TAGS = ["webhooks"]
 ENDPOINT_ID = OpenApiParameter("endpoint_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -54,6 +60,15 @@ class EndpointOut(serializers.ModelSerializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEventType.choices)
     )
+    circuit = serializers.ChoiceField(
+        choices=CircuitState.choices,
+        source="circuit_state",
+        help_text=_(
+            "The circuit breaker: closed (sent as usual), open (stopped after failures in "
+            "a row: deliveries held until circuit_open_until), half_open (the next "
+            "delivery is a trial). Switching the endpoint on (is_active true) closes it."
+        ),
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -63,6 +78,9 @@ class EndpointOut(serializers.ModelSerializer):
             "description",
             "event_types",
             "is_active",
+            "circuit",
+            "consecutive_failures",
+            "circuit_open_until",
             "created_at",
         )
         read_only_fields: tuple[str, ...] = fields
@@ -107,6 +125,9 @@ _ENDPOINT_EXAMPLE = {
     "description": "Ops chat",
     "event_types": ["ticket.created", "ticket.resolved"],
     "is_active": True,
+    "circuit": "closed",
+    "consecutive_failures": 0,
+    "circuit_open_until": None,
     "created_at": "2026-06-10T10:00:00Z",
 }
 _DELIVERY_EXAMPLE = {
@@ -146,6 +167,11 @@ class WebhookView(APIView):
         return endpoint
 
 
+def _actor_label(tenant: ApiTenant) -> str | None:
+    """An API key acts without a user: the audit trail names the key."""
+    return None if tenant.user is not None else tenant.label
+
+
 class DeliveryCursor(CursorPagination):
     page_size = 50
     ordering = ("-created_at", "-pk")
@@ -161,8 +187,9 @@ class DeliveryCursor(CursorPagination):
     post=extend_schema(
         summary="Register a webhook endpoint",
         description=(
-            "An http(s) URL on a public address. The response carries the signing secret, "
-            "shown only this once."
+            "An http(s) URL on a public address; an organization has at most "
+            "WEBHOOK_MAX_ENDPOINTS endpoints (10 by default). The response carries the "
+            "signing secret, shown only this once."
         ),
         tags=TAGS,
         request=EndpointIn,
@@ -203,6 +230,7 @@ class EndpointList(WebhookView):
             description=data.validated_data["description"],
             created_by=tenant.user,
             now=timezone.now(),
+            actor_label=_actor_label(tenant),
         )
         body = EndpointOut(registered.endpoint).data
         return Response({**body, "secret": registered.secret}, status=status.HTTP_201_CREATED)
@@ -218,6 +246,10 @@ class EndpointList(WebhookView):
     ),
     patch=extend_schema(
         summary="Switch a webhook endpoint on or off",
+        description=(
+            "Switching it on also closes its circuit breaker: deliveries held after "
+            "failures are sent again at once."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT_ID],
         request=EndpointPatchIn,
@@ -247,13 +279,20 @@ class EndpointDetail(WebhookView):
         endpoint = self.endpoint(endpoint_id)
         data = EndpointPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
+        tenant = api_tenant(request)
         endpoint = services.endpoint_set_active(
-            endpoint=endpoint, active=data.validated_data["is_active"]
+            endpoint=endpoint,
+            active=data.validated_data["is_active"],
+            actor=tenant.user,
+            actor_label=_actor_label(tenant),
         )
         return Response(EndpointOut(endpoint).data)
 
     def delete(self, request: Request, endpoint_id: int) -> Response:
-        services.endpoint_delete(endpoint=self.endpoint(endpoint_id))
+        tenant = api_tenant(request)
+        services.endpoint_delete(
+            endpoint=self.endpoint(endpoint_id), actor=tenant.user, actor_label=_actor_label(tenant)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -300,5 +339,11 @@ class DeliveryResend(WebhookView):
         delivery = endpoint.deliveries.select_related("endpoint").filter(pk=delivery_id).first()
         if delivery is None:
             raise Http404
-        delivery = services.delivery_resend(delivery=delivery, now=timezone.now())
+        tenant = api_tenant(request)
+        delivery = services.delivery_resend(
+            delivery=delivery,
+            now=timezone.now(),
+            actor=tenant.user,
+            actor_label=_actor_label(tenant),
+        )
         return Response(DeliveryOut(delivery).data, status=status.HTTP_202_ACCEPTED)

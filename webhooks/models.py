@@ -1,11 +1,16 @@
 """Outbound webhooks: an organization's endpoints and the log of deliveries to them.
 
 A delivery is created from a ticket ``Event`` by the outbox (one per endpoint and Event,
-unique, so a re-run outbox creates nothing twice), sent by a Celery task, signed with
-the endpoint's secret, retried with exponential backoff, and logged with its outcome.
+unique, so a re-run outbox creates nothing twice), sent by its own Celery task on the
+``webhooks`` queue, signed with the endpoint's secret, retried with exponential backoff,
+and logged with its outcome. An endpoint is sent one delivery at a time (its
+``sending_until`` lease), and one that keeps failing is stopped for a while (its circuit
+breaker: ``circuit_open_until``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
@@ -21,6 +26,12 @@ class WebhookEventType(models.TextChoices):
     SLA_WARNING = "sla.warning", _("Response deadline close")
     SLA_BREACHED = "sla.breached", _("Response deadline missed")
     SEVERITY_DOWNGRADED = "severity.downgraded", _("Severity lowered")
+
+
+class CircuitState(models.TextChoices):
+    CLOSED = "closed", _("Sending")
+    OPEN = "open", _("Stopped after failures")
+    HALF_OPEN = "half_open", _("Trying again")
 
 
 class WebhookEndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
@@ -48,6 +59,17 @@ class WebhookEndpoint(models.Model):
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # A worker sending to this endpoint holds it until then (one delivery at a time per
+    # endpoint); a lease, so a worker that dies frees it when it runs out.
+    sending_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The circuit breaker: failed attempts in a row; after WEBHOOK_CIRCUIT_FAILURES the
+    # endpoint's deliveries are held until ``circuit_open_until``, then one is tried.
+    consecutive_failures = models.PositiveIntegerField(
+        _("failures in a row"), default=0, editable=False
+    )
+    circuit_open_until = models.DateTimeField(
+        _("stopped until"), null=True, blank=True, editable=False
+    )
 
     objects = WebhookEndpointQuerySet.as_manager()
 
@@ -61,6 +83,19 @@ class WebhookEndpoint(models.Model):
 
     def wants(self, event_type: str) -> bool:
         return self.is_active and event_type in (self.event_types or [])
+
+    @property
+    def circuit_state(self) -> CircuitState:
+        return self.circuit()
+
+    def circuit(self, now: datetime | None = None) -> CircuitState:
+        """Closed: sent as usual; open: deliveries held until ``circuit_open_until``;
+        half-open: the cool-down is over and the next delivery is the trial."""
+        if self.circuit_open_until is None:
+            return CircuitState.CLOSED
+        if self.circuit_open_until > (now or timezone.now()):
+            return CircuitState.OPEN
+        return CircuitState.HALF_OPEN
 
 
 class DeliveryStatus(models.TextChoices):

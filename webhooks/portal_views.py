@@ -98,12 +98,14 @@ def endpoint_detail(request: TenantRequest, endpoint: int) -> HttpResponse:
         return refused(request, _("Webhooks"))
     if request.method == "POST":
         if request.POST.get("action") == "delete":
-            services.endpoint_delete(endpoint=hook)
+            services.endpoint_delete(endpoint=hook, actor=request.user)
             messages.success(request, _("The webhook endpoint is deleted."))
             return redirect("portal:settings_webhooks", org=request.organization.slug)
         toggle = ToggleForm(request.POST)
         if toggle.is_valid():
-            services.endpoint_set_active(endpoint=hook, active=toggle.cleaned_data["active"])
+            services.endpoint_set_active(
+                endpoint=hook, active=toggle.cleaned_data["active"], actor=request.user
+            )
             messages.success(
                 request,
                 _("The endpoint is switched on.")
@@ -137,7 +139,7 @@ def delivery_resend(request: TenantRequest, endpoint: int, delivery: int) -> Htt
         return refused(request, _("Webhooks"))
     if request.method == "POST":
         try:
-            services.delivery_resend(delivery=record, now=timezone.now())
+            services.delivery_resend(delivery=record, now=timezone.now(), actor=request.user)
         except services.WebhookError as error:
             messages.error(request, error.message)
         else:

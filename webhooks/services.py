@@ -5,15 +5,29 @@ Deliveries are created by the outbox (``tickets.outbox.deliver_events``) for eve
 Event it hands over, idempotently: one row per (endpoint, Event) under a unique
 constraint, so the outbox running twice creates nothing twice. Sending claims a due
 delivery with a conditional UPDATE (a lease), so two workers never send it at once.
+
+Tenants are kept apart (issue 17: ten slow endpoints of one organization held the one
+worker for 40 s and every other tenant's webhooks, the sweep and the e-mail waited).
+Each delivery is sent by its own task on the ``webhooks`` queue, which only the webhooks
+worker reads. An endpoint is sent one delivery at a time (a lease on the endpoint row),
+an organization has at most WEBHOOK_ORGANIZATION_CONCURRENCY sends in flight, and one
+attempt lasts at most WEBHOOK_TIMEOUT_SECONDS. A delivery that finds its endpoint or its
+organization busy is left pending, holding no worker: whoever finishes a send queues the
+organization's next deliveries (``_queue_next``), and the beat's ``send_due`` catches
+anything left over. An endpoint failing WEBHOOK_CIRCUIT_FAILURES times in a row is
+stopped for WEBHOOK_CIRCUIT_COOLDOWN_SECONDS (its deliveries held, not attempted), then
+one delivery is tried; its admin switching it on again resets it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
 import secrets
 import socket
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,16 +37,26 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Min, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from audit import services as audit
+from audit.actions import Action
 from core import metrics
 from core.refusals import Refused
 from tenants.models import Organization, User
 from tickets.models import Event, EventKind, Message, MessageKind
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from webhooks.models import (
+    CircuitState,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from webhooks.signing import SIGNATURE_HEADER, sign
 
 logger = logging.getLogger(__name__)
@@ -44,6 +68,9 @@ ERR_PRIVATE = _("The URL points at a private, loopback or reserved address.")
 ERR_NO_EVENTS = _("Choose at least one event type.")
 ERR_UNKNOWN_EVENT = _("Unknown event type: %(value)s.")
 ERR_INACTIVE = _("This endpoint is switched off; switch it on to re-send.")
+ERR_TOO_MANY = _(
+    "An organization can register at most %(limit)d webhook endpoints; delete one first."
+)
 
 # Which ticket Events an integration hears about; internal notes are never sent.
 EVENT_TYPE_FOR_KIND: dict[str, WebhookEventType] = {
@@ -156,6 +183,16 @@ class RegisteredEndpoint:
     secret: str  # shown once
 
 
+def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What the audit trail keeps of an endpoint (never its secret)."""
+    return {
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types or []),
+        "description": endpoint.description,
+        "is_active": endpoint.is_active,
+    }
+
+
 def endpoint_create(
     *,
     organization: Organization,
@@ -164,30 +201,100 @@ def endpoint_create(
     description: str,
     created_by: User | None,
     now: datetime,
+    actor_label: str | None = None,
 ) -> RegisteredEndpoint:
+    """Register an endpoint: at most WEBHOOK_MAX_ENDPOINTS per organization (each one is
+    a share of the webhooks worker), refused here so every channel enforces it."""
     url = check_url(url)
     chosen = check_event_types(event_types)
+    limit = settings.SUPPORTDESK.WEBHOOK_MAX_ENDPOINTS
     secret = f"whsec_{secrets.token_urlsafe(32)}"
-    endpoint = WebhookEndpoint.objects.create(
-        organization=organization,
-        url=url,
-        description=description.strip(),
-        secret=secret,
-        event_types=chosen,
-        created_by=created_by,
-        created_at=now,
-    )
+    with transaction.atomic():
+        # One registration per organization at a time, so two at once cannot pass the
+        # limit together.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        if WebhookEndpoint.objects.for_org(organization).count() >= limit:
+            raise WebhookError(
+                ERR_TOO_MANY % {"limit": limit}, code="too_many_endpoints", field="url"
+            )
+        endpoint = WebhookEndpoint.objects.create(
+            organization=organization,
+            url=url,
+            description=description.strip(),
+            secret=secret,
+            event_types=chosen,
+            created_by=created_by,
+            created_at=now,
+        )
+        audit.record(
+            action=Action.WEBHOOK_CREATED,
+            actor=created_by,
+            actor_label=actor_label,
+            organization=organization,
+            target=endpoint,
+            after=_described(endpoint),
+            now=now,
+        )
     return RegisteredEndpoint(endpoint, secret)
 
 
-def endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
-    endpoint.is_active = active
+def endpoint_set_active(
+    *,
+    endpoint: WebhookEndpoint,
+    active: bool,
+    actor: User | None = None,
+    actor_label: str | None = None,
+    now: datetime | None = None,
+) -> WebhookEndpoint:
+    """Pause or resume an endpoint. Resuming also closes its circuit breaker and makes
+    its held deliveries due now: the admin says the endpoint works again."""
+    now = now or timezone.now()
+    reset = active and (endpoint.circuit_open_until is not None or endpoint.consecutive_failures)
+    if endpoint.is_active == active and not reset:
+        return endpoint
+    before = {"is_active": endpoint.is_active, "circuit": endpoint.circuit(now).value}
+    with transaction.atomic():
+        changes: dict[str, Any] = {"is_active": active}
+        if active:
+            changes.update(consecutive_failures=0, circuit_open_until=None)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(endpoint, name, value)
+        held: list[int] = []
+        if active:
+            pending = WebhookDelivery.objects.filter(
+                endpoint=endpoint, status=DeliveryStatus.PENDING, next_attempt_at__gt=now
+            )
+            held = list(pending.values_list("pk", flat=True)[:1])
+            pending.update(next_attempt_at=now, updated_at=now)
+        audit.record(
+            action=Action.WEBHOOK_RESUMED if active else Action.WEBHOOK_PAUSED,
+            actor=actor,
+            actor_label=actor_label,
+            organization=endpoint.organization_id,
+            target=endpoint,
+            before=before,
+            after={"is_active": active, "circuit": endpoint.circuit(now).value},
+            now=now,
+        )
+    if active:
+        queue_next(organization_id=endpoint.organization_id, now=now, also=held)
     return endpoint
 
 
-def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    endpoint.delete()
+def endpoint_delete(
+    *, endpoint: WebhookEndpoint, actor: User | None = None, actor_label: str | None = None
+) -> None:
+    with transaction.atomic():
+        audit.record(
+            action=Action.WEBHOOK_DELETED,
+            actor=actor,
+            actor_label=actor_label,
+            organization=endpoint.organization_id,
+            target=endpoint,
+            before=_described(endpoint),
+        )
+        endpoint.delete()
 
 
 # --- Deliveries from Events (the outbox) ---------------------------------------------------
@@ -284,25 +391,76 @@ def deliveries_for_events(events: Sequence[Event], *, now: datetime) -> list[int
             event__in=wanted, status=DeliveryStatus.PENDING, attempts=0
         ).values_list("pk", flat=True)
     )
-    queue_send(ids)
+    queue_send(_first_per_endpoint(ids))
     return ids
 
 
-def queue_send(delivery_ids: list[int]) -> None:
-    """Publish the sending task after commit; never fails the caller (the periodic
-    ``send_due`` task sends whatever was not published)."""
+def _first_per_endpoint(delivery_ids: Sequence[int]) -> list[int]:
+    """The oldest of these deliveries for each endpoint: the others follow it one at a
+    time (each finished send queues its endpoint's next), so a flood of Events queues one
+    task per endpoint, not one per delivery."""
+    if not delivery_ids:
+        return []
+    firsts = (
+        WebhookDelivery.objects.filter(pk__in=delivery_ids)
+        .values("endpoint_id")
+        .annotate(first=Min("pk"))
+        .values_list("first", flat=True)
+    )
+    return sorted(firsts)
+
+
+def queue_send(delivery_ids: Sequence[int]) -> None:
+    """Publish each delivery's sending task after commit; never fails the caller (the
+    periodic ``send_due`` task sends whatever was not published)."""
     if not delivery_ids or not settings.SUPPORTDESK.OUTBOX_TASKS:
         return
+    ids = list(delivery_ids)
+    transaction.on_commit(lambda: _publish(ids))
 
-    def publish() -> None:
-        from webhooks.tasks import send_deliveries
 
+def _publish(delivery_ids: Iterable[int]) -> int:
+    from webhooks.tasks import send_delivery
+
+    published = 0
+    for pk in delivery_ids:
         try:
-            send_deliveries.apply_async(args=(delivery_ids,), retry=False, ignore_result=True)
+            send_delivery.apply_async(args=(pk,), retry=False, ignore_result=True)
         except Exception:
-            logger.warning("webhook task for %s not queued", delivery_ids, exc_info=True)
+            logger.warning("webhook task for delivery %s not queued", pk, exc_info=True)
+            break  # the broker is down: send_due publishes the rest later
+        published += 1
+    return published
 
-    transaction.on_commit(publish)
+
+def _next_in_line(
+    *, now: datetime, organization_id: int | None = None, limit: int = 200
+) -> list[int]:
+    """The oldest due delivery of each endpoint that could be sent now: none of its
+    sends in flight and its circuit not open (an open endpoint's deliveries are held)."""
+    due = (
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(endpoint__sending_until__gt=now)
+        .exclude(endpoint__circuit_open_until__gt=now)
+    )
+    if organization_id is not None:
+        due = due.filter(endpoint__organization_id=organization_id)
+    firsts = (
+        due.values("endpoint_id")
+        .annotate(first=Min("pk"))
+        .order_by("first")
+        .values_list("first", flat=True)[:limit]
+    )
+    return list(firsts)
+
+
+def queue_next(*, organization_id: int, now: datetime, also: Sequence[int] = ()) -> None:
+    """After a send (or a resume): queue the organization's deliveries that may go now,
+    as many as it may have in flight. Deliveries left pending because their endpoint or
+    their organization was busy are queued here, by whoever made it busy."""
+    limit = settings.SUPPORTDESK.WEBHOOK_ORGANIZATION_CONCURRENCY
+    ids = _next_in_line(now=now, organization_id=organization_id, limit=limit)
+    queue_send(list(dict.fromkeys([*also, *ids])))
 
 
 # --- Sending -------------------------------------------------------------------------------
@@ -314,33 +472,119 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
 
 
+def _lease_seconds() -> float:
+    # Longer than any attempt can last, so a live send never loses its lease.
+    return settings.SUPPORTDESK.WEBHOOK_TIMEOUT_SECONDS * 2 + 30
+
+
+def _claim_endpoint(endpoint: WebhookEndpoint, *, now: datetime) -> bool:
+    """Take the endpoint's lease if it is free and its organization has a send to spare
+    (WEBHOOK_ORGANIZATION_CONCURRENCY). The organization's row is locked for the few
+    milliseconds of the check, so two workers cannot both take its last slot."""
+    cap = settings.SUPPORTDESK.WEBHOOK_ORGANIZATION_CONCURRENCY
+    lease = now + timedelta(seconds=_lease_seconds())
+    with transaction.atomic():
+        Organization.objects.select_for_update().filter(pk=endpoint.organization_id).first()
+        in_flight = WebhookEndpoint.objects.filter(
+            organization_id=endpoint.organization_id, sending_until__gt=now
+        ).count()
+        if in_flight >= cap:
+            return False
+        free = Q(sending_until__isnull=True) | Q(sending_until__lte=now)
+        claimed = WebhookEndpoint.objects.filter(free, pk=endpoint.pk).update(sending_until=lease)
+    return claimed == 1
+
+
 def delivery_send(*, delivery_id: int, now: datetime) -> str | None:
-    """Send one due delivery; returns its new status, or None when it was not due or
-    another worker holds it."""
-    timeout = settings.SUPPORTDESK.WEBHOOK_TIMEOUT_SECONDS
-    lease = now + timedelta(seconds=timeout * 2 + 30)
+    """Send one due delivery; returns its new status, or None when it was not sent: not
+    due, held by another worker, its endpoint busy or stopped by its circuit breaker, or
+    its organization at its limit of sends in flight (it stays pending and is queued
+    again when a send of its organization finishes)."""
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint")
+        .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .first()
+    )
+    if delivery is None:
+        return None
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
+        if not _claim_delivery(delivery_id, now=now):
+            return None
+        return _record_attempt(delivery, code=None, error="endpoint switched off", now=now)
+    if endpoint.circuit(now) == CircuitState.OPEN:
+        return None  # held: send_due queues it once the cool-down is over
+    if not _claim_endpoint(endpoint, now=now):
+        return None
+    started = time.monotonic()
+    try:
+        if not _claim_delivery(delivery_id, now=now):
+            return None
+        # The attempt itself may take up to WEBHOOK_TIMEOUT_SECONDS; it is recorded at
+        # ``now``, the time it started (its signature's time).
+        code, error = _post(endpoint, delivery, now=now)
+        with transaction.atomic():
+            status = _record_attempt(delivery, code=code, error=error, now=now)
+            _trip_or_reset(endpoint, failed=bool(error), now=now)
+    finally:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(sending_until=None)
+        # What became due while this send ran is in line too.
+        finished = now + timedelta(seconds=time.monotonic() - started)
+        queue_next(organization_id=endpoint.organization_id, now=finished)
+    return status
+
+
+def _claim_delivery(delivery_id: int, *, now: datetime) -> bool:
+    lease = now + timedelta(seconds=_lease_seconds())
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=lease)
-    if claimed != 1:
-        return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None:  # its endpoint was deleted meanwhile
-        return None
-    endpoint = delivery.endpoint
-    code, error = None, ""
-    if not endpoint.is_active:
-        error = "endpoint switched off"
-    else:
-        code, error = _post(endpoint, delivery, timeout=timeout, now=now)
-    return _record_attempt(delivery, code=code, error=error, now=now)
+    return claimed == 1
+
+
+def _trip_or_reset(endpoint: WebhookEndpoint, *, failed: bool, now: datetime) -> None:
+    """The circuit breaker after an attempt: a success closes it; the
+    WEBHOOK_CIRCUIT_FAILURES-th failure in a row opens it (an audit row), and a failed
+    trial after the cool-down opens it again for another cool-down."""
+    current = WebhookEndpoint.objects.filter(pk=endpoint.pk).first()
+    if current is None:
+        return
+    if not failed:
+        if current.consecutive_failures or current.circuit_open_until is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                consecutive_failures=0, circuit_open_until=None
+            )
+        return
+    failures = current.consecutive_failures + 1
+    changes: dict[str, Any] = {"consecutive_failures": failures}
+    was_closed = current.circuit_open_until is None
+    if failures >= settings.SUPPORTDESK.WEBHOOK_CIRCUIT_FAILURES:
+        cooldown = timedelta(seconds=settings.SUPPORTDESK.WEBHOOK_CIRCUIT_COOLDOWN_SECONDS)
+        changes["circuit_open_until"] = now + cooldown
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**changes)
+    if was_closed and "circuit_open_until" in changes:
+        logger.warning(
+            "webhook endpoint %s stopped after %d failures in a row", endpoint.pk, failures
+        )
+        audit.record(
+            action=Action.WEBHOOK_CIRCUIT_OPENED,
+            organization=current.organization_id,
+            target=current,
+            before={"circuit": CircuitState.CLOSED.value},
+            after={
+                "circuit": CircuitState.OPEN.value,
+                "consecutive_failures": failures,
+                "until": changes["circuit_open_until"].isoformat(),
+            },
+            now=now,
+        )
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
 
 
 def _post(
-    endpoint: WebhookEndpoint, delivery: WebhookDelivery, *, timeout: float, now: datetime
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, *, now: datetime
 ) -> tuple[int | None, str]:
-    import httpx
-
     try:
         # Again at send time (DNS may have changed since), and the connection goes to
         # the very address checked, never to a second lookup's answer.
@@ -360,18 +604,44 @@ def _post(
         SIGNATURE_HEADER: sign(endpoint.secret, body, int(now.timestamp())),
         "Host": parts.netloc.rsplit("@", 1)[-1],
     }
+    # TLS names and verifies the host the tenant registered, not the address.
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else None
+    total = settings.SUPPORTDESK.WEBHOOK_TIMEOUT_SECONDS
+    connect = min(settings.SUPPORTDESK.WEBHOOK_CONNECT_TIMEOUT_SECONDS, total)
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(
-                pinned.geturl(),
-                content=body,
-                headers=headers,
-                # TLS names and verifies the host the tenant registered, not the address.
-                extensions={"sni_hostname": host} if parts.scheme == "https" else None,
-            )
-    except httpx.HTTPError as failure:
+        code = asyncio.run(
+            _post_within(pinned.geturl(), body, headers, extensions, connect=connect, total=total)
+        )
+    except TimeoutError:
+        return None, f"No answer within {total:g} s"
+    except Exception as failure:  # httpx.HTTPError, and anything odd from a bad URL
         return None, f"{type(failure).__name__}: {failure}"[:300]
-    return response.status_code, "" if response.is_success else f"HTTP {response.status_code}"
+    return code, "" if 200 <= code < 300 else f"HTTP {code}"
+
+
+async def _post_within(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    extensions: dict[str, Any] | None,
+    *,
+    connect: float,
+    total: float,
+) -> int:
+    """POST and return the status code, the whole exchange within ``total`` seconds.
+
+    httpx's timeouts bound each read and write, not the request: an endpoint that sends
+    its answer a byte at a time would hold the worker for ever. ``asyncio.timeout``
+    bounds the whole. The answer's body is never read (only its status counts)."""
+    import httpx
+
+    timeout = httpx.Timeout(total, connect=connect)
+    async with (
+        asyncio.timeout(total),
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+        client.stream("POST", url, content=body, headers=headers, extensions=extensions) as answer,
+    ):
+        return answer.status_code
 
 
 def _record_attempt(
@@ -398,26 +668,45 @@ def _record_attempt(
 
 
 def send_due(*, now: datetime, limit: int = 200) -> int:
-    """Send the pending deliveries whose time has come (retries, and any whose task was
-    lost); returns how many were delivered."""
-    ids = list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    """The beat's catch-up: retries whose backoff has passed, deliveries whose task was
+    lost, endpoints whose cool-down is over (the half-open trial). Queues the oldest due
+    delivery of each endpoint that may be sent (each then queues its successors); with
+    OUTBOX_TASKS off it sends them itself, here on the webhooks worker. Returns how many
+    it queued or delivered."""
+    ids = _next_in_line(now=now, limit=limit)
+    if settings.SUPPORTDESK.OUTBOX_TASKS:
+        return _publish(ids)
     return sum(delivery_send(delivery_id=pk, now=now) == DeliveryStatus.DELIVERED for pk in ids)
 
 
-def delivery_resend(*, delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
+def delivery_resend(
+    *,
+    delivery: WebhookDelivery,
+    now: datetime,
+    actor: User | None = None,
+    actor_label: str | None = None,
+) -> WebhookDelivery:
     """Queue a delivery again (delivered or failed ones too): the same payload, signed
     anew when sent."""
-    if not delivery.endpoint.is_active:
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
         raise WebhookError(ERR_INACTIVE, code="inactive")
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
-    )
-    delivery.refresh_from_db()
-    queue_send([delivery.pk])
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+        )
+        audit.record(
+            action=Action.WEBHOOK_RESENT,
+            actor=actor,
+            actor_label=actor_label,
+            organization=endpoint.organization_id,
+            target=endpoint,
+            before={"delivery": delivery.pk, "status": delivery.status},
+            after={"delivery": delivery.pk, "status": DeliveryStatus.PENDING.value},
+            now=now,
+        )
+        delivery.refresh_from_db()
+        queue_send([delivery.pk])
     return delivery
 
 

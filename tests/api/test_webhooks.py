@@ -7,10 +7,11 @@ import dataclasses
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -325,3 +326,265 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     assert lookups == ["hooks.customer.test"]
     [request] = receiver.received
     assert request["headers"]["Host"] == f"hooks.customer.test:{port}"
+
+
+# --- Isolation between tenants (issue 17, probe finding 6) -------------------------------
+
+
+def _deliveries(client: APIClient, url: str, tickets: int) -> tuple[dict, list[int]]:
+    endpoint = _register(client, url, ["ticket.created"])
+    for i in range(tickets):
+        client.post("/api/v1/tickets/", {**NEW_TICKET, "title": f"Mail down {i}"}, format="json")
+    _outbox()
+    ids = list(
+        WebhookDelivery.objects.filter(endpoint_id=endpoint["id"])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return endpoint, ids
+
+
+def test_webhook_tasks_go_to_their_own_queue_and_workers(settings: pytest.FixtureRequest) -> None:
+    """Sends never run on the default queue (the sweep, e-mail); the webhooks worker is
+    started everywhere the product runs, on threads, and the default one never reads it."""
+    from pathlib import Path
+
+    from supportdesk.celery import app
+
+    for task in ("webhooks.tasks.send_delivery", "webhooks.tasks.send_due"):
+        assert app.amqp.router.route({}, task)["queue"].name == "webhooks"
+    assert app.amqp.router.route({}, "tickets.tasks.deliver_events")["queue"].name == "celery"
+    root = Path(settings.BASE_DIR)
+    procfile = dict(line.split(": ", 1) for line in (root / "Procfile").read_text().splitlines())
+    assert "-Q celery " in procfile["worker"]
+    assert "-Q webhooks --pool threads" in procfile["webhooks"]
+    compose = (root / "docker-compose.yml").read_text()
+    assert '"-Q", "webhooks", "--pool", "threads"' in compose
+    assert '"-Q", "celery"' in compose
+
+
+def test_an_endpoint_is_sent_one_delivery_at_a_time(
+    world: World, keys: Keys, client_a: APIClient, receiver: Receiver
+) -> None:
+    endpoint, (first, second) = _deliveries(client_a, receiver.url, 2)
+    now = timezone.now()
+    # Another worker is sending to this endpoint: the delivery waits, pending and due.
+    WebhookEndpoint.objects.filter(pk=endpoint["id"]).update(
+        sending_until=now + timedelta(seconds=30)
+    )
+    assert services.delivery_send(delivery_id=first, now=now) is None
+    assert receiver.received == []
+    assert WebhookDelivery.objects.get(pk=first).next_attempt_at <= now
+    # The lease is free again after the send: the next delivery goes.
+    WebhookEndpoint.objects.filter(pk=endpoint["id"]).update(sending_until=None)
+    assert services.delivery_send(delivery_id=first, now=now) == "delivered"
+    assert WebhookEndpoint.objects.get(pk=endpoint["id"]).sending_until is None
+    assert services.delivery_send(delivery_id=second, now=now) == "delivered"
+
+
+def test_an_organization_has_at_most_its_share_of_sends_in_flight(
+    world: World, keys: Keys, client_a: APIClient, client_b: APIClient, receiver: Receiver,
+    settings: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, WEBHOOK_ORGANIZATION_CONCURRENCY=1
+    )
+    busy = _register(client_a, receiver.url + "/busy", ["ticket.created"])
+    _endpoint, [mine] = _deliveries(client_a, receiver.url, 1)
+    _other, [theirs] = _deliveries(client_b, receiver.url + "/b", 1)
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=busy["id"]).update(sending_until=now + timedelta(seconds=30))
+    assert services.delivery_send(delivery_id=mine, now=now) is None
+    # Another organization is not held back by it.
+    assert services.delivery_send(delivery_id=theirs, now=now) == "delivered"
+    WebhookEndpoint.objects.filter(pk=busy["id"]).update(sending_until=None)
+    assert services.delivery_send(delivery_id=mine, now=now) == "delivered"
+
+
+def test_a_slow_answer_is_cut_off_at_the_whole_request_timeout(
+    world: World, keys: Keys, client_a: APIClient, settings: pytest.FixtureRequest
+) -> None:
+    """An endpoint that answers a byte at a time never trips a per-read timeout; the
+    attempt as a whole still ends after WEBHOOK_TIMEOUT_SECONDS."""
+    import time
+
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, WEBHOOK_TIMEOUT_SECONDS=1.0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def dribble() -> None:
+        connection, _address = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100:
+                if stop.is_set():
+                    return
+                connection.sendall(bytes([byte]))
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    try:
+        _endpoint, [pk] = _deliveries(client_a, f"http://127.0.0.1:{listener.getsockname()[1]}/", 1)
+        started = time.monotonic()
+        assert services.delivery_send(delivery_id=pk, now=timezone.now()) == "pending"
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+    assert took < 2.5
+    assert WebhookDelivery.objects.get(pk=pk).last_error == "No answer within 1 s"
+
+
+def test_an_endpoint_that_keeps_failing_is_stopped_then_tried_again(
+    world: World, keys: Keys, client_a: APIClient, receiver: Receiver,
+    settings: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    from audit.actions import Action
+    from audit.models import AuditEntry
+
+    settings.SUPPORTDESK = dataclasses.replace(
+        settings.SUPPORTDESK, WEBHOOK_CIRCUIT_FAILURES=2, WEBHOOK_CIRCUIT_COOLDOWN_SECONDS=60
+    )
+    receiver.statuses = [500, 500, 500]
+    endpoint, (one, two, three) = _deliveries(client_a, receiver.url, 3)
+    url = f"/api/v1/webhooks/{endpoint['id']}/"
+    now = timezone.now()
+    assert services.delivery_send(delivery_id=one, now=now) == "pending"
+    assert client_a.get(url).json()["circuit"] == "closed"
+    assert services.delivery_send(delivery_id=two, now=now) == "pending"
+    shown = client_a.get(url).json()
+    assert (shown["circuit"], shown["consecutive_failures"]) == ("open", 2)
+    [opened] = AuditEntry.objects.filter(action=Action.WEBHOOK_CIRCUIT_OPENED)
+    assert (opened.organization_id, opened.target_id) == (world.org_a.pk, str(endpoint["id"]))
+
+    # Open: held, not attempted.
+    assert services.delivery_send(delivery_id=three, now=now) is None
+    assert len(receiver.received) == 2
+    assert WebhookDelivery.objects.get(pk=three).attempts == 0
+    assert services.send_due(now=now + timedelta(seconds=59)) == 0
+
+    # After the cool-down, one trial: it fails, so the circuit opens again (no new row).
+    later = now + timedelta(seconds=61)
+    assert services.send_due(now=later) == 0
+    assert len(receiver.received) == 3
+    assert WebhookEndpoint.objects.get(pk=endpoint["id"]).circuit(later) == "open"
+    assert AuditEntry.objects.filter(action=Action.WEBHOOK_CIRCUIT_OPENED).count() == 1
+
+    # A trial that succeeds closes it; the held deliveries follow.
+    much_later = later + timedelta(hours=1)
+    assert services.send_due(now=much_later) >= 1
+    endpoint_row = WebhookEndpoint.objects.get(pk=endpoint["id"])
+    assert (endpoint_row.circuit(much_later), endpoint_row.consecutive_failures) == ("closed", 0)
+
+
+def test_switching_an_endpoint_on_again_closes_its_circuit(
+    world: World, keys: Keys, client_a: APIClient, receiver: Receiver,
+    settings: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, WEBHOOK_CIRCUIT_FAILURES=1)
+    receiver.statuses = [500]
+    endpoint, (one, two) = _deliveries(client_a, receiver.url, 2)
+    now = timezone.now()
+    services.delivery_send(delivery_id=one, now=now)
+    url = f"/api/v1/webhooks/{endpoint['id']}/"
+    assert client_a.get(url).json()["circuit"] == "open"
+    assert services.delivery_send(delivery_id=two, now=timezone.now()) is None
+
+    resumed = client_a.patch(url, {"is_active": True}, format="json").json()
+    assert (resumed["circuit"], resumed["consecutive_failures"]) == ("closed", 0)
+    assert services.delivery_send(delivery_id=two, now=timezone.now()) == "delivered"
+
+
+def test_an_organization_has_at_most_its_limit_of_endpoints(
+    world: World, keys: Keys, client_a: APIClient, client_b: APIClient, receiver: Receiver,
+    settings: pytest.FixtureRequest, client: object,
+) -> None:  # fmt: skip
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, WEBHOOK_MAX_ENDPOINTS=2)
+    _register(client_a, receiver.url + "/1")
+    _register(client_a, receiver.url + "/2")
+    refused = client_a.post(
+        "/api/v1/webhooks/", {"url": receiver.url, "event_types": ["ticket.created"]},
+        format="json",
+    )  # fmt: skip
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["code"] == "too_many_endpoints"
+    assert body["fields"]["url"] == [str(services.ERR_TOO_MANY % {"limit": 2})]
+    # The portal refuses it the same way, from the same service.
+    assert isinstance(client, Client)
+    client.force_login(world.admin_a.user)
+    page = client.post(
+        reverse("portal:settings_webhooks", kwargs={"org": world.org_a.slug}),
+        {"url": receiver.url, "event_types": ["ticket.created"]},
+    )
+    assert page.status_code == 200
+    assert page.context["form"].errors["url"] == [str(services.ERR_TOO_MANY % {"limit": 2})]
+    assert WebhookEndpoint.objects.filter(organization=world.org_a).count() == 2
+    # Another organization's endpoints are its own.
+    _register(client_b, receiver.url + "/b")
+
+
+def test_the_outbox_queues_one_task_per_endpoint(
+    world: World, keys: Keys, client_a: APIClient, receiver: Receiver,
+    settings: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:  # fmt: skip
+    """A flood of Events queues each endpoint's oldest delivery; the rest follow one at a
+    time as each send finishes (so a flooded endpoint never floods the queue)."""
+    published: list[int] = []
+    monkeypatch.setattr(services, "_publish", lambda ids: published.extend(ids) or len(ids))
+    first = _register(client_a, receiver.url + "/1", ["ticket.created"])
+    second = _register(client_a, receiver.url + "/2", ["ticket.created"])
+    for i in range(3):
+        client_a.post("/api/v1/tickets/", {**NEW_TICKET, "title": f"Flood {i}"}, format="json")
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, OUTBOX_TASKS=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        _outbox()
+    assert WebhookDelivery.objects.count() == 6
+    assert len(published) == 2
+    endpoints = {WebhookDelivery.objects.get(pk=pk).endpoint_id for pk in published}
+    assert endpoints == {first["id"], second["id"]}
+    # Each send queues the organization's next in line.
+    published.clear()
+    oldest = min(WebhookDelivery.objects.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delivery_send(delivery_id=oldest, now=timezone.now())
+    assert published and all(
+        WebhookDelivery.objects.get(pk=pk).status == "pending" for pk in published
+    )
+
+
+def test_the_portal_shows_a_stopped_endpoint_and_sends_again(
+    world: World, client: object, receiver: Receiver
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    assert isinstance(client, Client)
+    endpoint = services.endpoint_create(
+        organization=world.org_a, url=receiver.url, event_types=["ticket.created"],
+        description="", created_by=None, now=timezone.now(),
+    ).endpoint  # fmt: skip
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        consecutive_failures=5, circuit_open_until=timezone.now() + timedelta(minutes=5)
+    )
+    client.force_login(world.admin_a.user)
+    org = {"org": world.org_a.slug}
+    listing = client.get(reverse("portal:settings_webhooks", kwargs=org))
+    assert b'data-testid="webhook-circuit"' in listing.content
+    detail_url = reverse("portal:settings_webhook", kwargs={**org, "endpoint": endpoint.pk})
+    detail = client.get(detail_url)
+    assert b'data-testid="webhook-circuit"' in detail.content
+    assert b"Send again now" in detail.content
+    client.post(detail_url, {"active": "on"})
+    endpoint.refresh_from_db()
+    assert (endpoint.circuit(), endpoint.consecutive_failures, endpoint.is_active) == (
+        "closed",
+        0,
+        True,
+    )
+    assert b'data-testid="webhook-circuit"' not in client.get(detail_url).content

@@ -275,13 +275,32 @@ class Cluster:
     def worker(
         self, *, sweep_interval: float = 30.0, ready: bool = True, **extra: str
     ) -> ManagedProcess:
+        """The default worker (Procfile ``worker``): the sweep, deadlines, e-mail."""
         self._count += 1
         name = f"worker{self._count}"
         argv = [
-            *(sys.executable, "-m", "celery", "--app", "supportdesk", "worker"),
+            *(sys.executable, "-m", "celery", "--app", "supportdesk", "worker", "-Q", "celery"),
             *("--loglevel", "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle"),
             *("--hostname", f"w{self._count}@%h"),
         ]
+        return self._started(name, argv, sweep_interval, ready=ready, **extra)
+
+    def webhooks_worker(
+        self, *, sweep_interval: float = 30.0, ready: bool = True, **extra: str
+    ) -> ManagedProcess:
+        """The webhooks worker (Procfile ``webhooks``): only the sends, on threads."""
+        self._count += 1
+        name = f"webhooks{self._count}"
+        argv = [
+            *(sys.executable, "-m", "celery", "--app", "supportdesk", "worker", "-Q", "webhooks"),
+            *("--pool", "threads", "--concurrency", "8", "--loglevel", "INFO"),
+            *("--without-gossip", "--without-mingle", "--hostname", f"h{self._count}@%h"),
+        ]
+        return self._started(name, argv, sweep_interval, ready=ready, **extra)
+
+    def _started(
+        self, name: str, argv: list[str], sweep_interval: float, *, ready: bool, **extra: str
+    ) -> ManagedProcess:
         process = self._spawn(name, argv, self.environment(name, sweep_interval, **extra))
         if ready:
             wait_until(
