@@ -443,9 +443,11 @@ SUPPORTDESK = SupportdeskConfig(
     IDEMPOTENCY_TTL_HOURS=env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
     # The desk: an agent's public reply to an unassigned request makes them its assignee.
     REPLY_ASSIGNS=env_bool("REPLY_ASSIGNS", True),
-    # Outbound webhooks: timeout per attempt, attempts before giving up, first retry delay
-    # (doubling each time: 30 s, 1 min, 2 min … about 1 h for the 8th by default).
+    # Outbound webhooks: the whole of one attempt (connect, send, answer) and its
+    # connection alone, attempts before giving up, first retry delay (doubling each time:
+    # 30 s, 1 min, 2 min … about 1 h for the 8th by default).
     WEBHOOK_TIMEOUT_SECONDS=env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=1.0),
+    WEBHOOK_CONNECT_TIMEOUT_SECONDS=env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.5),
     WEBHOOK_MAX_ATTEMPTS=env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
     WEBHOOK_RETRY_BASE_SECONDS=env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1),
     # Private, loopback and link-local webhook targets: refused in production (the workers
@@ -453,24 +455,6 @@ SUPPORTDESK = SupportdeskConfig(
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES=env_bool(
         "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not PRODUCTION
     ),
-)
-
-# --- Caller verification delivery ------------------------------------------------------
-# HMAC key of stored PIN hashes; empty means derived from SECRET_KEY.
-PIN_PEPPER = env_secret("PIN_PEPPER", "") or ""
-_SMS_CONSOLE = "verification.delivery.ConsoleSmsBackend"
-SMS_BACKEND = env_str("SMS_BACKEND", _SMS_CONSOLE) or _SMS_CONSOLE
-SMS_HTTP_URL = env_str("SMS_HTTP_URL", "") or ""
-SMS_HTTP_TOKEN = env_secret("SMS_HTTP_TOKEN", "") or ""
-SMS_HTTP_TIMEOUT = env_float("SMS_HTTP_TIMEOUT", 10.0, minimum=1.0)
-    WEBHOOK_CONNECT_TIMEOUT_SECONDS=env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.5),
-SMS_SENDER = env_str("SMS_SENDER", "supportdesk") or ""
-
-# Production sends verification codes to people, never to a log or a file: it refuses to
-# start with the console SMS backend (the default) or an e-mail backend that is not SMTP,
-# as it refuses without a secret key.
-if PRODUCTION:
-    if SMS_BACKEND == _SMS_CONSOLE:
     # Endpoints one organization may register.
     WEBHOOK_MAX_ENDPOINTS=env_int("WEBHOOK_MAX_ENDPOINTS", 10, minimum=1),
     # Sends one organization may have in flight at once, across its endpoints (each
@@ -481,6 +465,23 @@ if PRODUCTION:
     # deliveries are held for the cool-down, then one is tried (success closes it again).
     WEBHOOK_CIRCUIT_FAILURES=env_int("WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1),
     WEBHOOK_CIRCUIT_COOLDOWN_SECONDS=env_int("WEBHOOK_CIRCUIT_COOLDOWN_SECONDS", 300, minimum=1),
+)
+
+# --- Caller verification delivery ------------------------------------------------------
+# HMAC key of stored PIN hashes; empty means derived from SECRET_KEY.
+PIN_PEPPER = env_secret("PIN_PEPPER", "") or ""
+_SMS_CONSOLE = "verification.delivery.ConsoleSmsBackend"
+SMS_BACKEND = env_str("SMS_BACKEND", _SMS_CONSOLE) or _SMS_CONSOLE
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "") or ""
+SMS_HTTP_TOKEN = env_secret("SMS_HTTP_TOKEN", "") or ""
+SMS_HTTP_TIMEOUT = env_float("SMS_HTTP_TIMEOUT", 10.0, minimum=1.0)
+SMS_SENDER = env_str("SMS_SENDER", "supportdesk") or ""
+
+# Production sends verification codes to people, never to a log or a file: it refuses to
+# start with the console SMS backend (the default) or an e-mail backend that is not SMTP,
+# as it refuses without a secret key.
+if PRODUCTION:
+    if SMS_BACKEND == _SMS_CONSOLE:
         raise ImproperlyConfigured(
             "DJANGO_ENV=production needs an SMS provider for verification codes: "
             "SMS_BACKEND=verification.delivery.HttpSmsBackend with SMS_HTTP_URL "
@@ -544,6 +545,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup closes the DB connection around every task unless told to reuse
 # it: measured 88 tasks/s without reuse, 536/s with it.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
+# Webhook sends wait on other people's servers: they run on their own queue, consumed by
+# the webhooks worker (Procfile ``webhooks``: a thread pool), never beside the sweep and
+# the e-mail on the default queue (``celery``, the only one the default worker reads).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep": {
@@ -561,11 +567,6 @@ CELERY_BEAT_SCHEDULE = {
     # Customers' e-mail answers: the IMAP mailbox or the local Maildir (mailin.transports).
     "mailin-fetch": {
         "task": "mailin.tasks.fetch",
-# Webhook sends wait on other people's servers: they run on their own queue, consumed by
-# the webhooks worker (Procfile ``webhooks``: a thread pool), never beside the sweep and
-# the e-mail on the default queue (``celery``, the only one the default worker reads).
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": "webhooks"}}
         "schedule": SUPPORTDESK.MAILIN_POLL_SECONDS,
         "options": {"expires": SUPPORTDESK.MAILIN_POLL_SECONDS},
     },
