@@ -44,7 +44,7 @@ class ArticleQuery(serializers.Serializer):
 
 @extend_schema(
     summary="Current service incidents",
-    description="Known incidents not yet resolved, the most severe first (POL-SELF-1).",
+    description="Known incidents not yet resolved, the most severe first.",
     tags=["self-help"],
     parameters=[IncidentQuery],
     responses={200: IncidentOut(many=True), **error_responses(400, 401, 429)},
@@ -81,7 +81,7 @@ class IncidentList(APIView):
 
 @extend_schema(
     summary="Search help articles",
-    description="Published articles matching the words, best first (POL-SELF-2).",
+    description="Published articles matching the words, best first.",
     tags=["self-help"],
     parameters=[ArticleQuery],
     responses={200: ArticleOut(many=True), **error_responses(400, 401, 429)},

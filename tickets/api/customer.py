@@ -225,8 +225,8 @@ class TicketCursor(CursorPagination):
         summary="File a request",
         description=(
             "Validated and assessed like the portal's form: the severity comes from impact "
-            "and scope, capped by category and contract (POL-SEV-1..6); API keys file only "
-            "the categories their role may (POL-WHO-2)."
+            "and scope, capped by category and contract; API keys file only the categories "
+            "their role may."
         ),
         tags=TENANT_TAGS,
         parameters=[ORGANIZATION, IDEMPOTENCY],
@@ -294,9 +294,9 @@ class TicketDetailOut(io.TicketOut):
         summary="Change a request's contact details",
         description=(
             "Only how support reaches you: contact phone and e-mail, preferred contact "
-            "method, language (POL-SLA-2: accurate contact details for the life of the "
+            "method, language (support needs accurate contact details for the life of the "
             "request). Title, description, category and impact stay as filed — the "
-            "severity was assessed from them (POL-SEV-1) — so corrections go in a reply."
+            "severity was assessed from them — so corrections go in a reply."
         ),
         tags=TENANT_TAGS,
         parameters=[NUMBER, ORGANIZATION],
@@ -370,7 +370,7 @@ CUSTOMER_STALE_EXAMPLE = OpenApiExample(
     post=extend_schema(
         summary="Reply as the customer",
         description=(
-            "Ends waiting on the customer (POL-SEV-7); a reply to a resolved request "
+            "Ends waiting on the customer; a reply to a resolved request "
             "reopens it within the reopen window. Send `multipart/form-data` to attach "
             "files (one `files` part each, the portal's limits and allow-list): they are "
             "checked before anything is written, and one refused file refuses the reply."
@@ -503,7 +503,7 @@ class TicketEvents(TenantView):
     description=(
         "Which target applies on which calendar, since when the response clock counts, "
         "and how each stretch counted (running, paused while waiting on you, out of hours, "
-        "holiday) — POL-SLA-1..3."
+        "holiday)."
     ),
     tags=TENANT_TAGS,
     parameters=[NUMBER, ORGANIZATION],
@@ -550,7 +550,7 @@ class TicketSla(TenantView):
 
 @extend_schema(
     summary="Resolve a request",
-    description="The customer's admins may mark their own request solved (POL-ROLE-2).",
+    description="The customer's admins may mark their own request solved.",
     tags=TENANT_TAGS,
     parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
     request=io.ReasonIn,
@@ -596,7 +596,7 @@ class TicketReopen(TenantView):
 
 @extend_schema(
     summary="Rate the support received",
-    description="Once per resolved request, 1 (poor) to 5 (excellent) (POL-ROLE-2).",
+    description="Once per resolved request, 1 (poor) to 5 (excellent).",
     tags=TENANT_TAGS,
     parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
     request=io.RatingIn,
@@ -635,7 +635,7 @@ class TicketRate(TenantView):
         "reopen window) files a new request instead of reopening it: the closed one's "
         "category, product, impact, scope, contact details and language, your text as its "
         "description, its title `Follow-up to SR-000123: …`, assessed like any new "
-        "request (POL-SEV-1..6). The closed request's timeline records the follow-up. "
+        "request. The closed request's timeline records the follow-up. "
         "A request that can still be reopened answers 409: reply to it instead."
     ),
     tags=TENANT_TAGS,
@@ -669,8 +669,9 @@ class TicketFollowUp(TenantView):
     summary="Preview a severity",
     description=(
         "What severity a request with these answers would get for this organization, and "
-        "why (POL-SEV-1..6, POL-SLA-2); whether the caller's role may file it (POL-WHO-2) "
-        "and the expected wait (POL-REQ-2): the portal's live panel. Nothing is filed."
+        "why; whether the caller's role may file it and the expected wait: the portal's "
+        "live panel. Nothing is filed. The policy behind each reason is in its `policy` "
+        "code."
     ),
     tags=["severity"],
     parameters=[ORGANIZATION],
