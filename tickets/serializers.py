@@ -51,7 +51,7 @@ class TicketCreateIn(StrictSerializer):
     description = _text(20_000)
     category = serializers.ChoiceField(choices=Category.choices)
     impact = serializers.ChoiceField(
-        choices=Impact.choices, help_text=_("How badly the service is affected (POL-SEV-2..4).")
+        choices=Impact.choices, help_text=_("How badly the service is affected.")
     )
     scope = serializers.ChoiceField(choices=Scope.choices)
     product = serializers.SlugRelatedField(
@@ -65,7 +65,7 @@ class TicketCreateIn(StrictSerializer):
             "Required for a technical request."
         ),
     )
-    business_impact = _text(5000, required=False, help_text=_("Needed for severity A (POL-SLA-2)."))
+    business_impact = _text(5000, required=False, help_text=_("Needed for severity A."))
     contact_24x7 = _text(
         200, required=False, help_text=_("A contact reachable around the clock, for A.")
     )
@@ -80,7 +80,7 @@ class TicketCreateIn(StrictSerializer):
 
 
 class TicketContactIn(StrictSerializer):
-    """The fields a customer may change after filing (POL-SLA-2); see ``ticket_update_contact``."""
+    """The fields a customer may change after filing: how support reaches them."""
 
     contact_phone = PhoneNumberField(required=False, allow_blank=True)
     contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
@@ -98,7 +98,9 @@ class AssessIn(StrictSerializer):
 
 class ReasonOut(serializers.Serializer):
     code = serializers.CharField()
-    policy = serializers.CharField()
+    policy = serializers.CharField(
+        help_text=_("The policy the reason applies, as a stable machine code.")
+    )
     message = serializers.CharField()
 
 
@@ -118,7 +120,7 @@ class AssessmentOut(serializers.Serializer):
     capped = serializers.BooleanField()
     reasons = ReasonOut(many=True)
     may_file = serializers.BooleanField(
-        help_text=_("Whether the caller's role may file this category (POL-WHO-2).")
+        help_text=_("Whether the caller's role may file this category.")
     )
     refusal = serializers.CharField(
         allow_null=True, help_text=_("Why the role may not file it, when it may not.")
@@ -126,7 +128,7 @@ class AssessmentOut(serializers.Serializer):
     a_possible = serializers.BooleanField(
         help_text=_(
             "Severity A is within reach: it then needs a business-impact statement and a "
-            "24x7 contact (POL-SLA-2)."
+            "24x7 contact."
         )
     )
     expected_wait = ExpectedWaitOut(allow_null=True)
