@@ -45,7 +45,7 @@ CLASSIFIED: dict[str, str] = {
 # Desk routes for supervisors only (tenants.access.supervisor_view): agents get 404.
 SUPERVISOR_ONLY = {"desk:reports", "desk:reports_csv", "desk:audit", "desk:audit_csv"}
 # Namespaces whose every route is for supervisors only: the SLA policy editor.
-SUPERVISOR_NAMESPACES = {"slapolicies"}
+SUPERVISOR_NAMESPACES = {"slapolicies", "privacy"}
 NAMESPACE_CLASS = {
     "portal": TENANT,
     "cc": TENANT,  # a request's "kept informed" page (notices)
@@ -54,6 +54,8 @@ NAMESPACE_CLASS = {
     "notices": DESK,
     "mailin": DESK,  # the original e-mail of a reply
     "slapolicies": DESK,  # SLA policies and calendars (supervisors only)
+    "privacy": DESK,  # exports and erasure (supervisors only)
+    "privacy_portal": TENANT,  # the organization's privacy settings (global admins)
     # The one-click ratings of the resolved e-mail: the signed token is the only key
     # (tests/tickets/test_survey.py).
     "survey": PUBLIC,
@@ -157,8 +159,34 @@ def _values_for(world: World, ticket: Ticket, org_slug: str) -> dict[str, object
 
 
 def _integration_ids(ticket: Ticket) -> dict[str, object]:
+        **_privacy_ids(world, ticket),
     """An API key, a webhook endpoint and one of its deliveries of the ticket's organization."""
     from django.utils import timezone
+
+def _privacy_ids(world: World, ticket: Ticket) -> dict[str, object]:
+    """A ready export of the ticket's organization, asked for by its global admin."""
+    from privacy.models import ExportJob, ExportVia
+    from tests.privacy.helpers import ready_export
+
+    organization = ticket.organization
+    job = ExportJob.objects.filter(
+        organization=organization, requested_via=ExportVia.PORTAL
+    ).first() or ready_export(
+        requester=(world.admin_a if organization == world.org_a else world.admin_b).user,
+        organization=organization,
+        via=ExportVia.PORTAL,
+    )
+    return {"export": job.pk}
+
+
+def _privacy_desk_ids(world: World) -> dict[str, object]:
+    """The supervisor's own ready export, and a customer to erase."""
+    from privacy.models import ExportVia
+    from tests.privacy.helpers import ready_export
+
+    job = ready_export(requester=world.supervisor, organization=world.org_a, via=ExportVia.DESK)
+    return {"export": job.pk, "person": world.user_a.user.pk}
+
 
     from tenants.api_keys import api_key_create
     from tenants.credentials import ApiKey
@@ -338,6 +366,7 @@ def test_desk_routes_do_not_exist_for_customers(
     client.force_login(world.admin_a.user)
     for route in desk:
         url = _url(route, values)
+        **_privacy_desk_ids(world),
         assert client.get(url).status_code == 404, url
     client.force_login(world.agent)
     for route in desk:
@@ -387,6 +416,8 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) ->
         url = _url(route, values)
         response = client.get(url)
         assert response.status_code == 302, url
+            "export": 1,
+            "person": 1,
         assert response["Location"].startswith("/accounts/login/"), url
 
 
