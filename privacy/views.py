@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -161,7 +161,7 @@ def desk_export_progress(request: AgentRequest, export: int) -> HttpResponse:
 
 
 @supervisor_view
-@require_GET
+@require_http_methods(["GET"])  # a HEAD would spend the one download
 def desk_export_download(request: AgentRequest, export: int) -> HttpResponseBase:
     return _download(request, _desk_job(request, export))
 
@@ -293,18 +293,20 @@ def _portal_job(request: TenantRequest, export: int) -> ExportJob:
 
 
 @tenant_view(admin_only=True)
-@require_GET
 def portal_export(request: TenantRequest, export: int) -> HttpResponse:
     job = _portal_job(request, export)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return render(
         request, "privacy/export.html", {"job": job, "organization": request.organization}
     )
 
 
 @tenant_view(admin_only=True)
-@require_GET
 def portal_export_progress(request: TenantRequest, export: int) -> HttpResponse:
     job = _portal_job(request, export)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return render(
         request,
         "privacy/_export_progress.html",
@@ -313,6 +315,9 @@ def portal_export_progress(request: TenantRequest, export: int) -> HttpResponse:
 
 
 @tenant_view(admin_only=True)
-@require_GET
 def portal_export_download(request: TenantRequest, export: int) -> HttpResponseBase:
-    return _download(request, _portal_job(request, export))
+    job = _portal_job(request, export)
+    # GET only: a HEAD would spend the one download.
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return _download(request, job)
