@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import form_field
+from core.names import product_name
 from helpcenter.models import Service
 from severity.choices import Category, Severity
 from tenants.models import Organization, User
@@ -218,7 +219,11 @@ def queue_filter_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]
     """Organizations, products and agents for the filter and assignment selects: three
     small queries, independent of the number of tickets."""
     organizations = list(Organization.objects.order_by("name", "pk").values_list("pk", "name"))
-    products = list(Service.objects.order_by("position", "name").values_list("pk", "name"))
+    # The seeded product names in the reader's language, as everywhere else.
+    products = [
+        (pk, product_name(name))
+        for pk, name in Service.objects.order_by("position", "name").values_list("pk", "name")
+    ]
     agents = list(User.objects.agents().order_by("full_name", "email"))
     return organizations, products, agents
 
