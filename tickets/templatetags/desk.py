@@ -233,7 +233,7 @@ def queue_row_views(rows: list[Ticket], user: User, now: datetime) -> list[Queue
                 customer_replied=bool(getattr(t, "customer_replied", False)),
                 title=t.title,
                 category_label=categories.get(t.category, t.category),
-                product=t.product.name if t.product is not None else None,
+                product=str(t.product) if t.product is not None else None,  # translated
                 status=t.status,
                 status_label=statuses.get(t.status, t.status),
                 is_new=t.status == Status.NEW,
