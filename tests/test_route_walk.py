@@ -155,13 +155,9 @@ def _values_for(world: World, ticket: Ticket, org_slug: str) -> dict[str, object
         **_self_help_ids(),
         **_portal_ids(world, ticket),
         **_integration_ids(ticket),
+        **_privacy_ids(world, ticket),
     }
 
-
-def _integration_ids(ticket: Ticket) -> dict[str, object]:
-        **_privacy_ids(world, ticket),
-    """An API key, a webhook endpoint and one of its deliveries of the ticket's organization."""
-    from django.utils import timezone
 
 def _privacy_ids(world: World, ticket: Ticket) -> dict[str, object]:
     """A ready export of the ticket's organization, asked for by its global admin."""
@@ -187,6 +183,10 @@ def _privacy_desk_ids(world: World) -> dict[str, object]:
     job = ready_export(requester=world.supervisor, organization=world.org_a, via=ExportVia.DESK)
     return {"export": job.pk, "person": world.user_a.user.pk}
 
+
+def _integration_ids(ticket: Ticket) -> dict[str, object]:
+    """An API key, a webhook endpoint and one of its deliveries of the ticket's organization."""
+    from django.utils import timezone
 
     from tenants.api_keys import api_key_create
     from tenants.credentials import ApiKey
@@ -362,11 +362,11 @@ def test_desk_routes_do_not_exist_for_customers(
         "report": "severity",
         "mail": _incoming_mail(world, ticket_a).pk,
         **_sla_ids(),
+        **_privacy_desk_ids(world),
     }
     client.force_login(world.admin_a.user)
     for route in desk:
         url = _url(route, values)
-        **_privacy_desk_ids(world),
         assert client.get(url).status_code == 404, url
     client.force_login(world.agent)
     for route in desk:
@@ -412,12 +412,12 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) ->
             "version": 1,
             "calendar": 1,
             "job": 1,
+            "export": 1,
+            "person": 1,
         }
         url = _url(route, values)
         response = client.get(url)
         assert response.status_code == 302, url
-            "export": 1,
-            "person": 1,
         assert response["Location"].startswith("/accounts/login/"), url
 
 
