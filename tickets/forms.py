@@ -432,20 +432,51 @@ class RequestFilterForm(forms.Form):
 
 class SurveyCommentForm(forms.Form):
     """The page a rating link of the resolved e-mail opens: the score it recorded, which
-    the customer may still change, and the comment that makes the rating final."""
+    the customer may still change with one click on a star (as in the portal's resolved
+    panel), and the comment that makes the rating final. Every star and "Send comment"
+    are submit buttons, so the page works without JavaScript."""
 
+    # The recorded score, sent with the comment when no star is pressed.
     score = forms.TypedChoiceField(
         label=_("Your score"),
         # The portal's rating scale, word for word.
         choices=RatingForm.base_fields["score"].choices,  # type: ignore[attr-defined]
         coerce=int,
-        widget=forms.RadioSelect,
+        widget=forms.HiddenInput,
+    )
+    # The star pressed, if one was: it replaces the score.
+    star = forms.TypedChoiceField(
+        label=_("Your score"),
+        choices=RatingForm.base_fields["score"].choices,  # type: ignore[attr-defined]
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.HiddenInput,
     )
     comment = forms.CharField(
         label=_("What went well, and what could we do better?"),
+        required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("star") is None and not (data.get("comment") or "").strip():
+            # "Send comment" with nothing written; a star alone changes the score.
+            self.add_error("comment", self.fields["comment"].error_messages["required"])
+        return data
+
+    def chosen_score(self) -> int:
+        star: int | None = self.cleaned_data.get("star")
+        score: int = self.cleaned_data["score"] if star is None else star
+        return score
+
+    def comment_or_none(self) -> str | None:
+        """The comment, or None for a star pressed without one (the score changes, the
+        rating stays open to a comment)."""
+        comment: str = self.cleaned_data.get("comment") or ""
+        return comment if comment.strip() else None
 
 
 class FollowUpForm(forms.Form):

@@ -58,13 +58,17 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
 def _comment(request: HttpRequest, ticket: Ticket, token: str) -> HttpResponse:
     form = SurveyCommentForm(request.POST)
     if form.is_valid():
+        comment = form.comment_or_none()
         with captured() as outcome:
             rating = ticket_rate_from_survey(
-                ticket=ticket,
-                score=form.cleaned_data["score"],
-                comment=form.cleaned_data["comment"],
-                now=timezone.now(),
+                ticket=ticket, score=form.chosen_score(), comment=comment, now=timezone.now()
             )
+            if comment is None:
+                # A star alone changes the score, as another link would; the comment is
+                # still offered. Shown here, not redirected: a GET of the link would
+                # record the link's own score again.
+                again = SurveyCommentForm(initial={"score": rating.score})
+                return _page(request, ticket, rating=rating, form=again, token=token)
             return _page(request, ticket, rating=rating, form=None, token="", final=True)
         return _refused(request, ticket, outcome)
     current = Rating.objects.filter(ticket=ticket).first()

@@ -239,6 +239,42 @@ def test_a_bad_comment_shows_the_form_again(world: World) -> None:
     assert Rating.objects.get(ticket=ticket).comment == ""
 
 
+def test_the_score_is_a_one_click_star_row_like_the_portals(world: World) -> None:
+    """Five labelled submit buttons, no radios: a star alone changes the score (the
+    rating stays open to a comment), a star with a comment makes it final."""
+    ticket = resolved(world)
+    url = link(ticket, 2)
+    client = Client()
+    page = client.get(url).content.decode()
+    assert 'type="radio"' not in page
+    stars = re.findall(
+        r'<button type="submit" class="star[^"]*" name="star" value="(\d)" '
+        r'aria-label="([^"]+)" title="[^"]+" aria-pressed="(true|false)">',
+        page,
+    )
+    assert [value for value, _label, _pressed in stars] == ["1", "2", "3", "4", "5"]
+    assert all(label for _value, label, _pressed in stars)
+    assert [value for value, _label, pressed in stars if pressed == "true"] == ["2"]
+    assert page.count("star-off") == 3
+
+    # One click on the fifth star: the score changes, nothing is final yet.
+    changed = client.post(url, {"score": "2", "star": "5", "comment": ""})
+    assert changed.status_code == 200
+    rating = Rating.objects.get(ticket=ticket)
+    assert (rating.score, rating.comment) == (5, "")
+    assert "You rated the support 5 out of 5" in changed.content.decode()
+    assert 'aria-pressed="true"' in changed.content.decode()
+    assert changed.context["form"] is not None
+    # A star with a comment sends both and makes the rating final.
+    final = client.post(url, {"score": "5", "star": "4", "comment": "Quick fix"})
+    assert final.status_code == 200
+    rating.refresh_from_db()
+    assert (rating.score, rating.comment) == (4, "Quick fix")
+    assert final.context["form"] is None
+    # A star outside the scale is refused like any bad input.
+    assert client.post(url, {"score": "4", "star": "9", "comment": ""}).status_code == 400
+
+
 @pytest.mark.parametrize(
     ("token", "status"),
     [("not-a-token", 400), ("WzEsNV0:1tZZZZ:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 400)],
