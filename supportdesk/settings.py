@@ -659,3 +659,61 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# --- Single sign-on for staff (OpenID Connect, mozilla-django-oidc) ------------------------
+# Off unless OIDC_RP_CLIENT_ID is set; then the sign-in page offers "Sign in with …" and
+# accounts/sso/ is routed. Only an existing, active agent or supervisor whose e-mail the
+# provider has verified gets in (supportdesk.sso): nobody is created, customers keep their
+# password. It is one factor: staff's second factor is still asked for after it.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "") or ""
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_RP_CLIENT_SECRET", "") or ""
+# The issuer (its endpoints then read from its /.well-known/openid-configuration on first
+# use), or the four endpoints; an endpoint given here wins over the discovered one.
+OIDC_OP_ISSUER = (env_str("OIDC_OP_ISSUER", "") or "").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "") or ""
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "") or ""
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "") or ""
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "") or ""
+# ID tokens are signed with the provider's key (checked against its JWKS), never HS256
+# (a secret shared with the provider could then mint tokens).
+OIDC_RP_SIGN_ALGO = env_choice(
+    "OIDC_RP_SIGN_ALGO", "RS256", ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+)
+# The button's "Sign in with …" (e.g. "Contoso ID"); "single sign-on" when unset.
+SSO_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "") or ""
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+
+
+def _sso_endpoint(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={url!r} is not an http(s) URL.")
+    # Tokens and the staff's identity travel here: plain HTTP only to this host.
+    if PRODUCTION and parts.scheme != "https" and parts.hostname not in {"127.0.0.1", "::1"}:
+        raise ImproperlyConfigured(f"{name} must be https:// in production.")
+
+
+if SSO_ENABLED:
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_ID needs OIDC_RP_CLIENT_SECRET (or _FILE).")
+    _sso_endpoints = {
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+        "OIDC_OP_USER_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+        "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+    }
+    _sso_missing = [name for name, url in _sso_endpoints.items() if not url]
+    if _sso_missing and not OIDC_OP_ISSUER:
+        raise ImproperlyConfigured(
+            f"OIDC_RP_CLIENT_ID needs OIDC_OP_ISSUER, or {', '.join(_sso_missing)}."
+        )
+    for _name, _url in {"OIDC_OP_ISSUER": OIDC_OP_ISSUER, **_sso_endpoints}.items():
+        if _url:
+            _sso_endpoint(_name, _url)
+    AUTHENTICATION_BACKENDS.append("supportdesk.sso.StaffOIDCBackend")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -55,6 +56,10 @@ urlpatterns = [
     path("api/v1/", include("supportdesk.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.SSO_ENABLED:
+    # Staff single sign-on (OpenID Connect): routed only when configured (supportdesk.sso).
+    urlpatterns.append(path("accounts/sso/", include("supportdesk.sso_urls")))
 
 if devmail.enabled():
     # Development only: the mail the file backend wrote. Never routed in production.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -7,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from supportdesk import sso
 from tenants.models import Membership, User
 
 
@@ -35,6 +38,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Staff single sign-on's button, when it is configured (supportdesk.sso).
+        context["sso_enabled"] = sso.enabled()
+        context["sso_name"] = sso.provider_name()
+        return context
 
 
 def locked_out(
