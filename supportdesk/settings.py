@@ -87,6 +87,12 @@ INSTALLED_APPS = [
     # The demo data set (manage.py seed_demo): the top layer, imported by no other app.
     "demo",
     "axes",
+    # Second factors (mfa): TOTP apps, recovery codes and passkeys, each a model in the admin.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "mfa",
 ]
 
 MIDDLEWARE = [
@@ -104,9 +110,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     # Times read in the signed-in person's zone (their own, else their organization's).
     "tenants.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The one home of the second-factor rule: staff (and admins of organizations that ask
+    # for it) enrolled and verified before the desk, its API and the Django admin.
+    "mfa.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as its documentation asks: it turns a locked-out sign-in into the lockout page.
@@ -655,6 +666,23 @@ AXES_LOCKOUT_CALLABLE = "supportdesk.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
 AXES_VERBOSE = False
+# --- Second factors (django-otp, django-otp-webauthn; see mfa/__init__.py) ---------------
+# A wrong code locks that factor for 2**(n-1) seconds after n failures in a row.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_TOTP_ISSUER = "supportdesk"
+# Passkeys are a second step after the password (which keeps django-axes' lockout),
+# never a way to sign in on their own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "supportdesk"
+# The relying party is the host the page came from (ALLOWED_HOSTS vouches for it), so
+# development, the tests' live servers and production need no extra setting.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "mfa.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "mfa.passkeys.PasskeyHelper"
+# Read by the library's start-up check only; PasskeyHelper expects the origin of the
+# request itself.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS]
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

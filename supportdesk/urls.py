@@ -21,6 +21,10 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The second step of signing in and the security page (mfa), and the passkeys' JSON
+    # endpoints (django-otp-webauthn).
+    path("accounts/", include("mfa.urls")),
+    path("accounts/passkeys/", include("mfa.passkey_urls")),
     path(
         "accounts/password-reset/",
         auth_views.PasswordResetView.as_view(),

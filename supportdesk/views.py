@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from supportdesk import sso
+from mfa.factors import factor_state
 from tenants.models import Membership, User
 
 
@@ -38,6 +41,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        """After the password, a person with a second factor passes it next
+        (``mfa.views.verify``), then goes where they were going."""
+        target = super().get_success_url()
+        user = self.request.user
+        if isinstance(user, User) and factor_state(user).has_factor:
+            return f"{reverse('mfa:verify')}?{urlencode({'next': target})}"
+        return target
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

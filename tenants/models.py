@@ -201,6 +201,16 @@ class Organization(models.Model):
             "after they closed. Empty: kept for ever."
         ),
     )
+    # Set by its global admins (tenants.security): its admins then need a second factor
+    # for the portal, as provider staff always do (mfa.middleware).
+    mfa_required_for_admins = models.BooleanField(
+        _("second factor required for admins"),
+        default=False,
+        help_text=_(
+            "The organization's admins must add an authenticator app or a passkey, and use "
+            "it at every sign-in, before they reach the portal."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()

@@ -11,6 +11,7 @@ urlpatterns = [
     path(
         "members/<int:member>/remove/", settings_views.member_remove, name="settings_member_remove"
     ),
+    path("security/", settings_views.security, name="settings_security"),
     path("api-keys/", api_key_views.api_keys, name="settings_api_keys"),
     path(
         "api-keys/<int:key>/revoke/",

@@ -20,12 +20,25 @@ from django.views.decorators.http import require_http_methods
 from core.refusals import Outcome, captured, into_form
 from tenants.access import TenantRequest, tenant_view
 from tenants.models import Membership, MembershipChange, Role
+from tenants.security import organization_require_mfa
 from tenants.services import (
     ERR_NOT_GLOBAL_ADMIN_MEMBERS,
     may_manage_members,
     membership_change_role,
     membership_remove,
 )
+
+
+class SecurityForm(forms.Form):
+    mfa_required_for_admins = forms.BooleanField(
+        label=gettext_lazy("Require a second factor of the organization's admins"),
+        required=False,
+        help_text=gettext_lazy(
+            "Global, billing and service support admins must then add an authenticator app "
+            "or a passkey, and use it at every sign-in, before they reach the portal, the "
+            "organization's settings or its API keys."
+        ),
+    )
 
 
 class RoleForm(forms.Form):
@@ -145,4 +158,36 @@ def member_remove(request: TenantRequest, member: int) -> HttpResponse:
             "is_self": found.pk == request.membership.pk,
         },
         status=400 if outcome.refusal else 200,
+    )
+
+
+@tenant_view(admin_only=True)
+@require_http_methods(["GET", "POST"])
+def security(request: TenantRequest) -> HttpResponse:
+    """Whether the organization's admins need a second factor (mfa.middleware enforces it)."""
+    if not may_manage_members(request.membership):
+        return _refused(request)
+    organization = request.organization
+    form = SecurityForm(
+        request.POST or None,
+        initial={"mfa_required_for_admins": organization.mfa_required_for_admins},
+    )
+    if request.method == "POST" and form.is_valid():
+        with into_form(form):
+            required = form.cleaned_data["mfa_required_for_admins"]
+            organization_require_mfa(
+                organization=organization,
+                actor_membership=request.membership,
+                required=required,
+                now=timezone.now(),
+            )
+            messages.success(
+                request,
+                _("The organization's admins now need a second factor.")
+                if required
+                else _("A second factor is now optional for the organization's admins."),
+            )
+            return redirect("portal:settings_security", org=organization.slug)
+    return render(
+        request, "portal/settings_security.html", {"organization": organization, "form": form}
     )

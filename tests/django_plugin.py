@@ -22,6 +22,7 @@ from severity.models import forget_targets
 from tenants.models import Contract, Role
 from tests.conftest import World
 from tests.factories import AgentFactory, MembershipFactory, OrganizationFactory, SupervisorFactory
+from tests.mfa_support import give_app
 
 # --- Tiers -----------------------------------------------------------------------------------
 
@@ -73,18 +74,43 @@ def world(db: None) -> World:
     org_b = OrganizationFactory(
         slug="bravo", name="Bravo Inc", contract=Contract.STANDARD, time_zone="America/New_York"
     )
+    admin_a = MembershipFactory(organization=org_a, role=Role.GLOBAL_ADMIN)
+    admin_b = MembershipFactory(organization=org_b, role=Role.GLOBAL_ADMIN)
+    user_a = MembershipFactory(organization=org_a, role=Role.USER)
+    agent = AgentFactory(email="agent@provider.test")
+    supervisor = SupervisorFactory(email="supervisor@provider.test")
+    # Provider staff have a second factor, as mfa.middleware requires (tests.mfa_support).
+    give_app(agent)
+    give_app(supervisor)
     return World(
         org_a=org_a,
         org_b=org_b,
-        admin_a=MembershipFactory(organization=org_a, role=Role.GLOBAL_ADMIN),
-        admin_b=MembershipFactory(organization=org_b, role=Role.GLOBAL_ADMIN),
-        user_a=MembershipFactory(organization=org_a, role=Role.USER),
-        agent=AgentFactory(email="agent@provider.test"),
-        supervisor=SupervisorFactory(email="supervisor@provider.test"),
+        admin_a=admin_a,
+        admin_b=admin_b,
+        user_a=user_a,
+        agent=agent,
+        supervisor=supervisor,
     )
 
 
 # --- Every test's settings -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _second_step_after_force_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client.force_login`` signs a person in as they would be after both steps: staff
+    enrolled (an authenticator app) and verified, anyone else with a factor verified. The
+    second-factor middleware itself is unchanged; tests of the second step sign in with
+    ``tests.mfa_support.force_login_password_only``."""
+    from django.test import Client
+
+    from tests.mfa_support import complete_second_step, force_login_password_only
+
+    def force_login(self: Client, user: object, backend: str | None = None) -> None:
+        force_login_password_only(self, user, backend)
+        complete_second_step(self, user)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture(autouse=True)

@@ -61,6 +61,10 @@ NAMESPACE_CLASS = {
     "survey": PUBLIC,
     "admin": ADMIN,
     "api": API,
+    # The signed-in person's own second factors, and the passkeys' JSON endpoints: no
+    # organization and no one else's ids (tests/mfa).
+    "mfa": PUBLIC,
+    "otp_webauthn": PUBLIC,
 }
 
 

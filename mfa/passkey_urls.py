@@ -1,0 +1,43 @@
+"""``/accounts/passkeys/`` (namespace ``otp_webauthn``, which the library's template tags
+reverse): django-otp-webauthn's JSON endpoints, with registration completed by
+``mfa.passkeys.PasskeyRegistrationComplete`` so the audit row is written with it."""
+
+from django.urls import path
+from django.views.i18n import JavaScriptCatalog
+from django_otp_webauthn.views import (
+    BeginCredentialAuthenticationView,
+    BeginCredentialRegistrationView,
+    CompleteCredentialAuthenticationView,
+)
+
+from mfa.passkeys import PasskeyRegistrationComplete
+
+app_name = "otp_webauthn"
+
+urlpatterns = [
+    path(
+        "registration/begin/",
+        BeginCredentialRegistrationView.as_view(),
+        name="credential-registration-begin",
+    ),
+    path(
+        "registration/complete/",
+        PasskeyRegistrationComplete.as_view(),
+        name="credential-registration-complete",
+    ),
+    path(
+        "authentication/begin/",
+        BeginCredentialAuthenticationView.as_view(),
+        name="credential-authentication-begin",
+    ),
+    path(
+        "authentication/complete/",
+        CompleteCredentialAuthenticationView.as_view(),
+        name="credential-authentication-complete",
+    ),
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]),
+        name="js-i18n-catalog",
+    ),
+]

@@ -1,0 +1,57 @@
+"""Passkeys through django-otp-webauthn, as a second step only (never instead of the
+password: ``OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False``).
+
+The relying party is the host the request came to, which Django already checked against
+``ALLOWED_HOSTS``; the expected origin is that same host and scheme. The browser
+refuses a passkey ceremony for any other origin, and the server refuses a response
+signed for any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.http.request import split_domain_port
+from django.utils import timezone
+from django_otp import login as otp_login
+from django_otp_webauthn.helpers import WebAuthnHelper
+from django_otp_webauthn.utils import rewrite_exceptions
+from django_otp_webauthn.views import (
+    CompleteCredentialRegistrationView,
+    _get_pywebauthn_logger,
+)
+
+from mfa import services
+
+
+def relying_party_id(request: HttpRequest) -> str:
+    domain, _port = split_domain_port(request.get_host())
+    return domain
+
+
+class PasskeyHelper(WebAuthnHelper):
+    def get_allowed_origins(self) -> list[str]:
+        return [f"{self.request.scheme}://{self.request.get_host()}"]
+
+
+class PasskeyRegistrationComplete(CompleteCredentialRegistrationView):
+    """The library's registration step, with the audit row written in the same
+    transaction as the new passkey (``mfa.services.passkey_add``)."""
+
+    def post(self, *args: Any, **kwargs: Any) -> JsonResponse:
+        user = self.get_user()
+        state = self.get_state()
+        with rewrite_exceptions(logger=_get_pywebauthn_logger()):
+            device = services.passkey_add(
+                user=user,
+                helper=self.get_helper(),
+                state=state,
+                data=self.request.data,
+                now=timezone.now(),
+            )
+            # A first factor counts as passed in the session that created it (as the
+            # library does); a session verified with another factor keeps that one.
+            if not self.request.user.is_verified():
+                otp_login(self.request, device)
+        return JsonResponse({"id": device.pk})
