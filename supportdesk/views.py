@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -11,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from supportdesk import sso
 from mfa.factors import factor_state
+from supportdesk import sso
 from tenants.models import Membership, User
 
 
@@ -42,6 +41,13 @@ def home(request: HttpRequest) -> HttpResponse:
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Staff single sign-on's button, when it is configured (supportdesk.sso).
+        context["sso_enabled"] = sso.enabled()
+        context["sso_name"] = sso.provider_name()
+        return context
+
     def get_success_url(self) -> str:
         """After the password, a person with a second factor passes it next
         (``mfa.views.verify``), then goes where they were going."""
@@ -50,13 +56,6 @@ class LoginView(auth_views.LoginView):
         if isinstance(user, User) and factor_state(user).has_factor:
             return f"{reverse('mfa:verify')}?{urlencode({'next': target})}"
         return target
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        # Staff single sign-on's button, when it is configured (supportdesk.sso).
-        context["sso_enabled"] = sso.enabled()
-        context["sso_name"] = sso.provider_name()
-        return context
 
 
 def locked_out(
