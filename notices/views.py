@@ -17,8 +17,7 @@ from notices import services
 from notices.forms import CcForm, PreferenceForm
 from notices.models import NoticePreference, StaffNotice, TicketCc
 from tenants.access import AgentRequest, TenantRequest, desk_view, tenant_view
-from tenants.forms import TimeZoneForm
-from tenants.services import user_set_time_zone
+from tenants.zone_views import time_zone_form
 from tenants.zones import desk_zone
 from tickets.access import ticket_for_desk, ticket_for_organization
 
@@ -72,24 +71,17 @@ def preferences(request: AgentRequest) -> HttpResponse:
     """The agent's own settings: e-mail preferences, and the time zone the desk shows
     times in (the second form's button is named ``time_zone``)."""
     posted = request.POST if request.method == "POST" else None
-    zone_posted = posted is not None and "time_zone" in posted
+    desk_default = _("The desk's default (%(zone)s)") % {"zone": moments.zone_words(desk_zone())}
+    zone_form, saved = time_zone_form(request, user=request.user, blank_label=desk_default)
+    if saved:
+        return redirect("notices:preferences")
+    zone_posted = zone_form.is_bound
     preference = NoticePreference.objects.filter(user=request.user).first()
     form = PreferenceForm(
         None if zone_posted else posted,
         instance=preference or NoticePreference(user=request.user),
     )
-    desk_default = _("The desk's default (%(zone)s)") % {"zone": moments.zone_words(desk_zone())}
-    zone_form = TimeZoneForm(
-        posted if zone_posted else None,
-        initial={"time_zone": request.user.time_zone},
-        blank_label=desk_default,
-    )
-    if zone_posted and zone_form.is_valid():
-        with into_form(zone_form, field="time_zone"):
-            user_set_time_zone(user=request.user, time_zone=zone_form.cleaned_data["time_zone"])
-            messages.success(request, _("Your time zone is saved."))
-            return redirect("notices:preferences")
-    elif posted is not None and not zone_posted and form.is_valid():
+    if posted is not None and not zone_posted and form.is_valid():
         services.set_preferences(
             user=request.user,
             email={name.removeprefix("email_"): value for name, value in form.cleaned_data.items()},

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from tenants import account_views
 from tickets import portal_reports, portal_views
 
 app_name = "portal"
@@ -22,6 +23,8 @@ urlpatterns = [
         name="attachment_download",
     ),
     path("report/", portal_reports.service_report, name="service_report"),
+    # The member's own settings: the time zone the portal shows times in.
+    path("account/", account_views.account, name="account"),
     path("contacts/", include("tenants.portal_urls")),
     path("settings/", include("tenants.settings_urls")),
     path("", include("helpcenter.portal_urls")),

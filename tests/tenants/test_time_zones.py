@@ -313,3 +313,57 @@ def test_the_ledger_of_an_overdue_request_reads_overdue_by(world: World, client:
     assert "<dt>Overdue by</dt>" in html
     assert not re.search(r"<dd>[^<]*\bh overdue</dd>", html)  # not "Remaining 45 h overdue"
     assert "Calendar “" in html and "Beijing time)" in html  # the calendar's zone in words
+
+
+# --- The customer's own zone ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_customer_chooses_their_time_zone_on_the_portal(world: World, client: Client) -> None:
+    """Any member, admin or not, reaches "My account" from the portal's navigation and
+    picks a zone by its place name in their language; blank is the organization's."""
+    from tenants.models import Role
+    from tests.factories import MembershipFactory
+
+    plain = MembershipFactory(organization=world.org_a, role=Role.USER)
+    client.force_login(plain.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pl"
+    url = reverse("portal:account", kwargs={"org": world.org_a.slug})
+    home = client.get(reverse("portal:help", kwargs={"org": world.org_a.slug}))
+    assert f'href="{url}"' in home.content.decode()
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    options = dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', html))
+    assert options["Asia/Tokyo"] == "Tokio, Japonia"
+    assert options["Europe/Warsaw"] == "Warszawa, Polska"
+    # Blank: the organization's zone, by place in words; no raw id in any label.
+    assert world.org_a.time_zone == "Europe/Warsaw"
+    assert "Warszawa, Polska" in options[""]
+    assert not any(RAW_ZONE.search(label) for label in options.values())
+
+    refused = client.post(url, {"time_zone": "Mars/Olympus_Mons"})
+    assert refused.status_code == 400
+    assert refused.context["zone_form"].errors["time_zone"]
+    plain.user.refresh_from_db()
+    assert plain.user.time_zone == ""
+
+    assert client.post(url, {"time_zone": "Asia/Tokyo"}).status_code == 302
+    plain.user.refresh_from_db()
+    assert plain.user.time_zone == "Asia/Tokyo"
+    assert "Tokio" in client.get(url).content.decode()
+
+    assert client.post(url, {"time_zone": ""}).status_code == 302
+    plain.user.refresh_from_db()
+    assert plain.user.time_zone == ""
+
+
+@pytest.mark.django_db
+def test_an_admin_s_portal_times_follow_the_zone_they_chose(world: World, client: Client) -> None:
+    ticket = world.file(world.admin_b)
+    client.force_login(world.admin_b.user)
+    detail = reverse("portal:request_detail", kwargs={"org": "bravo", "number": ticket.pk})
+    assert "New York time" in client.get(detail).content.decode()
+    account = reverse("portal:account", kwargs={"org": "bravo"})
+    assert client.post(account, {"time_zone": "Asia/Tokyo"}).status_code == 302
+    assert "Tokyo time" in client.get(detail).content.decode()
