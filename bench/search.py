@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.desk import ensure_database, percentile  # noqa: E402
+from bench.desk import ensure_database, percentile, sign_in_staff  # noqa: E402
 
 BENCH_DATABASE = "supportdesk_searchbench"
 
@@ -269,7 +269,7 @@ def main() -> None:
         defaults={"full_name": "Bench Agent", "staff_role": StaffRole.AGENT},
     )
     client = Client()
-    client.force_login(agent)
+    sign_in_staff(client, agent)
     rng = random.Random(args.seed)
     wanted = queries(rng, args.queries)
 
