@@ -7,7 +7,8 @@ as the rest of the desk does (``tenants.masking``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,14 +59,24 @@ def record(
     )
 
 
-def forget_person(*, user_id: int, replacement: str) -> int:
+def forget_person(*, user_id: int, replacement: str, names: Sequence[str] = ()) -> int:
     """Erasure (POLICY privacy, issue 17): the rows a person made keep the fact but lose the
     name. The only write to existing rows the application makes, and it changes only the
-    label. Returns how many rows were touched."""
+    labels. ``names``: how the person was written (their address, their name); a row
+    about something else that names them in its label (their membership, an export of
+    their data) has those words replaced. Returns how many rows were touched."""
     # The immutable queryset refuses update(); this one sanctioned change goes through the
     # base QuerySet on purpose.
     rows: models.QuerySet[AuditEntry] = models.QuerySet(model=AuditEntry)
     acted = rows.filter(actor_id=user_id).update(actor_label=replacement)
     # Rows about the person (their password, their sign-ins) name them as the target.
     about = rows.filter(target_type="tenants.user", target_id=str(user_id))
-    return acted + about.update(target_label=replacement)
+    touched = acted + about.update(target_label=replacement)
+    for name in (n for n in names if n):
+        pattern = re.compile(re.escape(name), re.IGNORECASE)
+        for pk, label in rows.filter(target_label__icontains=name).values_list(
+            "pk", "target_label"
+        ):
+            rows.filter(pk=pk).update(target_label=pattern.sub(replacement, label)[:300])
+            touched += 1
+    return touched

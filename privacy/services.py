@@ -486,7 +486,9 @@ def person_erase(
     MembershipChange.objects.filter(actor=user).update(actor_label=placeholder)
     MembershipChange.objects.filter(member=user).update(member_label=placeholder)
     VerificationEvent.objects.filter(agent=user).update(agent_label=placeholder)
-    counts["audit"] = audit.forget_person(user_id=user.pk, replacement=placeholder)
+    counts["audit"] = audit.forget_person(
+        user_id=user.pk, replacement=placeholder, names=[email, user.full_name]
+    )
 
     # What only served them: subscriptions, notices, searches, tokens, second factors.
     TicketFollower.objects.filter(user=user).delete()
