@@ -261,7 +261,8 @@ def endpoint_set_active(
         for name, value in changes.items():
             setattr(endpoint, name, value)
         held: list[int] = []
-        if active:
+        # (Not while a send to it runs: its delivery's lease must stand.)
+        if active and not (endpoint.sending_until and endpoint.sending_until > now):
             pending = WebhookDelivery.objects.filter(
                 endpoint=endpoint, status=DeliveryStatus.PENDING, next_attempt_at__gt=now
             )
