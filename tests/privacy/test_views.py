@@ -199,3 +199,23 @@ def test_global_admin_erases_a_member(world: World, client: Client) -> None:
     assert response.status_code == 403 and b"cannot erase yourself" in response.content
     world.admin_a.user.refresh_from_db()
     assert world.admin_a.user.is_active
+
+
+def test_retention_set_in_the_django_admin_is_audited(world: World, client: Client) -> None:
+    from audit.actions import Action
+    from audit.models import AuditEntry
+    from tenants.models import User
+    from tests.admin_forms import admin_url, form_data
+
+    root = User.objects.create_superuser("root@provider.test", "a-long-test-pw-1")
+    client.force_login(root)
+    change = admin_url(Organization, "change", world.org_a.pk)
+    data = form_data(client.get(change))
+    data["retention_days"] = "5"
+    assert client.post(change, data).status_code == 200  # the field's bounds
+    data["retention_days"] = "400"
+    assert client.post(change, data).status_code == 302
+    world.org_a.refresh_from_db()
+    assert world.org_a.retention_days == 400
+    row = AuditEntry.objects.get(action=Action.RETENTION_CHANGED)
+    assert (row.actor, row.after, row.channel) == (root, {"retention_days": 400}, "admin")
