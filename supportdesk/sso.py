@@ -257,14 +257,15 @@ class CallbackView(OIDCAuthenticationCallbackView):
         return response
 
     def login_success(self) -> HttpResponse:
+        # The sign-in's audit row is written by the audit trail's user_logged_in receiver,
+        # in this transaction; these say it came through single sign-on, and from where.
+        self.user.audit_sign_in_action = Action.SIGNIN_SSO
+        self.user.audit_sign_in_details = {
+            "provider": provider_name(),
+            "issuer": settings.OIDC_OP_ISSUER,
+        }
         with transaction.atomic():
             response: HttpResponse = super().login_success()
-            record(
-                action=Action.SIGNIN_SSO,
-                actor=self.user,
-                target=self.user,
-                after={"provider": provider_name(), "issuer": settings.OIDC_OP_ISSUER},
-            )
         return response
 
     def login_failure(self) -> HttpResponse:

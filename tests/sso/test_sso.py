@@ -74,6 +74,8 @@ def test_an_agent_signs_in_through_the_provider(
     assert client.session["_auth_user_backend"] == BACKEND
     # One factor only: nothing marks the session as having passed a second factor.
     assert "otp_device_id" not in client.session
+    # One sign-in, one row: the single sign-on one, not a password sign-in besides.
+    assert not AuditEntry.objects.filter(action=Action.SIGNIN).exists()
     entry = AuditEntry.objects.get(action=Action.SIGNIN_SSO)
     assert (entry.actor_id, entry.target_id) == (agent.pk, str(agent.pk))
     assert entry.after["provider"] == "Test ID"
