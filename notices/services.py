@@ -88,9 +88,12 @@ def staff_mail_recipients(events: Sequence[Event]) -> Mapping[int, Sequence[User
     return result
 
 
-def cc_mail_recipients(events: Sequence[Event]) -> Mapping[int, Sequence[tuple[str, str]]]:
-    """For ``tickets.notifications``: by ticket id, the (address, language) of the active
-    colleagues kept informed of the tickets whose public updates are among ``events``."""
+def cc_mail_recipients(
+    events: Sequence[Event],
+) -> Mapping[int, Sequence[tuple[str, str, str]]]:
+    """For ``tickets.notifications``: by ticket id, the (address, language, time zone) of
+    the active colleagues kept informed of the tickets whose public updates are among
+    ``events``; the zone is "" for someone reading in their organization's."""
     organization_of = {
         event.ticket_id: event.organization_id
         for event in events
@@ -109,10 +112,12 @@ def cc_mail_recipients(events: Sequence[Event]) -> Mapping[int, Sequence[tuple[s
             "organization_id", "user_id"
         )
     )
-    result: dict[int, list[tuple[str, str]]] = {}
+    result: dict[int, list[tuple[str, str, str]]] = {}
     for cc in ccs:
         if (organization_of[cc.ticket_id], cc.user_id) in members:
-            result.setdefault(cc.ticket_id, []).append((cc.user.email, cc.user.language))
+            result.setdefault(cc.ticket_id, []).append(
+                (cc.user.email, cc.user.language, cc.user.time_zone)
+            )
     return result
 
 

@@ -4,10 +4,12 @@ responders quiet, and the reader's language."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from tenants.models import Membership, Organization, Role
+from tenants.zones import known_zones
 
 # RFC 3834: tells mail servers and out-of-office responders not to auto-reply.
 HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
@@ -18,6 +20,21 @@ KIND_HEADER = "X-Supportdesk-Message"
 def language(code: str | None) -> str:
     available = {language for language, _name in settings.LANGUAGES}
     return code if code in available else settings.LANGUAGE_CODE
+
+
+def contact_zone(organization: Organization, *, email: str) -> ZoneInfo:
+    """The time zone of the member behind a registered e-mail contact: their own, else
+    the organization's."""
+    own = (
+        Membership.objects.filter(
+            organization=organization, user__is_active=True, user__email__iexact=email
+        )
+        .values_list("user__time_zone", flat=True)
+        .first()
+    )
+    if own and own in known_zones():
+        return ZoneInfo(own)
+    return organization.zone
 
 
 def contact_language(

@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -37,7 +38,7 @@ from audit import services as audit
 from audit.actions import Action
 from core import moments
 from core.refusals import Refused
-from tenants.mail import HEADERS, KIND_HEADER, contact_language
+from tenants.mail import HEADERS, KIND_HEADER, contact_language, contact_zone
 from tenants.masking import mask_email, mask_phone
 from tenants.models import (
     CONTACT_COOL_OFF,
@@ -362,9 +363,9 @@ def _who(user: User) -> str:
     return mask_email(user.email)
 
 
-def _when(moment: datetime, organization: Organization) -> str:
+def _when(moment: datetime, zone: ZoneInfo) -> str:
     # The zone in words ("Warsaw time"), in the recipient's language; never its id.
-    return moments.format_moment(moment, zone=organization.zone)
+    return moments.format_moment(moment, zone=zone)
 
 
 def _recipients_before_change(organization: Organization) -> tuple[str, ...]:
@@ -390,18 +391,20 @@ def _recipients_before_change(organization: Organization) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def notice_email(notice: _Notice, *, to: str, lang: str) -> EmailMultiAlternatives:
-    """The notice of one change for one reader, in the reader's language."""
+def notice_email(
+    notice: _Notice, *, to: str, lang: str, zone: ZoneInfo | None = None
+) -> EmailMultiAlternatives:
+    """The notice of one change for one reader, in the reader's language and time zone
+    (``zone``; None: the organization's)."""
+    zone = zone or notice.organization.zone
     with translation.override(lang):
         context = {
             "organization": notice.organization.name,
             "action": notice.action.value,
             "value": notice.masked_value,
             "actor": notice.actor,
-            "when": _when(notice.at, notice.organization),
-            "active_from": (
-                _when(notice.active_from, notice.organization) if notice.active_from else ""
-            ),
+            "when": _when(notice.at, zone),
+            "active_from": _when(notice.active_from, zone) if notice.active_from else "",
         }
         subject = " ".join(render_to_string("emails/contacts_changed_subject.txt", context).split())
         body = render_to_string("emails/contacts_changed.txt", context)
@@ -423,7 +426,10 @@ def _send_notices(notice: _Notice) -> None:
     try:
         emails = [
             notice_email(
-                notice, to=address, lang=contact_language(notice.organization, email=address)
+                notice,
+                to=address,
+                lang=contact_language(notice.organization, email=address),
+                zone=contact_zone(notice.organization, email=address),
             )
             for address in notice.recipients
         ]

@@ -54,7 +54,7 @@ from core import moments
 from severity import assessment
 from severity.choices import Severity
 from tenants.models import User
-from tenants.zones import desk_zone
+from tenants.zones import desk_zone, known_zones, zone_for
 from tickets import survey
 from tickets.models import Attachment, Event, EventKind, Message, MessageKind, Status, Ticket
 from tickets.reasons import event_reason, without_policy_ids
@@ -69,7 +69,10 @@ _WITH_MESSAGE = frozenset(
 # Who on staff hears about each Event of a batch (by Event id), and which colleagues are
 # kept informed of each ticket's public updates (by ticket id, as (address, language)).
 StaffRecipients = Callable[[Sequence[Event]], Mapping[int, Sequence[User | str]]]
-CcRecipients = Callable[[Sequence[Event]], Mapping[int, Sequence[tuple[str, str]]]]
+# A colleague kept informed: (address, language, their own time zone or "" for the
+# organization's).
+CcRecipient = tuple[str, str, str]
+CcRecipients = Callable[[Sequence[Event]], Mapping[int, Sequence[CcRecipient]]]
 _staff_sources: list[StaffRecipients] = []
 _cc_sources: list[CcRecipients] = []
 
@@ -131,7 +134,7 @@ class Prefetched:
         for staff_source in _staff_sources:
             for event_id, people in staff_source(events).items():
                 self.staff_to.setdefault(event_id, []).extend(people)
-        self.cc: dict[int, list[tuple[str, str]]] = {}
+        self.cc: dict[int, list[CcRecipient]] = {}
         for cc_source in _cc_sources:
             for ticket_id, colleagues in cc_source(events).items():
                 self.cc.setdefault(ticket_id, []).extend(colleagues)
@@ -146,7 +149,7 @@ def with_relations(events: Iterable[Event]) -> list[Event]:
     ids = [event.pk for event in events]
     return list(
         Event.objects.filter(pk__in=ids)
-        .select_related("ticket__organization", "ticket__assignee")
+        .select_related("ticket__organization", "ticket__assignee", "ticket__created_by")
         .order_by("created_at", "pk")
     )
 
@@ -183,68 +186,90 @@ def _language(code: str | None) -> str:
 
 def _notifications(
     template: str,
-    recipients: Iterable[tuple[str, str]],
-    context: Callable[[], Context],
+    recipients: Iterable[tuple[str, str, ZoneInfo]],
+    context: Callable[[ZoneInfo], Context],
     *,
     customer: bool = False,
 ) -> list[Notification]:
-    """One Notification per language; each address once (the first language wins)."""
+    """One Notification per language and time zone, its times written in that zone with
+    the zone in words; each address once (the first language and zone win)."""
     seen: set[str] = set()
-    by_language: dict[str, list[str]] = {}
-    for email, language in recipients:
+    by_reader: dict[tuple[str, str], tuple[ZoneInfo, list[str]]] = {}
+    for email, language, zone in recipients:
         address = (email or "").strip()
         if not address or address.lower() in seen:
             continue
         seen.add(address.lower())
-        by_language.setdefault(_language(language), []).append(address)
+        by_reader.setdefault((_language(language), zone.key), (zone, []))[1].append(address)
     notifications = []
-    for language, to in by_language.items():
+    for (language, _key), (zone, to) in by_reader.items():
         with translation.override(language):
             notifications.append(
                 Notification(
                     to=to,
                     language=language,
                     template=template,
-                    context=context(),
+                    context=context(zone),
                     customer=customer,
                 )
             )
     return notifications
 
 
+def _customer_zone(ticket: Ticket, address: str, own_zone: str = "") -> ZoneInfo:
+    """The zone a customer reads the mail in: their own, else their organization's. The
+    contact address is known as a person when the requester filed with it."""
+    requester = ticket.created_by
+    if not own_zone and requester is not None and requester.email.lower() == address.lower():
+        own_zone = requester.time_zone
+    if own_zone in known_zones():
+        return ZoneInfo(own_zone)
+    return ticket.organization.zone
+
+
 def _customer(
     ticket: Ticket,
     template: str,
-    extra: Callable[[], Context],
-    also: Iterable[tuple[str, str]] = (),
+    extra: Callable[[ZoneInfo], Context],
+    also: Iterable[CcRecipient] = (),
 ) -> list[Notification]:
-    """To the contact e-mail, and ``also`` the colleagues kept informed."""
+    """To the contact e-mail, and ``also`` the colleagues kept informed, each reading
+    times in their own zone."""
 
-    def context() -> Context:
-        return {**_ticket_context(ticket), "url": _portal_url(ticket), **extra()}
+    def context(zone: ZoneInfo) -> Context:
+        return {**_ticket_context(ticket), "url": _portal_url(ticket), **extra(zone)}
 
-    return _notifications(
-        template, [(ticket.contact_email, ticket.language), *also], context, customer=True
-    )
+    contact = ticket.contact_email or ""
+    recipients = [
+        (contact, ticket.language, _customer_zone(ticket, contact)),
+        *((email, lang, _customer_zone(ticket, email, zone)) for email, lang, zone in also),
+    ]
+    return _notifications(template, recipients, context, customer=True)
 
 
 def _staff(
-    ticket: Ticket, template: str, people: Iterable[User | str], extra: Callable[[], Context]
+    ticket: Ticket,
+    template: str,
+    people: Iterable[User | str],
+    extra: Callable[[ZoneInfo], Context],
 ) -> list[Notification]:
-    """``people``: staff users (in their language) or bare addresses (in English)."""
+    """``people``: staff users (in their language and time zone) or bare addresses (in
+    English, on the desk's time)."""
     recipients = [
-        (person, "en") if isinstance(person, str) else (person.email, person.language)
+        (person, "en", desk_zone())
+        if isinstance(person, str)
+        else (person.email, person.language, zone_for(person, look_up_organization=False))
         for person in people
     ]
 
-    def context() -> Context:
+    def context(zone: ZoneInfo) -> Context:
         assignee = _active_assignee(ticket)
         return {
             **_ticket_context(ticket),
             # Straight to the request on the desk: the reader acts on this one.
             "url": settings.SITE_URL + reverse("desk:ticket", kwargs={"number": ticket.pk}),
             "assignee": assignee.get_full_name() if assignee else "",
-            **extra(),
+            **extra(zone),
         }
 
     return _notifications(template, recipients, context)
@@ -363,7 +388,7 @@ def _to_staff(
     ticket: Ticket,
     prefetched: Prefetched,
     template: str,
-    extra: Callable[[], Context],
+    extra: Callable[[ZoneInfo], Context],
 ) -> list[Notification]:
     """The staff mail of ``template`` to those told of ``event``: the assignee's says
     the ticket is theirs (``yours``), the others' does not."""
@@ -371,8 +396,8 @@ def _to_staff(
     assignee = _active_assignee(ticket)
     yours = [p for p in people if isinstance(p, User) and assignee and p.pk == assignee.pk]
     others = [p for p in people if p not in yours]
-    return _staff(ticket, template, yours, lambda: {**extra(), "yours": True}) + _staff(
-        ticket, template, others, lambda: {**extra(), "yours": False}
+    return _staff(ticket, template, yours, lambda zone: {**extra(zone), "yours": True}) + _staff(
+        ticket, template, others, lambda zone: {**extra(zone), "yours": False}
     )
 
 
@@ -380,7 +405,7 @@ def _created(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notif
     return _new_request(event, ticket, prefetched) + _customer(
         ticket,
         "request_received",
-        lambda: {
+        lambda _zone: {
             "severity": _severity_label(event.after.get("severity", ticket.severity)),
             "severity_reason": _creation_reasons(event, ticket),
             # Filed by writing again to a closed request (ticket_follow_up).
@@ -395,7 +420,7 @@ def _replied(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notif
     return _customer(
         ticket,
         "agent_replied",
-        lambda: {"body": body, "files": files},
+        lambda _zone: {"body": body, "files": files},
         also=prefetched.cc.get(ticket.pk, ()),
     )
 
@@ -407,9 +432,9 @@ def _information_requested(
     files = _file_links(ticket, message, prefetched)
     waiting = ticket.status == Status.AWAITING_CUSTOMER
 
-    def extra() -> Context:
+    def extra(zone: ZoneInfo) -> Context:
         due = ticket.customer_due_at if waiting else None
-        return {"body": body, "files": files, "reply_by": _when(due, ticket.organization.zone)}
+        return {"body": body, "files": files, "reply_by": _when(due, zone)}
 
     return _customer(ticket, "information_requested", extra, also=prefetched.cc.get(ticket.pk, ()))
 
@@ -420,7 +445,7 @@ def _new_request(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[N
         ticket,
         prefetched,
         "new_request",
-        lambda: {"reason": _creation_reasons(event, ticket)},
+        lambda _zone: {"reason": _creation_reasons(event, ticket)},
     )
 
 
@@ -432,7 +457,7 @@ def _customer_replied(event: Event, ticket: Ticket, prefetched: Prefetched) -> l
         ticket,
         prefetched,
         "customer_replied",
-        lambda: {"body": body, "author": str(author) if author else event.actor_label},
+        lambda _zone: {"body": body, "author": str(author) if author else event.actor_label},
     )
 
 
@@ -443,13 +468,13 @@ def _reopened(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Noti
         ticket,
         prefetched,
         "reopened",
-        lambda: {"reason": event.reason, "author": event.actor_label},
+        lambda _zone: {"reason": event.reason, "author": event.actor_label},
     )
 
 
 def _assigned(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
     return _to_staff(
-        event, ticket, prefetched, "assigned", lambda: {"assigned_by": event.actor_label}
+        event, ticket, prefetched, "assigned", lambda _zone: {"assigned_by": event.actor_label}
     )
 
 
@@ -459,9 +484,9 @@ def _warned(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notifi
         ticket,
         prefetched,
         "deadline_warning",
-        lambda: {
+        lambda zone: {
             "reason": _translated(event.reason),
-            "response_due": _when(ticket.response_due_at, desk_zone()),
+            "response_due": _when(ticket.response_due_at, zone),
         },
     )
 
@@ -474,7 +499,7 @@ def _escalated(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Not
         ticket,
         prefetched,
         "escalated",
-        lambda: {"level": level, "reason": _translated(event.reason)},
+        lambda _zone: {"level": level, "reason": _translated(event.reason)},
     )
 
 
@@ -482,7 +507,7 @@ def _downgraded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[No
     before = event.before.get("severity", "")
     after = event.after.get("severity", "")
 
-    def extra() -> Context:
+    def extra(_zone: ZoneInfo) -> Context:
         # The stored reason has the severities substituted in English: translate the
         # msgid, then substitute; customers read no policy ids (tickets.reasons).
         reason = event_reason(event)
@@ -496,7 +521,7 @@ def _downgraded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[No
 
 
 def _reminded(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
-    return _customer(ticket, "reminder", lambda: {"reason": event_reason(event)})
+    return _customer(ticket, "reminder", lambda _zone: {"reason": event_reason(event)})
 
 
 def _resolved(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Notification]:
@@ -504,7 +529,7 @@ def _resolved(event: Event, ticket: Ticket, prefetched: Prefetched) -> list[Noti
     return _customer(
         ticket,
         "resolved",
-        lambda: {
+        lambda _zone: {
             "note": event.reason,
             "ratings": _rating_links(ticket),
             "survey_days": settings.SUPPORTDESK.SURVEY_LINK_DAYS,
@@ -530,7 +555,7 @@ def _severity_changed(event: Event, ticket: Ticket, prefetched: Prefetched) -> l
     return _customer(
         ticket,
         "severity_changed",
-        lambda: {
+        lambda _zone: {
             "severity_before": _severity_label(event.before.get("severity")),
             "severity_after": _severity_label(event.after.get("severity")),
             # An agent's words, or a worker's msgid (translated, without policy ids).

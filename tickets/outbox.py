@@ -190,7 +190,8 @@ def deliver_events(event_ids: Iterable[int], *, now: datetime) -> int:
     events = list(
         Event.objects.undelivered()
         .filter(pk__in=ids)
-        .select_related("ticket__organization", "ticket__assignee")
+        # The requester: the contact address's own time zone (tickets.notifications).
+        .select_related("ticket__organization", "ticket__assignee", "ticket__created_by")
         .order_by("created_at", "pk")
     )
     if not events:

@@ -18,6 +18,7 @@ from django.utils import translation
 from core import moments
 from tenants.mail import HEADERS, KIND_HEADER, language
 from tenants.models import Organization, Role, User
+from tenants.zones import zone_for
 
 
 class Notice:
@@ -80,9 +81,10 @@ def global_admins(organization: Organization) -> list[User]:
     )
 
 
-def _when(moment: datetime, organization: Organization) -> str:
-    # The zone in words ("Warsaw time"), in the recipient's language; never its id.
-    return moments.format_moment(moment, zone=organization.zone)
+def _when(moment: datetime, organization: Organization, reader: User) -> str:
+    # In the reader's own zone, else the organization's, with the zone in words ("Warsaw
+    # time") in the reader's language; never its id.
+    return moments.format_moment(moment, zone=zone_for(reader, organization=organization))
 
 
 def notice_emails(
@@ -103,7 +105,7 @@ def notice_emails(
                 "notice": notice,
                 "organization": organization.name,
                 "staff": staff.get_full_name(),
-                "when": _when(at, organization),
+                "when": _when(at, organization, admin),
                 "channel": channel,
                 "caller_number": caller_number,
                 "failures": failures,

@@ -425,6 +425,22 @@ def test_notice_is_polish_for_a_polish_admin(
     assert '<html lang="pl">' in notice.alternatives[0][0]
 
 
+def test_notice_times_read_in_the_admins_own_zone(
+    world: World, contacts: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    world.admin_a.user.time_zone = "Asia/Tokyo"
+    world.admin_a.user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        add_phone(world)
+
+    (own,) = [m for m in notices() if m.to == [world.admin_a.user.email]]
+    # T0 is 19:00 in Tokyo; the others keep the organization's zone.
+    assert "10 Jun 2026, 19:00 Tokyo time" in own.body
+    assert "Warsaw time" not in own.body
+    (other,) = [m for m in notices() if m.to == [OLD_EMAIL]]
+    assert "10 Jun 2026, 12:00 Warsaw time" in other.body
+
+
 def test_a_mail_failure_does_not_undo_the_change(
     world: World, contacts: Any, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:

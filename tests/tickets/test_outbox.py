@@ -269,6 +269,60 @@ def test_warning_goes_to_the_supervisors_when_unassigned_else_the_assignee(
     assert "Nikt nie jest przypisany do tego zgłoszenia." in polish.body
 
 
+def test_staff_mail_times_read_in_each_readers_own_zone_in_words(
+    world: World, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    """Two English supervisors, one in Tokyo, one on the desk's time: one mail each, the
+    deadline written in the reader's own zone with the zone in words."""
+    from zoneinfo import ZoneInfo
+
+    from core import moments
+
+    SupervisorFactory(email="tokyo@provider.test", time_zone="Asia/Tokyo")
+    ticket = world.file(title="Unassigned", **A_READY)
+    sweep(T0 + 46 * M)
+    mailoutbox.clear()
+    deliver(last(ticket, EventKind.WARNED))
+    ticket.refresh_from_db()
+    assert ticket.response_due_at is not None
+    by_reader = {tuple(m.to): m for m in mailoutbox}
+    assert set(by_reader) == {("supervisor@provider.test",), ("tokyo@provider.test",)}
+    tokyo = by_reader[("tokyo@provider.test",)]
+    due_tokyo = moments.format_moment(ticket.response_due_at, zone=ZoneInfo("Asia/Tokyo"))
+    assert "Tokyo time" in due_tokyo
+    assert f"The response is due by {due_tokyo}." in tokyo.body
+    assert due_tokyo in html(tokyo)
+    desk = by_reader[("supervisor@provider.test",)]
+    due_desk = moments.format_moment(ticket.response_due_at, zone=ZoneInfo("UTC"))
+    assert f"The response is due by {due_desk}." in desk.body
+    assert "Tokyo" not in desk.body
+
+
+def test_customer_mail_times_read_in_the_customers_own_zone(
+    world: World, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    """The requester who chose a zone reads "reply by" in it; a colleague kept informed
+    who did not reads the organization's."""
+    from notices.models import TicketCc
+    from tests.factories import MembershipFactory
+
+    requester = world.admin_a.user
+    requester.time_zone = "America/New_York"
+    requester.save(update_fields=["time_zone"])
+    colleague = MembershipFactory(organization=world.org_a).user
+    ticket = world.file()
+    TicketCc.objects.create(ticket=ticket, user=colleague, added_by=requester, created_at=T0)
+    services.ticket_request_information(
+        ticket=ticket, actor=agent(world), body="Send the trace.", now=T0 + M
+    )
+    mailoutbox.clear()
+    deliver(last(ticket, EventKind.INFORMATION_REQUESTED))
+    by_reader = {tuple(m.to): m for m in mailoutbox}
+    assert "New York time" in by_reader[(requester.email,)].body
+    assert "Warsaw time" not in by_reader[(requester.email,)].body
+    assert "Warsaw time" in by_reader[(colleague.email,)].body
+
+
 def test_escalation_level_1_tells_assignee_and_supervisors_level_2_the_duty_manager_too(
     world: World, mailoutbox: list[mail.EmailMessage]
 ) -> None:
