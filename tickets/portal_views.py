@@ -158,7 +158,7 @@ def _detail(
     closes_after = auto_close_after()
     conversation = _conversation(ticket)
     timeline = list(ticket.events.customer_visible().select_related("actor_user"))
-    bodies = {message.pk: message.body for message in conversation}
+    bodies: dict[object, str] = {message.pk: message.body for message in conversation}
     context = {
         "organization": request.organization,
         "ticket": ticket,
