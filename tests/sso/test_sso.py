@@ -278,3 +278,19 @@ def test_an_id_token_counts_only_if_issued_to_us_by_our_issuer(
     else:
         with pytest.raises(SuspiciousOperation):
             backend.verify_token(token, nonce="n-1")
+
+
+def test_single_sign_on_does_not_pass_the_second_factor(
+    sso: Provider, agent: User, client: Client, settings: pytest.FixtureRequest
+) -> None:
+    """The provider replaces the password only: the desk still asks staff for their own
+    second factor (mfa) after a single sign-on."""
+    if "mfa.middleware.SecondFactorMiddleware" not in settings.MIDDLEWARE:
+        pytest.skip("the second-factor middleware is not installed")
+    client.get(sso_sign_in(client, sso, STAFF))
+    assert signed_in_id(client) == str(agent.pk)
+
+    desk = client.get("/desk/")
+
+    assert desk.status_code == 302
+    assert desk["Location"].startswith((reverse("mfa:verify"), reverse("mfa:security")))
