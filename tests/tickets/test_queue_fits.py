@@ -171,8 +171,7 @@ def test_at_risk_is_counted_apart_from_breached_and_filters_the_queue(
         customer_due_at=now + 2 * hour,
     )  # fmt: skip
     states = {
-        t.pk: response_clock_state(t, now)
-        for t in (stored, share, calm, later, answered, breached)
+        t.pk: response_clock_state(t, now) for t in (stored, share, calm, later, answered, breached)
     }
     amber = {pk for pk, state in states.items() if state == CLOCK_AT_RISK}
     assert amber == {stored.pk, share.pk}
