@@ -53,7 +53,7 @@ class DeskEraseForm(forms.Form):
 class PortalExportForm(forms.Form):
     """A global admin's export: the organization, or one of its members."""
 
-    subject = forms.ChoiceField(label=_("Export"))
+    subject = forms.ChoiceField(label=_("What to export"))
 
     def __init__(self, *args: Any, members: list[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
