@@ -310,3 +310,21 @@ def test_retention_period_bounds_and_unchanged_value(world: World) -> None:
     assert retention_set(organization=world.org_a, days=None, actor=None, now=T0) is False
     assert not AuditEntry.objects.filter(action=Action.RETENTION_CHANGED).exists()
     assert Organization.objects.get(pk=world.org_a.pk).retention_days is None
+
+
+# --- Beat ---------------------------------------------------------------------------------------
+
+
+def test_beat_runs_the_purge_and_the_export_clean_up(world: World, settings: Any) -> None:
+    from privacy import tasks
+
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"privacy.tasks.purge_retention", "privacy.tasks.expire_exports"} <= schedule
+    job = ready_export(requester=world.supervisor, organization=world.org_a, via=ExportVia.DESK)
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=T0)
+    assert tasks.expire_exports()["expired"] == 1
+    ticket = world.file()
+    _close(ticket, days_ago=400, now=T0 + timedelta(days=400))
+    retention_set(organization=world.org_a, days=30, actor=None, now=T0)
+    assert tasks.purge_retention()["requests"] == 1
+    assert not Ticket.objects.filter(pk=ticket.pk).exists()
