@@ -531,10 +531,10 @@ def test_the_account_page_query_pin(
     for n in range(5):
         world.file(title=f"Problem {n}")
     agent_client.get(url("calls:account", verified))
-    # Session, user, the call, its access check, admins, open tickets, registered e-mails,
-    # registered phones, the header's memberships, the desk's worker-health banner, the
-    # unread notices (the bell).
-    with django_assert_max_num_queries(11):
+    # Session, user, the session's second factor, the call, its access check, admins, open
+    # tickets, registered e-mails, registered phones, the header's memberships, the desk's
+    # worker-health banner, the unread notices (the bell).
+    with django_assert_max_num_queries(12):
         agent_client.get(url("calls:account", verified))
 
 
