@@ -510,3 +510,24 @@ def test_times_are_the_moment_of_the_change(world: World, client: Client) -> Non
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
         client.post(url, {"name": "Timed", "role": Role.GLOBAL_ADMIN})
     assert only(Action.API_KEY_CREATED).at == T0 + timedelta(minutes=5)
+
+
+def test_a_known_address_costs_no_query_and_a_new_one_a_few(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    """The hot path: the address check is a cache hit once the key has been seen from an
+    address; with a cold cache one indexed lookup; a new address adds its row and the
+    audit row (with the savepoint pair of the test's transaction)."""
+    from tenants.api_keys import api_key_note_address
+
+    cache.clear()
+    key = api_key_create(
+        organization=world.org_a, name="hot", role=Role.GLOBAL_ADMIN, created_by=None, now=T0
+    ).credential
+    with django_assert_num_queries(5):  # lookup, savepoint, address, audit row, release
+        assert api_key_note_address(key=key, ip="198.51.100.7", now=T0) is True
+    with django_assert_num_queries(0):
+        assert api_key_note_address(key=key, ip="198.51.100.7", now=T0) is False
+    cache.clear()
+    with django_assert_num_queries(1):
+        assert api_key_note_address(key=key, ip="198.51.100.7", now=T0) is False
