@@ -311,6 +311,15 @@ class OrganizationAdmin(ServiceAdminMixin, admin.ModelAdmin):
         else:
             super().save_formset(request, form, formset, change)
 
+    def delete_model(self, request: HttpRequest, obj: Organization) -> None:
+        services.organization_delete_by_staff(
+            organization=obj, staff=signed_in_user(request), now=timezone.now()
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        for organization in queryset:
+            self.delete_model(request, organization)
+
 
 @admin.register(Membership)
 class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):

@@ -1064,3 +1064,20 @@ def user_delete_by_staff(*, user: User, staff: User, now: datetime) -> None:
             now=now,
         )  # fmt: skip
     user.delete()
+
+
+@transaction.atomic
+def organization_delete_by_staff(*, organization: Organization, staff: User, now: datetime) -> None:
+    """Delete an organization with everything it owns; the audit row keeps its name (the
+    row's link to it is cleared with it)."""
+    _require_staff_for_members(staff)
+    audit.record(
+        action=Action.ORGANIZATION_CHANGED,
+        actor=staff,
+        organization=organization,
+        target=organization,
+        before={"name": organization.name, "slug": organization.slug},
+        after={"deleted": True},
+        now=now,
+    )
+    organization.delete()

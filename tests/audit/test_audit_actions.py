@@ -531,3 +531,15 @@ def test_a_known_address_costs_no_query_and_a_new_one_a_few(
     cache.clear()
     with django_assert_num_queries(1):
         assert api_key_note_address(key=key, ip="198.51.100.7", now=T0) is False
+
+
+def test_an_organization_deleted_in_the_admin_keeps_its_name_in_the_trail(
+    world: World, client: Client, root: User
+) -> None:
+    gone = Organization.objects.create(name="Gone Ltd", slug="gone")
+    response = client.post(admin_url(Organization, "delete", gone.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Organization.objects.filter(slug="gone").exists()
+    row = only(Action.ORGANIZATION_CHANGED)
+    assert (row.actor, row.channel, row.organization_id) == (root, Channel.ADMIN, None)
+    assert (row.target_label, row.after) == ("Gone Ltd", {"deleted": True})
