@@ -33,6 +33,7 @@ from tests.test_route_walk import (
     TENANT,
     Route,
     _incoming_mail,
+    _privacy_desk_ids,
     _sla_ids,
     _url,
     _values_for,
@@ -61,6 +62,10 @@ NOT_PAGES: dict[str, str] = {
     "desk:queue_rows": "htmx fragment: the queue's rows",
     "notices:bell": "htmx fragment: the notices bell",
     "slapolicies:job_progress": "htmx fragment: a re-measure's progress bar",
+    "privacy:export_progress": "htmx fragment: an export's progress bar",
+    "privacy:export_download": "a download",
+    "privacy_portal:export_progress": "htmx fragment: an export's progress bar",
+    "privacy_portal:export_download": "a download",
 }
 
 
@@ -357,6 +362,7 @@ def seed_desk(world: World, values: dict[str, object]) -> dict[str, object]:
         "report": "severity",
         "mail": _incoming_mail(world, ticket).pk,
         **_sla_ids(),
+        **_privacy_desk_ids(world),
     }
 
 
