@@ -14,8 +14,10 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.http.request import split_domain_port
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp_webauthn.helpers import WebAuthnHelper
+from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.utils import rewrite_exceptions
 from django_otp_webauthn.views import (
     CompleteCredentialRegistrationView,
@@ -33,6 +35,13 @@ def relying_party_id(request: HttpRequest) -> str:
 class PasskeyHelper(WebAuthnHelper):
     def get_allowed_origins(self) -> list[str]:
         return [f"{self.request.scheme}://{self.request.get_host()}"]
+
+    def create_credential(self, user: Any, *args: Any, **kwargs: Any) -> WebAuthnCredential:
+        """Named, so the security page and the audit trail can tell passkeys apart."""
+        device: WebAuthnCredential = super().create_credential(user, *args, **kwargs)
+        number = WebAuthnCredential.objects.filter(user=user).count() + 1
+        device.name = _("Passkey %(number)s") % {"number": number}
+        return device
 
 
 class PasskeyRegistrationComplete(CompleteCredentialRegistrationView):
