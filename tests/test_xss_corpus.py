@@ -160,8 +160,29 @@ def corpus(world: World, settings: pytest.FixtureRequest, tmp_path: object) -> C
         **_integration_ids(ticket),
         "key": key.pk,
         "mail": _hostile_mail(world, ticket, now).pk,
+        "export": _hostile_export(world),
     }
     return Corpus(world=world, ticket=ticket, values=values)
+
+
+def _hostile_export(world: World) -> int:
+    """The global admin's export, carrying a hostile error (its page shows the error)."""
+    from tests.privacy.helpers import ready_export
+
+    job = ready_export(requester=world.admin_a.user, organization=world.org_a, via="portal")
+    type(job).objects.filter(pk=job.pk).update(error=HOSTILE)
+    return job.pk
+
+
+def _desk_values(corpus: Corpus) -> dict[str, object]:
+    """The desk's privacy pages: the supervisor's own export (with a hostile error), and a
+    customer to erase."""
+    from privacy.models import ExportJob
+    from tests.test_route_walk import _privacy_desk_ids
+
+    ids = _privacy_desk_ids(corpus.world)
+    ExportJob.objects.filter(pk=ids["export"]).update(error=HOSTILE)
+    return {**corpus.values, **ids}
 
 
 def _hostile_sla(world: World, now: datetime) -> dict[str, object]:
@@ -233,9 +254,8 @@ def test_portal_pages_show_hostile_text_inert(corpus: Corpus, client: Client) ->
 
 def test_desk_pages_show_hostile_text_inert(corpus: Corpus, client: Client) -> None:
     client.force_login(corpus.world.supervisor)
-    urls = [
-        _url(r, corpus.values) for r in routes() if classify(r) == DESK and "call" not in r.params
-    ]
+    values = _desk_values(corpus)
+    urls = [_url(r, values) for r in routes() if classify(r) == DESK and "call" not in r.params]
     urls += [reverse("desk:home") + "?q=" + HOSTILE, reverse("desk:queue_rows") + "?q=" + HOSTILE]
     pages = _pages(client, urls)
     problems = {url: found for url, html in pages.items() if (found := active_content(html))}
