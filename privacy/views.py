@@ -284,15 +284,45 @@ def portal_erase(request: TenantRequest, member: int) -> HttpResponse:
 
 
 def _portal_job(request: TenantRequest, export: int) -> ExportJob:
+    """The requester's own export in this organization. Any member may ask for their own
+    data; anything wider stays a global admin's, also after a change of role."""
     job = services.export_of_requester(
         request.user, export, via=ExportVia.PORTAL, organization=request.organization
     )
     if job is None:
         raise Http404
+    if job.person_id != request.user.pk and not services.may_manage_privacy(request.membership):
+        raise Http404
     return job
 
 
-@tenant_view(admin_only=True)
+@tenant_view(admin_only=False)
+@require_http_methods(["GET", "POST"])
+def portal_mine(request: TenantRequest) -> HttpResponse:
+    """Any member: an export of their own data in this organization."""
+    organization = request.organization
+    if request.method == "POST":
+        job = services.export_request(
+            requester=request.user,
+            via=ExportVia.PORTAL,
+            organization=organization,
+            person=request.user,
+            now=timezone.now(),
+        )
+        return redirect("privacy_portal:export", org=organization.slug, export=job.pk)
+    return render(
+        request,
+        "privacy/portal_mine.html",
+        {
+            "organization": organization,
+            "jobs": ExportJob.objects.requested_by(request.user)
+            .filter(requested_via=ExportVia.PORTAL, organization=organization, person=request.user)
+            .select_related("organization", "person")[:20],
+        },
+    )
+
+
+@tenant_view(admin_only=False)
 def portal_export(request: TenantRequest, export: int) -> HttpResponse:
     job = _portal_job(request, export)
     if request.method not in ("GET", "HEAD"):
@@ -302,7 +332,7 @@ def portal_export(request: TenantRequest, export: int) -> HttpResponse:
     )
 
 
-@tenant_view(admin_only=True)
+@tenant_view(admin_only=False)
 def portal_export_progress(request: TenantRequest, export: int) -> HttpResponse:
     job = _portal_job(request, export)
     if request.method not in ("GET", "HEAD"):
@@ -314,7 +344,7 @@ def portal_export_progress(request: TenantRequest, export: int) -> HttpResponse:
     )
 
 
-@tenant_view(admin_only=True)
+@tenant_view(admin_only=False)
 def portal_export_download(request: TenantRequest, export: int) -> HttpResponseBase:
     job = _portal_job(request, export)
     # GET only: a HEAD would spend the one download.

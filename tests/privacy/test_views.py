@@ -219,3 +219,25 @@ def test_retention_set_in_the_django_admin_is_audited(world: World, client: Clie
     assert world.org_a.retention_days == 400
     row = AuditEntry.objects.get(action=Action.RETENTION_CHANGED)
     assert (row.actor, row.after, row.channel) == (root, {"retention_days": 400}, "admin")
+
+
+def test_any_member_exports_their_own_data_and_nothing_wider(world: World, client: Client) -> None:
+    plain = world.user_a
+    client.force_login(plain.user)
+    mine = _portal("mine", world)
+    assert client.get(mine).status_code == 200
+    response = client.post(mine)
+    job = ExportJob.objects.get()
+    assert (job.person, job.organization, job.requested_by) == (plain.user, world.org_a, plain.user)
+    assert response["Location"] == _portal("export", world, export=job.pk)
+    assert client.get(response["Location"]).status_code == 200
+    from privacy.services import export_run
+
+    export_run(job.pk)
+    assert client.get(_portal("export_download", world, export=job.pk)).status_code == 200
+    # An organization export they asked for as a global admin is no longer theirs once
+    # they are a plain user again.
+    wider = ready_export(requester=plain.user, organization=world.org_a, via="portal")
+    assert client.get(_portal("export", world, export=wider.pk)).status_code == 404
+    assert client.get(_portal("export_download", world, export=wider.pk)).status_code == 404
+    assert client.get(_portal("mine", world, world.org_b)).status_code == 404
