@@ -671,6 +671,9 @@ AXES_VERBOSE = False
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_TOTP_ISSUER = "supportdesk"
+# The admin lists every factor but never shows a key, a QR code or a recovery code: whoever
+# reads the admin must not be able to pass someone else's second step.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Passkeys are a second step after the password (which keeps django-axes' lockout),
 # never a way to sign in on their own.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False

@@ -327,6 +327,11 @@ def test_the_admin_needs_an_enrolled_verified_superuser(client: Client) -> None:
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 200
     assert client.get("/admin/otp_static/staticdevice/").status_code == 200
     assert client.get("/admin/django_otp_webauthn/webauthncredential/").status_code == 200
+    # Listed, never readable: no key of anyone's app in the admin.
+    app = TOTPDevice.objects.get(user=root)
+    page = client.get(f"/admin/otp_totp/totpdevice/{app.pk}/change/")
+    assert page.status_code == 200
+    assert app.key not in page.content.decode()
 
 
 # --- Enforcement: organizations that require it of their admins --------------------------------
