@@ -89,11 +89,12 @@ def test_the_bell_costs_a_bounded_number_of_queries(
         urgent(world, title=f"Request {i}")
     client.force_login(world.agent)
     client.get(reverse("notices:bell"))  # warm the session
-    # The session, the user, the memberships every signed-in request reads, the count.
-    with django_assert_max_num_queries(4):
+    # The session, the user, the session's second factor (mfa), the memberships every
+    # signed-in request reads, the count.
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("notices:bell"))
     assert 'data-unread="5"' in response.content.decode()
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         client.get(reverse("notices:list"))
 
 
