@@ -502,6 +502,17 @@ def person_erase(
     _forget_sign_ins(email)
     _forget_second_factors(user)
 
+    # Exports of their data nobody collected yet: the files go.
+    pending = ExportJob.objects.filter(
+        person=user,
+        status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING, ExportStatus.READY],
+    )
+    export_files = [name for name in pending.values_list("file", flat=True) if name]
+    counts["exports"] = pending.update(
+        status=ExportStatus.EXPIRED, file="", error="The person was erased."
+    )
+    transaction.on_commit(lambda: _delete_files(export_files))
+
     # The account: no name, no address, no number, no password, no sign-in.
     user.email = placeholder
     user.full_name = ""

@@ -221,9 +221,19 @@ def test_erasure_removes_every_personal_field_and_keeps_the_sla_figures(world: W
     assert erased.target_label == result.placeholder and erased.after["requests"] == 1
 
 
-def test_erasure_is_idempotent(world: World) -> None:
+def test_erasure_is_idempotent_and_drops_uncollected_exports_of_the_person(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
     story = customer_story(world)
-    services.person_erase(person=story.user, actor=world.supervisor, now=T0)
+    job = services.export_request(
+        requester=world.supervisor, via=ExportVia.DESK, person=story.user, now=T0
+    )
+    job = services.export_run(job.pk)
+    assert default_storage.exists(job.file)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.person_erase(person=story.user, actor=world.supervisor, now=T0)
+    assert not default_storage.exists(job.file)
+    assert ExportJob.objects.get(pk=job.pk).status == ExportStatus.EXPIRED
     again = services.person_erase(person=story.user, actor=world.supervisor, now=T0)
     assert again.already_erased
     assert AuditEntry.objects.filter(action=Action.PERSON_ERASED).count() == 1
