@@ -56,6 +56,8 @@ NOT_PAGES: dict[str, str] = {
     "portal:attachment_download": "a download",
     "desk:ticket_attachment": "a download",
     "desk:reports_csv": "a CSV file",
+    "desk:audit_csv": "a CSV file",
+    "portal:settings_audit_csv": "a CSV file",
     "portal:help_suggest": "htmx fragment: suggested articles",
     "portal:incidents_for_service": "htmx fragment: a product's incidents",
     "portal:request_assess": "htmx fragment: the assessed severity",
