@@ -25,6 +25,8 @@ class Action(models.TextChoices):
     API_KEY_CREATED = "api_key.created", _("API key created")
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
     API_KEY_NEW_ADDRESS = "api_key.new_address", _("API key used from a new address")
+    AGENT_TOKEN_CREATED = "agent_token.created", _("Agent token issued")
+    AGENT_TOKEN_REVOKED = "agent_token.revoked", _("Agent token revoked")
     # Webhooks.
     WEBHOOK_CREATED = "webhook.created", _("Webhook created")
     WEBHOOK_CHANGED = "webhook.changed", _("Webhook changed")

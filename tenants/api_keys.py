@@ -139,15 +139,29 @@ def api_key_note_address(*, key: ApiKey, ip: str | None, now: datetime) -> bool:
     return new
 
 
-def agent_token_revoke(*, token: AgentToken, now: datetime) -> AgentToken:
-    """Revoking twice keeps the first time."""
-    AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+@transaction.atomic
+def agent_token_revoke(
+    *, token: AgentToken, now: datetime, actor: User | None = None
+) -> AgentToken:
+    """Revoking twice keeps the first time (and is audited once)."""
+    revoked = AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
     token.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        audit.record(
+            action=Action.AGENT_TOKEN_REVOKED,
+            actor=actor,
+            target=token,
+            before={"revoked": False},
+            after={"revoked": True},
+            now=now,
+        )
     return token
 
 
 @transaction.atomic
-def agent_token_create(*, user: User, name: str, now: datetime) -> Issued[AgentToken]:
+def agent_token_create(
+    *, user: User, name: str, now: datetime, actor: User | None = None
+) -> Issued[AgentToken]:
     if not user.is_agent:
         raise CredentialError(ERR_NOT_AGENT, field="user")
     prefix, secret = new_credential(AGENT_TOKEN_PREFIX)
@@ -155,6 +169,13 @@ def agent_token_create(*, user: User, name: str, now: datetime) -> Issued[AgentT
         user=user, name=name.strip(), prefix=prefix, secret_hash=credential_hash(secret),
         created_at=now,
     )  # fmt: skip
+    audit.record(
+        action=Action.AGENT_TOKEN_CREATED,
+        actor=actor,
+        target=token,
+        after={"agent": user.email, "name": token.name, "prefix": token.prefix},
+        now=now,
+    )
     return Issued(token, secret)
 
 

@@ -69,7 +69,7 @@ class AgentTokenAdmin(RevokeActionMixin, admin.ModelAdmin):
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
 
     def revoke_one(self, credential: AgentToken, now: datetime, actor: User) -> None:
-        agent_token_revoke(token=credential, now=now)
+        agent_token_revoke(token=credential, now=now, actor=actor)
 
     # Issued on the add page, then only revoked: a deleted token would leave no trace.
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -85,7 +85,9 @@ class AgentTokenAdmin(RevokeActionMixin, admin.ModelAdmin):
         return ("user", "name") if obj is None else ("user", "name", *self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: AgentToken, form: Any, change: bool) -> None:
-        issued = agent_token_create(user=obj.user, name=obj.name, now=timezone.now())
+        issued = agent_token_create(
+            user=obj.user, name=obj.name, now=timezone.now(), actor=signed_in_user(request)
+        )
         obj.pk = issued.credential.pk
         messages.warning(
             request,

@@ -543,3 +543,21 @@ def test_an_organization_deleted_in_the_admin_keeps_its_name_in_the_trail(
     row = only(Action.ORGANIZATION_CHANGED)
     assert (row.actor, row.channel, row.organization_id) == (root, Channel.ADMIN, None)
     assert (row.target_label, row.after) == ("Gone Ltd", {"deleted": True})
+
+
+def test_agent_tokens_issued_and_revoked_in_the_admin(
+    world: World, client: Client, root: User
+) -> None:
+    from tenants.credentials import AgentToken
+
+    add = admin_url(AgentToken, "add")
+    assert client.post(add, {"user": world.agent.pk, "name": "softphone"}).status_code == 302
+    token = AgentToken.objects.get(user=world.agent)
+    issued = only(Action.AGENT_TOKEN_CREATED)
+    check(issued, actor=root, organization=None, channel=Channel.ADMIN)
+    assert issued.after == {"agent": world.agent.email, "name": "softphone",
+                            "prefix": token.prefix}  # fmt: skip
+    changelist = admin_url(AgentToken, "changelist")
+    for _ in range(2):
+        client.post(changelist, {"action": "revoke", "_selected_action": [token.pk]})
+    check(only(Action.AGENT_TOKEN_REVOKED), actor=root, organization=None, channel=Channel.ADMIN)
