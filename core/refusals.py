@@ -28,6 +28,8 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "reopen_window": 409,
     "unchanged": 409,
     "inactive": 409,
+    # A limit the organization's current state reaches (its webhook endpoints).
+    "too_many_endpoints": 409,
     "rate_limited": 429,
     "throttled": 429,
 }

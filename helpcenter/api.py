@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import error_responses
+from core.serializers import TextField
 from helpcenter import selectors
 
 
@@ -37,7 +38,7 @@ class ArticleOut(serializers.Serializer):
 
 
 class ArticleQuery(serializers.Serializer):
-    q = serializers.CharField(max_length=200, allow_blank=True, default="")
+    q = TextField(max_length=200, allow_blank=True, default="")
     language = serializers.ChoiceField(choices=[("en", "English"), ("pl", "Polski")], default="en")
     limit = serializers.IntegerField(min_value=1, max_value=50, default=8)
 

@@ -4,7 +4,12 @@ drf-spectacular has no per-response links, so a post-processing hook adds them."
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
+
+from core.serializers import NO_NUL, StrictSerializer
+from severity.choices import Category
+from tickets.models import ContactMethod
 
 # (path, method, status) → {link name: (operationId, parameter, runtime expression)}
 _LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, str]]] = {
@@ -56,3 +61,78 @@ def add_links(result: dict[str, Any], generator: object, **kwargs: object) -> di
             for name, (operation, parameter, expression) in links.items()
         }
     return result
+
+
+def strict_requests(result: dict[str, Any], generator: object, **kwargs: object) -> dict[str, Any]:
+    """Say in the schema what the API does with what it is sent.
+
+    Request bodies: every input serializer is a ``core.serializers.StrictSerializer``,
+    which refuses unknown fields, so each body component is ``additionalProperties:
+    false``. Query parameters: an empty value (``?service=``) counts as not given, as a
+    form would send it, so each optional one is ``allowEmptyValue``."""
+    components = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+                name = media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+                component = components.get(name)
+                if component is None or "properties" not in component:
+                    continue
+                component["additionalProperties"] = False
+                if component.get("description") == _STRICT_DOC:
+                    del component["description"]  # the base class's, not the body's
+                if media_type == "multipart/form-data":
+                    # A form field cannot carry null: an empty one is null.
+                    for field in component["properties"].values():
+                        field.pop("nullable", None)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query" or parameter.get("required"):
+                    continue
+                schema = parameter.get("schema", {})
+                if schema.get("type") != "array":  # an empty choice is no choice
+                    parameter["allowEmptyValue"] = True
+                if (
+                    schema.get("type") == "string"
+                    and not {"enum", "pattern", "format"} & set(schema)
+                    and parameter["name"] not in _ANY_TEXT_PARAMETERS
+                ):
+                    # Their form or serializer field refuses NUL, like every text field.
+                    schema["pattern"] = NO_NUL
+    for name, rules in _BODY_RULES.items():
+        if name in components:
+            components[name]["allOf"] = rules
+    return result
+
+
+def _filled(field: str) -> dict[str, Any]:
+    return {"required": [field], "properties": {field: {"type": "string", "minLength": 1}}}
+
+
+# Rules across fields of a body (tickets.intake.draft_problems), which the fields' own
+# schemas cannot say.
+_BODY_RULES: dict[str, list[dict[str, Any]]] = {
+    "TicketCreateInRequest": [
+        # A technical request names its product.
+        {
+            "anyOf": [
+                {"properties": {"category": {"not": {"enum": [Category.TECHNICAL]}}}},
+                _filled("product"),
+            ]
+        },
+        # Support can reach the customer: an e-mail address or a phone number …
+        {"anyOf": [_filled("contact_email"), _filled("contact_phone")]},
+        # … and the phone number when the phone is the preferred way.
+        {
+            "anyOf": [
+                {"properties": {"preferred_contact": {"not": {"enum": [ContactMethod.PHONE]}}}},
+                _filled("contact_phone"),
+            ]
+        },
+    ],
+}
+
+# Read leniently: an unknown ordering is ignored, an unreadable cursor is a 404.
+_ANY_TEXT_PARAMETERS = {"ordering", "cursor"}
+_STRICT_DOC = inspect.cleandoc(StrictSerializer.__doc__ or "")

@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from core.serializers import StrictSerializer
+from core.serializers import StrictSerializer, TextField
 from helpcenter.models import Service
 from severity.choices import Category, Impact, Scope, Severity
 from tickets.intake import Preview
@@ -37,7 +37,7 @@ from tickets.reasons import event_reason
 def _text(max_length: int, *, required: bool = True, **extra: Any) -> serializers.CharField:
     if not required:
         extra.setdefault("default", "")
-    return serializers.CharField(
+    return TextField(
         max_length=max_length,
         required=required,
         allow_blank=not required,

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import error_responses
+from core.serializers import StrictSerializer
 from tenants.api_tenancy import IsAgent, request_agent
 from tenants.models import Organization
 from verification import services
@@ -27,17 +28,17 @@ from verification.models import Call, ChannelKind
 from verification.selectors import channel_choices
 
 
-class CallStartIn(serializers.Serializer):
+class CallStartIn(StrictSerializer):
     organization = serializers.SlugField(max_length=60)
     caller_number = serializers.CharField(max_length=40)
 
 
-class CodeSendIn(serializers.Serializer):
+class CodeSendIn(StrictSerializer):
     channel_kind = serializers.ChoiceField(choices=ChannelKind.choices)
     channel_id = serializers.IntegerField(min_value=1)
 
 
-class CodeCheckIn(serializers.Serializer):
+class CodeCheckIn(StrictSerializer):
     code = serializers.CharField(max_length=32)
 
 

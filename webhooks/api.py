@@ -45,6 +45,7 @@ class EndpointIn(StrictSerializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEventType.choices),
         allow_empty=False,
+        min_length=1,
         max_length=len(WebhookEventType.choices),
     )
     description = serializers.CharField(
@@ -195,7 +196,7 @@ class DeliveryCursor(CursorPagination):
         request=EndpointIn,
         responses={
             201: EndpointCreatedOut,
-            **error_responses(400, 401, 403, 413, 415, 429),
+            **error_responses(400, 401, 403, 409, 413, 415, 429),
         },
         examples=[
             OpenApiExample(

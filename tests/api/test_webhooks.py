@@ -510,7 +510,7 @@ def test_an_organization_has_at_most_its_limit_of_endpoints(
         "/api/v1/webhooks/", {"url": receiver.url, "event_types": ["ticket.created"]},
         format="json",
     )  # fmt: skip
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     body = refused.json()
     assert body["code"] == "too_many_endpoints"
     assert body["fields"]["url"] == [str(services.ERR_TOO_MANY % {"limit": 2})]

@@ -94,3 +94,8 @@ FILE_RESPONSE = OpenApiResponse(
         "name); `Content-Type` is the type found from its content."
     ),
 )
+
+# Every type a stored file can have: uploads pass the allow-list (tickets.attachments),
+# which gives each its type. The text types carry `; charset=utf-8`.
+FILE_TYPES = sorted({allowed.content_type.split(";")[0] for allowed in uploads.ALLOWED.values()})
+FILE_RESPONSES = {(200, media_type): FILE_RESPONSE for media_type in FILE_TYPES}

@@ -8,6 +8,7 @@ input serializer → call a service → render with an output serializer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from core.api_errors import ErrorOut, error_body, error_responses
 from core.refusals import captured
 from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsTenantAdmin, api_tenant
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
+from tenants.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from tenants.idempotency import idempotent
 from tickets import intake, services
 from tickets import serializers as io
@@ -46,7 +48,7 @@ from tickets.access import (
 from tickets.actors import Actor
 from tickets.api.common import (
     ATTACHMENT_ID,
-    FILE_RESPONSE,
+    FILE_RESPONSES,
     NUMBER,
     REPLY_PARSERS,
     DownloadNegotiation,
@@ -105,6 +107,7 @@ IDEMPOTENCY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
+    pattern=IDEMPOTENCY_KEY_PATTERN,
     description=_(
         "Any unique string (a UUID): a retry with the same key and body within 24 hours "
         "returns the first response instead of writing again; the same key with another "
@@ -166,6 +169,29 @@ class TicketCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-created_at"
+
+    def get_page_size(self, request: Request) -> int:
+        """``page_size`` as the schema says: 1 to ``max_page_size``, else a 400 (DRF would
+        quietly use the default, or the maximum)."""
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise serializers.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("A whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
     # With ``q`` (and no ``ordering``) the list comes best match first: a rank is no column
     # a cursor can seek on, so the cursor then carries the offset into the ranking (at
@@ -332,7 +358,10 @@ class TicketDetail(TenantView):
 
 
 class CustomerStaleReplyOut(ErrorOut):
-    events = io.EventOut(many=True, help_text=_("What happened after `based_on_event`."))
+    # Only a held reply (`stale`) lists them; another refusal (`illegal_transition`) not.
+    events = io.EventOut(
+        many=True, required=False, help_text=_("What happened after `based_on_event`.")
+    )
 
 
 CUSTOMER_STALE_EXAMPLE = OpenApiExample(
@@ -468,7 +497,7 @@ class TicketAttachments(TenantView):
     tags=TENANT_TAGS,
     parameters=[NUMBER, ATTACHMENT_ID, ORGANIZATION],
     responses={
-        (200, "application/octet-stream"): FILE_RESPONSE,
+        **FILE_RESPONSES,
         **error_responses(401, 403, 404, 429),
     },
 )

@@ -24,7 +24,7 @@ from tickets.access import attachment_for_desk, attachments_for_desk, ticket_for
 from tickets.actors import Actor, actor_name
 from tickets.api.common import (
     ATTACHMENT_ID,
-    FILE_RESPONSE,
+    FILE_RESPONSES,
     NUMBER,
     REPLY_PARSERS,
     DownloadNegotiation,
@@ -209,7 +209,10 @@ class DeskEventOut(serializers.ModelSerializer):
 
 
 class StaleReplyOut(ErrorOut):
-    events = DeskEventOut(many=True, help_text="What happened after `based_on_event`.")
+    # Only a held reply (`stale`) lists them; another refusal (`illegal_transition`) not.
+    events = DeskEventOut(
+        many=True, required=False, help_text="What happened after `based_on_event`."
+    )
 
 
 STALE_EXAMPLE = OpenApiExample(
@@ -322,7 +325,7 @@ class DeskAttachments(DeskView):
     tags=DESK_TAGS,
     parameters=[NUMBER, ATTACHMENT_ID],
     responses={
-        (200, "application/octet-stream"): FILE_RESPONSE,
+        **FILE_RESPONSES,
         **error_responses(401, 404, 429),
     },
 )
