@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # A lost database connection answers 503 + Retry-After, never a 500.
     "supportdesk.middleware.DatabaseUnavailableMiddleware",
+    # A method the resource does not serve (TRACE …): 405 with Allow, before sign-in.
+    "supportdesk.middleware.MethodNotAllowedMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -222,7 +224,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "supportdesk.api_schema.add_links",
+        "supportdesk.api_schema.strict_requests",
     ],
+    # A PATCH body's required fields are the serializer's, not all made optional.
+    "COMPONENT_SPLIT_PATCH": False,
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "SeverityEnum": "severity.choices.Severity",
