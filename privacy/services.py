@@ -16,12 +16,14 @@ Who may do what:
   Events, reports, ratings' scores) and removes who it was: the account's name, address,
   number and password, the contacts registered with their address or number, their
   address and number on requests, mail and calls, their name on the audit trails, and
-  their subscriptions, search history, tokens and second factors. What people typed in
+  their subscriptions, search history, tokens and second factors, and their address,
+  name or number in the webhook deliveries kept for re-sending. What people typed in
   free text (a signature in a reply, a name in a title) is kept: the conversation is
   the organization's record too.
 - **Retention.** An organization's ``retention_days`` (``tenants.retention``): beat purges
   its closed requests closed longer ago than that, with their messages, Events, files and
-  original e-mails, in batches; each batch leaves an audit row with the count and the
+  original e-mails, in batches; each batch leaves an audit row and an Event of the
+  organization (no ticket; webhook type ``requests.purged``) with the count and the
   references. Open requests are never purged.
 """
 
@@ -62,8 +64,11 @@ from tenants.models import (
     Role,
     User,
 )
-from tickets.models import Attachment, Event, OutgoingMail, Status, Ticket
+from tickets.actors import Actor
+from tickets.events import record_for_organization
+from tickets.models import Attachment, Event, EventKind, OutgoingMail, Status, Ticket
 from verification.models import Call, VerificationEvent
+from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +77,8 @@ EXPORT_BATCH = 50
 # A running export that has not moved for this long lost its worker: it is started again.
 EXPORT_STALE = timedelta(minutes=10)
 PURGE_BATCH = 200
+# The actor named on the purge's Events.
+PURGE_ACTOR = "retention-purge"
 ERASED_DOMAIN = "erased.invalid"
 
 ERR_NOT_GLOBAL_ADMIN = _("Only the organization's global admins manage its privacy settings.")
@@ -454,6 +461,27 @@ def person_erase(
     Event.objects.bulk_update(changed, ["before", "after", "actor_label"], batch_size=500)
     counts["events"] = len(changed)
 
+    # Webhook deliveries kept for re-sending: a snapshot of what was sent then. Only rows
+    # whose payload's text holds a needle are read; JSON may be stored with non-ASCII
+    # escaped (SQLite, where LIKE ignores the case of ASCII only), so the escaped spelling
+    # of the value as typed and lowered is looked for too.
+    typed = [*needles, user.full_name]
+    spellings = {form for n in typed if n for form in (n, json.dumps(n)[1:-1])}
+    holding = Q(pk__in=[])
+    for form in spellings:
+        holding |= Q(payload__icontains=form)
+    deliveries = WebhookDelivery.objects.filter(holding)
+    if organization is not None:
+        deliveries = deliveries.filter(endpoint__organization=organization)
+    scrubbed: list[WebhookDelivery] = []
+    for delivery in deliveries.only("pk", "payload"):
+        payload = _scrub(delivery.payload, needles, placeholder)
+        if payload != delivery.payload:
+            delivery.payload = payload
+            scrubbed.append(delivery)
+    WebhookDelivery.objects.bulk_update(scrubbed, ["payload"], batch_size=500)
+    counts["webhook_deliveries"] = len(scrubbed)
+
     # Mail: the addresses we sent to, and the mails they sent (the original is deleted).
     outgoing = OutgoingMail.objects.filter(recipient__icontains=email)
     if organization is not None:
@@ -592,21 +620,32 @@ def _purge_batch(
     doomed = Ticket.objects.filter(pk__in=ids, status=Status.CLOSED, closed_at__lt=cutoff)
     references = [Ticket(pk=pk).reference for pk in doomed.values_list("pk", flat=True)]
     doomed.delete()
+    purged = {
+        "count": len(references),
+        "references": references,
+        "retention_days": organization.retention_days,
+        "closed_before": cutoff.isoformat(),
+        "files": len([f for f in files if f]),
+    }
     audit.record(
         action=Action.RETENTION_PURGED,
         organization=organization,
         target=organization,
         channel=Channel.SYSTEM,
         actor_label="",
-        after={
-            "count": len(references),
-            "references": references,
-            "retention_days": organization.retention_days,
-            "closed_before": cutoff.isoformat(),
-            "files": len([f for f in files if f]),
-        },
+        after=purged,
         now=now,
     )
+    if references:
+        # The organization's Event (no ticket: they are gone), which tells the webhooks
+        # subscribed to ``requests.purged`` which references to drop.
+        record_for_organization(
+            organization.pk,
+            actor=Actor.system(PURGE_ACTOR),
+            kind=EventKind.REQUESTS_PURGED,
+            now=now,
+            after=purged,
+        )
     transaction.on_commit(lambda: _delete_files([f for f in files if f]))
     into.requests += len(references)
     into.files += len([f for f in files if f])

@@ -72,3 +72,29 @@ def record(
     )
     queue_delivery([event.pk])
     return event
+
+
+def record_for_organization(
+    organization_id: int,
+    *,
+    actor: Actor,
+    kind: EventKind,
+    now: datetime,
+    after: dict[str, Any],
+) -> Event:
+    """Write an Event of the organization itself, with no ticket (the retention purge's),
+    in the caller's transaction; its webhooks go out after commit. Such an Event never
+    reaches a timeline (those are read per ticket) nor a notification e-mail (those need a
+    ticket)."""
+    event = Event.objects.create(
+        organization_id=organization_id,
+        ticket=None,
+        kind=kind,
+        actor_kind=actor.kind,
+        actor_user_id=actor.user.pk if actor.user is not None else None,
+        actor_label=actor.label,
+        after=after,
+        created_at=now,
+    )
+    queue_delivery([event.pk])
+    return event

@@ -404,6 +404,9 @@ class EventKind(models.TextChoices):
     CONTACT_CHANGED = "contact_changed", _("Contact details changed")
     SLA_REMEASURED = "sla_remeasured", _("SLA re-measured")
     FOLLOW_UP = "follow_up", _("Follow-up filed")
+    # The organization's, with no ticket: the retention purge removed closed requests
+    # (their references in ``after``), so integrators can drop their copies.
+    REQUESTS_PURGED = "requests_purged", _("Closed requests purged (retention)")
 
 
 # What the customer's timeline shows (portal and API alike): the request's own story and

@@ -26,6 +26,7 @@ class WebhookEventType(models.TextChoices):
     SLA_WARNING = "sla.warning", _("Response deadline close")
     SLA_BREACHED = "sla.breached", _("Response deadline missed")
     SEVERITY_DOWNGRADED = "severity.downgraded", _("Severity lowered")
+    REQUESTS_PURGED = "requests.purged", _("Closed requests purged (retention)")
 
 
 class CircuitState(models.TextChoices):

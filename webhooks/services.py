@@ -89,7 +89,13 @@ EVENT_TYPE_FOR_KIND: dict[str, WebhookEventType] = {
     EventKind.WARNED: WebhookEventType.SLA_WARNING,
     EventKind.ESCALATED: WebhookEventType.SLA_BREACHED,
     EventKind.DOWNGRADED: WebhookEventType.SEVERITY_DOWNGRADED,
+    EventKind.REQUESTS_PURGED: WebhookEventType.REQUESTS_PURGED,
 }
+
+# Events of the organization itself, with no ticket: their payload carries what they say
+# (the purge's count and references) instead of a ticket.
+ORGANIZATION_KINDS = frozenset({EventKind.REQUESTS_PURGED})
+_PURGE_FIELDS = ("count", "references", "retention_days", "closed_before")
 
 # The fields of an Event's before/after an integration may see (never staff e-mails).
 _SHARED_CHANGES = ("status", "severity", "level", "lapse_at", "first_response")
@@ -310,7 +316,17 @@ def _ticket_url(event: Event) -> str:
 
 def payload_for(event: Event, message: Message | None) -> dict[str, Any]:
     """What an integration receives: the ticket as it is now, what changed, and the public
-    message for message events. A snapshot taken when the delivery is created."""
+    message for message events; for an Event of the organization (no ticket), what it
+    says. A snapshot taken when the delivery is created."""
+    if event.kind in ORGANIZATION_KINDS:
+        return _ready(
+            event,
+            organization=event.organization.slug,
+            data={
+                "purged": {k: event.after.get(k) for k in _PURGE_FIELDS},
+                "change": {"kind": event.kind},
+            },
+        )
     ticket = event.ticket
     assert ticket is not None
     data: dict[str, Any] = {
@@ -338,11 +354,15 @@ def payload_for(event: Event, message: Message | None) -> dict[str, Any]:
             "body": message.body,
             "created_at": message.created_at,
         }
+    return _ready(event, organization=ticket.organization.slug, data=data)
+
+
+def _ready(event: Event, *, organization: str, data: dict[str, Any]) -> dict[str, Any]:
     body = {
         "id": f"evt_{event.pk}",
         "type": EVENT_TYPE_FOR_KIND[event.kind].value,
         "created_at": event.created_at,
-        "organization": ticket.organization.slug,
+        "organization": organization,
         "data": data,
     }
     # Stored as JSON-ready values, so the bytes sent equal the bytes signed on re-send.
@@ -353,7 +373,12 @@ def payload_for(event: Event, message: Message | None) -> dict[str, Any]:
 def deliveries_for_events(events: Sequence[Event], *, now: datetime) -> list[int]:
     """Create the pending deliveries these Events call for and queue their sending after
     commit. Idempotent; returns the ids of the pending deliveries of these Events."""
-    wanted = [e for e in events if e.kind in EVENT_TYPE_FOR_KIND and e.ticket_id is not None]
+    wanted = [
+        e
+        for e in events
+        if e.kind in EVENT_TYPE_FOR_KIND
+        and (e.ticket_id is not None or e.kind in ORGANIZATION_KINDS)
+    ]
     if not wanted:
         return []
     organizations = {e.organization_id for e in wanted}

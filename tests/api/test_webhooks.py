@@ -588,3 +588,38 @@ def test_the_portal_shows_a_stopped_endpoint_and_sends_again(
         True,
     )
     assert b'data-testid="webhook-circuit"' not in client.get(detail_url).content
+
+
+def test_a_retention_purge_is_sent_to_endpoints_subscribed_to_requests_purged(
+    world: World, keys: Keys, client_a: APIClient, receiver: Receiver
+) -> None:
+    from privacy.services import retention_purge
+    from tenants.retention import retention_set
+    from tickets.models import Status, Ticket
+
+    _register(client_a, receiver.url, ["requests.purged"])
+    _register(client_a, receiver.url.replace("/hook", "/other"), ["ticket.updated"])
+    now = timezone.now()
+    ticket = world.file()
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=Status.CLOSED, closed_at=now - timedelta(days=60)
+    )
+    retention_set(organization=world.org_a, days=30, actor=None, now=now)
+    _outbox(now)  # the request's own Events, before the purge
+    WebhookDelivery.objects.all().delete()
+
+    assert retention_purge(now=now).requests == 1
+    _outbox(now)
+
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event_type == "requests.purged"
+    assert services.delivery_send(delivery_id=delivery.pk, now=now) == "delivered"
+    [request] = receiver.received
+    assert request["headers"]["Supportdesk-Event"] == "requests.purged"
+    payload = json.loads(request["body"])
+    assert payload["type"] == "requests.purged"
+    assert payload["organization"] == world.org_a.slug
+    assert payload["data"]["purged"]["references"] == [ticket.reference]
+    assert payload["data"]["purged"]["count"] == 1
+    assert "ticket" not in payload["data"]
+    assert Event.objects.undelivered().count() == 0

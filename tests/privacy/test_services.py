@@ -19,7 +19,14 @@ from audit.models import AuditEntry
 from audit.services import record
 from privacy import services
 from privacy.models import ExportJob, ExportStatus, ExportVia
-from tenants.models import Membership, Organization, RegisteredEmail, RegisteredPhone, Role
+from tenants.models import (
+    Membership,
+    Organization,
+    RegisteredEmail,
+    RegisteredPhone,
+    Role,
+    User,
+)
 from tenants.retention import RetentionRefused, retention_set
 from tests.conftest import T0, World
 from tests.factories import MembershipFactory
@@ -32,7 +39,20 @@ from tests.privacy.helpers import (
     customer_story,
     ready_export,
 )
-from tickets.models import Attachment, Event, Message, Status, Ticket
+from tickets.models import (
+    ActorKind,
+    Attachment,
+    Event,
+    EventKind,
+    Message,
+    OutgoingMail,
+    Status,
+    Ticket,
+)
+from tickets.notifications import notifications_for
+from tickets.outbox import deliver_events
+from webhooks.models import WebhookDelivery, WebhookEventType
+from webhooks.services import deliveries_for_events, endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -187,6 +207,32 @@ def _text_values(needle: str) -> list[str]:
     return found
 
 
+def _delivery_holding_the_contact(
+    world: World, ticket: Ticket, *, email: str = EMAIL, name: str = NAME, phone: str = PHONE
+) -> WebhookDelivery:
+    """The ticket's Events handed to a subscribed endpoint of its organization, as the
+    outbox does, and one delivery kept for re-sending that names the contact (a payload
+    written with the request's contact details)."""
+    endpoint = endpoint_create(
+        organization=ticket.organization,
+        url="http://127.0.0.1:9/hook",
+        event_types=[t.value for t in WebhookEventType],
+        description="",
+        created_by=None,
+        now=T0,
+    ).endpoint
+    assert deliveries_for_events(list(ticket.events.all()), now=T0)
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("pk").first()
+    assert delivery is not None
+    payload = dict(delivery.payload)
+    payload["data"] = {
+        **payload["data"],
+        "contact": {"email": email.upper(), "name": name, "phone": phone},
+    }
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(payload=payload)
+    return delivery
+
+
 def test_erasure_removes_every_personal_field_and_keeps_the_sla_figures(world: World) -> None:
     story = customer_story(world)
     user = story.user
@@ -198,6 +244,10 @@ def test_erasure_removes_every_personal_field_and_keeps_the_sla_figures(world: W
     ).get()  # fmt: skip
     events = Event.objects.filter(ticket=ticket).count()
     messages = Message.objects.filter(ticket=ticket).count()
+    contact = _delivery_holding_the_contact(world, ticket)
+    assert "webhooks.WebhookDelivery.payload" in _text_values(EMAIL)
+    assert "webhooks.WebhookDelivery.payload" in _text_values(NAME)
+    assert "webhooks.WebhookDelivery.payload" in _text_values(PHONE)
     assert _text_values(EMAIL)  # the story did write the address around
 
     result = services.person_erase(person=user, actor=world.supervisor, now=T0)
@@ -219,6 +269,15 @@ def test_erasure_removes_every_personal_field_and_keeps_the_sla_figures(world: W
     assert Membership.objects.filter(user=user).exists()
     erased = AuditEntry.objects.get(action=Action.PERSON_ERASED)
     assert erased.target_label == result.placeholder and erased.after["requests"] == 1
+    # The delivery stays, sendable again, with the placeholder where the person was.
+    contact.refresh_from_db()
+    assert contact.payload["data"]["contact"] == {
+        "email": result.placeholder,
+        "name": result.placeholder,
+        "phone": result.placeholder,
+    }
+    assert contact.payload["data"]["ticket"]["number"] == ticket.reference
+    assert erased.after["webhook_deliveries"] == 1
 
 
 def test_erasure_is_idempotent_and_drops_uncollected_exports_of_the_person(
@@ -262,11 +321,31 @@ def test_a_global_admin_erases_only_a_member_of_their_own_organization(world: Wo
 def test_portal_erasure_leaves_another_tenants_requests_alone(world: World) -> None:
     story = customer_story(world)
     bravo = world.file(world.admin_b, contact_email=EMAIL)
+    own = _delivery_holding_the_contact(world, story.ticket)
+    foreign = _delivery_holding_the_contact(world, bravo)
     services.person_erase(
         person=story.user, actor=world.admin_a.user, organization=world.org_a, now=T0
     )
     bravo.refresh_from_db()
     assert bravo.contact_email == EMAIL
+    own.refresh_from_db()
+    foreign.refresh_from_db()
+    assert EMAIL not in json.dumps(own.payload).lower()
+    assert foreign.payload["data"]["contact"]["email"] == EMAIL.upper()
+
+
+def test_erasure_scrubs_a_name_outside_ascii_from_webhook_deliveries(world: World) -> None:
+    story = customer_story(world)
+    User.objects.filter(pk=story.user.pk).update(full_name="Zoë Ørsted")
+    story.user.refresh_from_db()
+    delivery = _delivery_holding_the_contact(
+        world, story.ticket, email="other@alpha.test", name="Zoë Ørsted", phone="+48111222333"
+    )
+    result = services.person_erase(person=story.user, actor=world.supervisor, now=T0)
+    delivery.refresh_from_db()
+    assert delivery.payload["data"]["contact"]["name"] == result.placeholder
+    assert delivery.payload["data"]["contact"]["email"] == "OTHER@ALPHA.TEST"
+    assert delivery.payload["data"]["contact"]["phone"] == "+48111222333"
 
 
 # --- Retention ---------------------------------------------------------------------------------
@@ -312,6 +391,68 @@ def test_retention_purges_only_the_organizations_closed_old_requests(
     assert (changed.before, changed.after) == ({"retention_days": None}, {"retention_days": 30})
     # A second run finds nothing more.
     assert services.retention_purge(now=now).requests == 0
+
+
+def test_each_purge_batch_writes_an_organization_event_that_e_mails_nobody(
+    world: World, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
+) -> None:
+    now = T0 + timedelta(days=400)
+    first, second, third = world.file(), world.file(), world.file()
+    for ticket in (first, second, third):
+        _close(ticket, days_ago=100, now=now)
+    bravo_old = world.file(world.admin_b)
+    _close(bravo_old, days_ago=300, now=now)
+    hook = endpoint_create(
+        organization=world.org_a, url="http://127.0.0.1:9/purged",
+        event_types=["requests.purged"], description="", created_by=None, now=T0,
+    ).endpoint  # fmt: skip
+    endpoint_create(
+        organization=world.org_a, url="http://127.0.0.1:9/tickets",
+        event_types=["ticket.created", "ticket.updated"], description="", created_by=None, now=T0,
+    )  # fmt: skip
+    bravo_hook = endpoint_create(
+        organization=world.org_b, url="http://127.0.0.1:9/bravo",
+        event_types=["requests.purged"], description="", created_by=None, now=T0,
+    ).endpoint  # fmt: skip
+    retention_set(organization=world.org_a, days=30, actor=None, now=T0)
+    deliver_events(Event.objects.undelivered().values_list("pk", flat=True), now=T0)
+    WebhookDelivery.objects.all().delete()
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.retention_purge(now=now, batch_size=2).requests == 3
+
+    purged = list(Event.objects.filter(kind=EventKind.REQUESTS_PURGED).order_by("pk"))
+    assert len(purged) == 2  # one per batch
+    assert [e.after["references"] for e in purged] == [
+        [first.reference, second.reference],
+        [third.reference],
+    ]
+    assert [e.after["count"] for e in purged] == [2, 1]
+    for event in purged:
+        assert event.ticket_id is None and event.organization_id == world.org_a.pk
+        assert event.after["retention_days"] == 30
+        assert event.actor_kind == ActorKind.SYSTEM
+    rows = list(AuditEntry.objects.filter(action=Action.RETENTION_PURGED).order_by("pk"))
+    assert [r.after["references"] for r in rows] == [e.after["references"] for e in purged]
+
+    # The outbox hands them over: the subscribed endpoint gets one delivery per batch,
+    # the other endpoint and the other organization's none, and nobody gets an e-mail.
+    mails = OutgoingMail.objects.count()
+    deliver_events([e.pk for e in purged], now=now)
+    deliveries = list(WebhookDelivery.objects.order_by("pk"))
+    assert [d.endpoint_id for d in deliveries] == [hook.pk, hook.pk]
+    assert [d.event_type for d in deliveries] == ["requests.purged"] * 2
+    assert deliveries[0].payload["data"]["purged"]["references"] == [
+        first.reference,
+        second.reference,
+    ]
+    assert deliveries[0].payload["organization"] == world.org_a.slug
+    assert not WebhookDelivery.objects.filter(endpoint=bravo_hook).exists()
+    assert mailoutbox == []
+    assert OutgoingMail.objects.count() == mails
+    assert Event.objects.filter(kind=EventKind.REQUESTS_PURGED).undelivered().count() == 0
+    assert notifications_for(purged[0]) == []
 
 
 def test_retention_period_bounds_and_unchanged_value(world: World) -> None:
