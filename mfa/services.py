@@ -327,3 +327,93 @@ def factor_remove(*, user: User, kind: str, factor_id: int, password: str, now: 
         now=now,
     )
     return device
+
+
+# --- Provider staff: removing someone else's factors (the Django admin) ----------------------
+
+ERR_OWN_FACTORS = _(
+    "Your own second factors are changed on your security page, where your password is asked again."
+)
+ERR_RESET_SUPERUSER = _("Only a superuser can reset a superuser's second factors.")
+
+
+def factor_kind(device: Device) -> str:
+    if isinstance(device, WebAuthnCredential):
+        return FactorKind.PASSKEY
+    if isinstance(device, StaticDevice):
+        return FactorKind.RECOVERY_CODES
+    return FactorKind.APP
+
+
+def _check_staff_may_change(*, staff: User, owner: User) -> None:
+    # A signed-in admin removing their own factor would skip the password the security
+    # page asks for; resetting oneself is no way back for anybody.
+    if staff.pk == owner.pk:
+        raise SecondFactorError(ERR_OWN_FACTORS, code="own_factors")
+    if owner.is_superuser and not staff.is_superuser:
+        raise SecondFactorError(ERR_RESET_SUPERUSER, code="superuser")
+
+
+def _record_by_staff(
+    *, staff: User, owner: User, before: dict[str, Any], after: dict[str, Any],
+    channel: str | None, now: datetime,
+) -> None:  # fmt: skip
+    audit.record(
+        action=Action.MFA_REMOVED,
+        actor=staff,
+        organization=_organization(owner),
+        target=owner,
+        target_label=str(owner.email),
+        before=before,
+        after=after,
+        channel=channel,
+        now=now,
+    )
+
+
+@transaction.atomic
+def factor_remove_by_staff(
+    *, staff: User, device: Device, now: datetime, channel: str | None = None
+) -> None:
+    """Provider staff remove one of another person's factors. As on the security page,
+    the recovery codes go with the last app or passkey."""
+    owner: User = device.user
+    _check_staff_may_change(staff=staff, owner=owner)
+    kind, name = factor_kind(device), device.name
+    device.delete()
+    recovery_removed = 0
+    if kind != FactorKind.RECOVERY_CODES and not has_primary_factor(owner):
+        recovery_removed, _ = StaticDevice.objects.filter(user=owner).delete()
+    _record_by_staff(
+        staff=staff,
+        owner=owner,
+        before={"kind": kind, "name": name},
+        after={"recovery_codes_removed": bool(recovery_removed)},
+        channel=channel,
+        now=now,
+    )
+
+
+@transaction.atomic
+def factors_reset(*, staff: User, user: User, now: datetime, channel: str | None = None) -> int:
+    """Provider staff remove every second factor of a person who lost theirs: one audit
+    row per factor. Staff are then asked to enrol again when they next sign in
+    (``mfa.middleware``). Returns how many factors were removed."""
+    _check_staff_may_change(staff=staff, owner=user)
+    devices: list[Device] = [
+        *TOTPDevice.objects.select_for_update().filter(user=user).order_by("pk"),
+        *WebAuthnCredential.objects.select_for_update().filter(user=user).order_by("pk"),
+        *StaticDevice.objects.select_for_update().filter(user=user).order_by("pk"),
+    ]
+    for device in devices:
+        kind, name = factor_kind(device), device.name
+        device.delete()
+        _record_by_staff(
+            staff=staff,
+            owner=user,
+            before={"kind": kind, "name": name},
+            after={"reset": True},
+            channel=channel,
+            now=now,
+        )
+    return len(devices)

@@ -219,6 +219,11 @@ WRITTEN_BY_SERVICES = {
     ("tickets", "attachment"),
     ("tickets", "rating"),
     ("tickets", "workerheartbeat"),
+    # Second factors: view and delete only, each removal audited (mfa.admin).
+    ("otp_totp", "totpdevice"),
+    ("otp_static", "staticdevice"),
+    ("django_otp_webauthn", "webauthncredential"),
+    ("tenants", "user"),
 }
 
 
