@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from core.serializers import NO_NUL, StrictSerializer
+from core.serializers import NO_NUL, NOT_BLANK, StrictSerializer
 from severity.choices import Category
 from tickets.models import ContactMethod
 
@@ -113,6 +113,10 @@ def _filled(field: str) -> dict[str, Any]:
 # Rules across fields of a body (tickets.intake.draft_problems), which the fields' own
 # schemas cannot say.
 _BODY_RULES: dict[str, list[dict[str, Any]]] = {
+    # A customer reopening says what is still wrong (tickets.services.ticket_reopen).
+    "ReopenInRequest": [
+        {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": NOT_BLANK}}}
+    ],
     "TicketCreateInRequest": [
         # A technical request names its product.
         {

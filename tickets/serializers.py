@@ -46,6 +46,12 @@ def _text(max_length: int, *, required: bool = True, **extra: Any) -> serializer
     )
 
 
+# What no pattern can say: the number must exist in its country's numbering plan.
+PHONE_HELP = _(
+    "A phone number that can be dialled, with its country code (+48 600 100 200); empty for none."
+)
+
+
 class TicketCreateIn(StrictSerializer):
     title = _text(200)
     description = _text(20_000)
@@ -69,7 +75,9 @@ class TicketCreateIn(StrictSerializer):
     contact_24x7 = _text(
         200, required=False, help_text=_("A contact reachable around the clock, for A.")
     )
-    contact_phone = PhoneNumberField(required=False, allow_blank=True, default="")
+    contact_phone = PhoneNumberField(
+        required=False, allow_blank=True, default="", help_text=PHONE_HELP
+    )
     contact_email = serializers.EmailField(
         max_length=254, required=False, allow_blank=True, default=""
     )
@@ -82,7 +90,7 @@ class TicketCreateIn(StrictSerializer):
 class TicketContactIn(StrictSerializer):
     """The fields a customer may change after filing: how support reaches them."""
 
-    contact_phone = PhoneNumberField(required=False, allow_blank=True)
+    contact_phone = PhoneNumberField(required=False, allow_blank=True, help_text=PHONE_HELP)
     contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     preferred_contact = serializers.ChoiceField(choices=ContactMethod.choices, required=False)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
@@ -213,6 +221,12 @@ class AttachmentOut(serializers.ModelSerializer):
 
 class ReasonIn(StrictSerializer):
     reason = _text(2000, required=False)
+
+
+class ReopenIn(ReasonIn):
+    """A customer reopening says what is still wrong: ``ticket_reopen`` refuses a blank
+    reason with the same message in every channel, so it is checked there, and the schema
+    requires it (``supportdesk.api_schema``)."""
 
 
 class RatingIn(StrictSerializer):

@@ -256,3 +256,21 @@ def test_every_operation_refuses_a_missing_or_wrong_credential(
         for client in (APIClient(), bearer(f"{keys.a.prefix}_{'x' * 43}"), bearer("sdt_0_x")):
             response = getattr(client, method)(_concrete(path), {}, format="json")
             assert response.status_code == 401, (method, path, response.status_code)
+
+
+def test_a_reopen_needs_its_reason_in_the_schema(
+    document: dict[str, Any], world: World, client_a: APIClient
+) -> None:
+    # Before: the reason was optional in the schema, and a reopen without one a 400.
+    operation = document["paths"]["/api/v1/tickets/{number}/reopen/"]["post"]
+    rules = _component(document, operation, "application/json")["allOf"]
+    assert any("reason" in rule.get("required", []) for rule in rules)
+    resolve = document["paths"]["/api/v1/tickets/{number}/resolve/"]["post"]
+    assert "allOf" not in _component(document, resolve, "application/json")
+
+
+def test_contact_phone_says_what_no_pattern_can(document: dict[str, Any]) -> None:
+    phone = document["components"]["schemas"]["TicketCreateInRequest"]["properties"][
+        "contact_phone"
+    ]
+    assert "country code" in phone["description"]

@@ -603,7 +603,7 @@ class TicketResolve(TenantView):
     summary="Reopen a resolved request",
     tags=TENANT_TAGS,
     parameters=[NUMBER, ORGANIZATION, IDEMPOTENCY],
-    request=io.ReasonIn,
+    request=io.ReopenIn,
     responses={200: io.TicketOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)},
     examples=[
         REOPEN_EXAMPLE,
@@ -615,7 +615,7 @@ class TicketReopen(TenantView):
         return self.act(
             request,
             number,
-            io.ReasonIn,
+            io.ReopenIn,
             lambda ticket, data: services.ticket_reopen(
                 ticket=ticket, actor=self.actor(), reason=data["reason"], now=timezone.now()
             ),
