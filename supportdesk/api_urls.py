@@ -148,5 +148,6 @@ def not_found(request: HttpRequest, rest: str) -> JsonResponse:
     return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
 
-# Last: whatever no route above matched.
-urlpatterns.append(re_path(r"^(?P<rest>.*)$", not_found, name="not-found"))
+# Last: whatever no route above matched, line breaks included (``.`` would stop at one,
+# and the site's HTML 404 answer an API path).
+urlpatterns.append(re_path(r"^(?P<rest>[\s\S]*)$", not_found, name="not-found"))

@@ -274,3 +274,12 @@ def test_contact_phone_says_what_no_pattern_can(document: dict[str, Any]) -> Non
         "contact_phone"
     ]
     assert "country code" in phone["description"]
+
+
+def test_an_api_path_with_a_line_break_is_a_json_404(client_a: APIClient) -> None:
+    # Before: the site's HTML 404, undocumented for the API.
+    for path in ("/api/v1/calls/%0A1/end/", "/api/v1/webhooks/%C2%8C%0A/"):
+        response = client_a.post(path) if "end" in path else client_a.delete(path)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["code"] == "not_found"
