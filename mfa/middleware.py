@@ -12,12 +12,14 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.api_errors import error_body
+from core.unavailable import database_unavailable
 from mfa import policy
 from mfa.factors import factor_state
 from tenants.models import User
@@ -36,7 +38,15 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refusal = self._refusal(request)
+        try:
+            refusal = self._refusal(request)
+        except (OperationalError, InterfaceError) as error:
+            # The database is away while the rule is checked: answer 503 as every view
+            # does (core.unavailable). Never let the request through unchecked.
+            unavailable = database_unavailable(request, error)
+            if unavailable is None:
+                raise
+            return unavailable
         return refusal if refusal is not None else self.get_response(request)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:

@@ -3,21 +3,16 @@ methods a resource does not serve."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Callable
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from core.api_errors import error_body
+from core.unavailable import RETRY_AFTER_SECONDS, database_unavailable
 
-logger = logging.getLogger(__name__)
-
-RETRY_AFTER_SECONDS = 5
+__all__ = ["RETRY_AFTER_SECONDS", "DatabaseUnavailableMiddleware", "MethodNotAllowedMiddleware"]
 
 
 class DatabaseUnavailableMiddleware:
@@ -33,36 +28,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        if not _connection_lost():
-            return None  # e.g. a lock timeout: a real error, let it surface
-        logger.warning("database unavailable: %s", exception.__class__.__name__)
-        message = _("The service is briefly unavailable. Please try again in a few seconds.")
-        if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse(
-                {"code": "unavailable", "message": message, "fields": {}}, status=503
-            )
-        else:
-            response = HttpResponse(
-                render_to_string("503.html", {"message": message}, request=None), status=503
-            )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-
-
-def _connection_lost() -> bool:
-    """Whether the default connection is broken; it is closed, so the next query
-    reconnects."""
-    connection = connections["default"]
-    try:
-        usable = connection.connection is not None and connection.is_usable()
-    except DatabaseError:
-        usable = False
-    if not usable:
-        with contextlib.suppress(DatabaseError):
-            connection.close()
-    return not usable
+        return database_unavailable(request, exception)
 
 
 # What every page and API view of the site may answer; TRACE and CONNECT none serves.
