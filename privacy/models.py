@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenants.models import Organization
 
@@ -22,10 +23,10 @@ class ExportKind(models.TextChoices):
 
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
+    RUNNING = "running", pgettext_lazy("data export status", "Running")
     READY = "ready", _("Ready to download")
     DOWNLOADED = "downloaded", _("Downloaded")
-    EXPIRED = "expired", _("Expired")
+    EXPIRED = "expired", pgettext_lazy("data export status", "Expired")
     FAILED = "failed", _("Failed")
 
 
