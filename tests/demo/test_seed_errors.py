@@ -14,7 +14,9 @@ from demo.data.conversation import D, DemoTicket, reply
 from severity.choices import Category, Impact, Scope
 from tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db
+# One worker runs the demo modules one after another: two of them commit the demo data
+# for the module's length, which another module's "created once" check must not meet.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 
 def _ticket(*steps: object) -> DemoTicket:
