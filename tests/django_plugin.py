@@ -127,6 +127,15 @@ def _cold_target_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _cold_desk_choices() -> None:
+    """Each test starts without the queue's filter lists cached (tickets.desk_forms): the
+    process's cache outlives the test database they were read from."""
+    from tickets.desk_forms import forget_filter_choices
+
+    forget_filter_choices()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     # Production hashing costs ~0.5 s per password by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,6 +8,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import metrics
+        from tickets import receivers  # noqa: F401  (connects them)
         from tickets.health import TicketState
 
         metrics.register_state(TicketState)

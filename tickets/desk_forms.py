@@ -7,7 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import form_field
@@ -90,7 +94,7 @@ class QueueFilterForm(forms.Form):
         *args: Any,
         organizations: list[tuple[int, str]] | None = None,
         products: list[tuple[int, str]] | None = None,
-        agents: list[User] | None = None,
+        agents: list[tuple[int, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         """With the lists, the filters are checked against them and drawn as selects (the
@@ -119,7 +123,7 @@ class QueueFilterForm(forms.Form):
             ("", _("Anyone")),
             ("me", _("Mine")),
             ("none", _("Unassigned")),
-        ] + [(str(agent.pk), agent.get_full_name()) for agent in agents]
+        ] + [(str(pk), name) for pk, name in agents]
 
     def filters(self) -> QueueFilters:
         """The valid filters; invalid ones are left out."""
@@ -215,17 +219,44 @@ def _day_after(day: date | None) -> datetime | None:
     return _day_start(day + timedelta(days=1)) if day is not None else None
 
 
-def queue_filter_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[User]]:
-    """Organizations, products and agents for the filter and assignment selects: three
-    small queries, independent of the number of tickets."""
+# The filter selects' lists, drawn on every queue page, change only when an organization,
+# a product or a staff member does. They are cached per language; those writes drop the
+# cached lists (tickets.receivers), and the lists also expire on their own, as a cache
+# that lives in one process (locmem, without REDIS_URL) misses another process's drop.
+FILTER_CHOICES_KEY = "desk:filter-choices:{language}"
+FILTER_CHOICES_SECONDS = 60
+
+FilterChoices = tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[int, str]]]
+
+
+def queue_filter_choices() -> FilterChoices:
+    """Organizations, products and agents (id and name, sorted by name) for the filter
+    and assignment selects: three small queries, independent of the number of tickets,
+    when the cache does not hold them."""
+    key = FILTER_CHOICES_KEY.format(language=get_language() or settings.LANGUAGE_CODE)
+    cached: FilterChoices | None = cache.get(key)
+    if cached is not None:
+        return cached
     organizations = list(Organization.objects.order_by("name", "pk").values_list("pk", "name"))
     # The seeded product names in the reader's language, as everywhere else.
     products = [
         (pk, product_name(name))
         for pk, name in Service.objects.order_by("position", "name").values_list("pk", "name")
     ]
-    agents = list(User.objects.agents().order_by("full_name", "email"))
+    agents = [
+        (agent.pk, agent.get_full_name())
+        for agent in User.objects.agents().order_by("full_name", "email").only("full_name", "email")
+    ]
+    cache.set(key, (organizations, products, agents), FILTER_CHOICES_SECONDS)
     return organizations, products, agents
+
+
+def forget_filter_choices() -> None:
+    """Drop the cached lists in every language: now, and again once the write that changed
+    them is committed (a page that read before the commit may have cached the old lists)."""
+    keys = [FILTER_CHOICES_KEY.format(language=code) for code, _name in settings.LANGUAGES]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 class SavedViewForm(forms.Form):

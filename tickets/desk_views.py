@@ -64,7 +64,9 @@ from tickets.presence import present_on
 # --- The queue -----------------------------------------------------------------------------
 
 
-def _filter_form(request: AgentRequest) -> tuple[desk_forms.QueueFilterForm, list[User]]:
+def _filter_form(
+    request: AgentRequest,
+) -> tuple[desk_forms.QueueFilterForm, list[tuple[int, str]]]:
     organizations, products, agents = desk_forms.queue_filter_choices()
     form = desk_forms.QueueFilterForm(
         request.GET, organizations=organizations, products=products, agents=agents

@@ -141,6 +141,12 @@ def queue_due() -> Case:
     )
 
 
+def ticket_reference(pk: int | None) -> str:
+    """A request's reference as people quote it (SR-000123)."""
+    prefix = settings.SUPPORTDESK.TICKET_PREFIX
+    return f"{prefix}-{pk:06d}" if pk else f"{prefix}-new"
+
+
 class Ticket(models.Model):
     """A service request of one organization.
 
@@ -323,8 +329,7 @@ class Ticket(models.Model):
 
     @property
     def reference(self) -> str:
-        prefix = settings.SUPPORTDESK.TICKET_PREFIX
-        return f"{prefix}-{self.pk:06d}" if self.pk else f"{prefix}-new"
+        return ticket_reference(self.pk)
 
     @property
     def is_active(self) -> bool:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import World
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, OrganizationFactory
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import EventKind, SavedView, Status, Ticket
@@ -197,8 +200,8 @@ def _many(world: World, n: int) -> None:
 
 
 # Session, user, the session's second factor (mfa), navigation, heartbeat, unread notices
-# (the bell), organizations, products, agents, counts, ids, rows, saved views: a
-# constant, whatever the number of tickets.
+# (the bell), organizations, products, agents (the filter lists, until cached), counts,
+# ids, rows, saved views: a constant, whatever the number of tickets.
 QUEUE_PAGE_QUERIES = 13
 # The fragment: session, user, second factor, counts, ids, rows.
 QUEUE_ROWS_QUERIES = 6
@@ -226,6 +229,26 @@ def test_queue_queries_are_constant(
     assert rows.status_code == 200
     if not query:
         assert len(page.context["page"].rows) == min(tickets, QUEUE_PAGE_SIZE)
+
+
+def test_the_cached_filter_lists_follow_new_and_renamed_organizations_and_agents(
+    world: World, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(world.supervisor)
+    first = client.get(reverse("desk:home")).content.decode()
+    assert "Fabrikam Ventures" not in first
+    assert f'<option value="{world.agent.pk}">' in first
+    # The lists are cached now: a second visit does not read them.
+    with CaptureQueriesContext(connection) as cached:
+        client.get(reverse("desk:home"))
+    assert not [q for q in cached.captured_queries if 'FROM "tenants_organization"' in q["sql"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        OrganizationFactory(name="Fabrikam Ventures")
+        world.agent.full_name = "Renamed Agent"
+        world.agent.save(update_fields=["full_name"])
+    body = client.get(reverse("desk:home")).content.decode()
+    assert "Fabrikam Ventures" in body
+    assert f'<option value="{world.agent.pk}">Renamed Agent</option>' in body
 
 
 def test_the_live_fragment_keeps_the_filters(world: World, client: Client) -> None:

@@ -21,11 +21,12 @@ from severity.choices import Category, Severity
 from tenants.models import User
 from tickets import attachments as uploads
 from tickets.health import SweepStatus, sweep_status
-from tickets.models import Status, Ticket
+from tickets.models import Status
 from tickets.selectors import (
     CLOCK_AT_RISK,
     CLOCK_BREACHED,
     CLOCK_OK,
+    QueueTicket,
     response_clock_state,
     response_warning_moment,
 )
@@ -170,17 +171,14 @@ QUEUE_COUNTDOWN_TEXTS = {
 }
 
 
-def _requester(ticket: Ticket) -> str:
+def _requester(ticket: QueueTicket) -> str:
     """Who asked: the customer who filed it, else the contact the request names (an agent
     filing on a caller's behalf is not the requester)."""
-    author = ticket.created_by
-    if author is not None and not author.is_agent:
-        return author.get_full_name()
-    return ticket.contact_email or str(ticket.contact_phone or "") or "—"
+    return ticket.requester_name or ticket.contact_email or ticket.contact_phone or "—"
 
 
 @register.simple_tag
-def queue_row_views(rows: list[Ticket], user: User, now: datetime) -> list[QueueRow]:
+def queue_row_views(rows: list[QueueTicket], user: User, now: datetime) -> list[QueueRow]:
     """The queue's rows as _row_html draws them. The labels, links and
     countdowns are worked out here in one pass (one URL reversal per page, not two per
     row): the page and its live fragment are the desk's hot path."""
@@ -238,19 +236,19 @@ def queue_row_views(rows: list[Ticket], user: User, now: datetime) -> list[Queue
                 assign_url=assign_url.replace("NUMBER", str(t.pk)) if action else "",
                 severity=t.severity,
                 severity_label=severities.get(t.severity, t.severity),
-                organization=t.organization.name,
+                organization=t.organization_name,
                 requester=requester,
-                who=f"{requester} · {t.organization.name}",
-                customer_replied=bool(getattr(t, "customer_replied", False)),
+                who=f"{requester} · {t.organization_name}",
+                customer_replied=t.customer_replied,
                 title=t.title,
                 category_label=categories.get(t.category, t.category),
-                product=str(t.product) if t.product is not None else None,  # translated
+                product=t.product_name,  # translated
                 status=t.status,
                 status_label=statuses.get(t.status, t.status),
                 is_new=t.status == Status.NEW,
                 mine=mine,
-                assignee=t.assignee.get_short_name() if t.assignee is not None else None,
-                assignee_full=t.assignee.get_full_name() if t.assignee is not None else "",
+                assignee=_short_name(t.assignee_name, t.assignee_email),
+                assignee_full=(t.assignee_name or t.assignee_email or ""),
                 escalation_level=t.escalation_level,
                 clock=clock,
                 state=state,
@@ -265,6 +263,14 @@ def queue_row_views(rows: list[Ticket], user: User, now: datetime) -> list[Queue
             )
         )
     return views
+
+
+def _short_name(full_name: str | None, email: str | None) -> str | None:
+    """User.get_short_name of a name and address read as values: the first name, else
+    the address; None when there is nobody."""
+    if email is None:
+        return None
+    return (full_name.split(" ")[0] if full_name else "") or email
 
 
 def _countdown_text(
@@ -384,7 +390,7 @@ def _row_html(row: QueueRow, labels: RowLabels) -> str:
 
 
 @register.simple_tag
-def queue_rows(rows: list[Ticket], user: User, now: datetime) -> SafeString:
+def queue_rows(rows: list[QueueTicket], user: User, now: datetime) -> SafeString:
     """The queue's rows as HTML. Drawn in Python rather than by including a row template
     50 times: the queue and its live fragment are the desk's hot path (bench/desk.py), and
     the template engine's per-variable cost was most of the page's."""
