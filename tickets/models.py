@@ -307,6 +307,30 @@ class Ticket(models.Model):
                     "created_at",
                 ],
             ),
+            # The queue narrowed to one severity (its cards are the page's first filter):
+            # the same order and columns behind the severity, so the page's ids and its
+            # counts read that severity's entries only, not every active ticket's
+            # (bench/desk.py: 3.4 → 0.9 ms for the counts of a 2 % severity at 1M).
+            models.Index(
+                F("severity"),
+                queue_bucket(),
+                queue_due(),
+                F("id"),
+                name="ticket_queue_severity",
+                condition=Q(status__in=Status.active()),
+                include=[
+                    "title",
+                    "status",
+                    "response_due_at",
+                    "assignee",
+                    "category",
+                    "organization",
+                    "product",
+                    "response_warning_at",
+                    "last_agent_update_at",
+                    "created_at",
+                ],
+            ),
             models.Index(
                 fields=["next_action_at"],
                 name="ticket_next_action_active",
