@@ -127,12 +127,18 @@ def _cold_target_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _cold_desk_choices() -> None:
-    """Each test starts without the queue's filter lists cached (tickets.desk_forms): the
-    process's cache outlives the test database they were read from."""
-    from tickets.desk_forms import forget_filter_choices
+def _cold_desk_caches() -> None:
+    """Each test starts without the queue's filter lists and the desk banner's sweep
+    reading cached (tickets.desk_forms, tickets.health): the process's cache outlives the
+    test database they were read from."""
+    from django.conf import settings
+    from django.core.cache import cache
 
-    forget_filter_choices()
+    from tickets.desk_forms import FILTER_CHOICES_KEY
+    from tickets.health import BANNER_KEY
+
+    languages = [FILTER_CHOICES_KEY.format(language=code) for code, _name in settings.LANGUAGES]
+    cache.delete_many([*languages, BANNER_KEY])
 
 
 @pytest.fixture(autouse=True)

@@ -160,6 +160,10 @@ class QueueFilterForm(forms.Form):
         return urlencode(self._pairs())
 
     def _pairs(self) -> list[tuple[str, str]]:
+        # Worked out once: the quick filters, cards and chips ask a few dozen times a page.
+        cached: list[tuple[str, str]] | None = getattr(self, "_pairs_cache", None)
+        if cached is not None:
+            return cached
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         pairs: list[tuple[str, str]] = []
@@ -168,6 +172,7 @@ class QueueFilterForm(forms.Form):
             if value in (None, "", False):
                 continue
             pairs.append((name, "1" if value is True else str(value).strip()))
+        self._pairs_cache = pairs
         return pairs
 
     def is_on(self, name: str, value: str) -> bool:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -36,6 +38,29 @@ def sweep_status(*, now: datetime) -> SweepStatus:
         return SweepStatus(None, None, True, interval)
     age = max(now - last, timedelta(0))
     return SweepStatus(last, age, age > STALE_AFTER_INTERVALS * interval, interval)
+
+
+# The desk's banner asks on every page; the heartbeat moves once a sweep interval. The
+# banner's reading is cached this long, and dropped when a heartbeat is written
+# (tickets.receivers); /healthz always reads the row.
+BANNER_KEY = "desk:sweep-status"
+BANNER_SECONDS = 5
+
+
+def banner_sweep_status(*, now: datetime) -> SweepStatus:
+    """sweep_status for the desk's banner: at most BANNER_SECONDS old."""
+    cached: SweepStatus | None = cache.get(BANNER_KEY)
+    if cached is not None:
+        return cached
+    status = sweep_status(now=now)
+    cache.set(BANNER_KEY, status, BANNER_SECONDS)
+    return status
+
+
+def forget_banner_sweep_status() -> None:
+    """Drop the banner's reading: now, and once the heartbeat's write is committed."""
+    cache.delete(BANNER_KEY)
+    transaction.on_commit(lambda: cache.delete(BANNER_KEY))
 
 
 class TicketState(Collector):

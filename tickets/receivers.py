@@ -10,6 +10,8 @@ from django.dispatch import receiver
 from helpcenter.models import Service
 from tenants.models import Organization, User
 from tickets.desk_forms import forget_filter_choices
+from tickets.health import forget_banner_sweep_status
+from tickets.models import WorkerHeartbeat
 
 
 @receiver(post_save, sender=Organization, dispatch_uid="desk-choices-organization-saved")
@@ -21,3 +23,10 @@ from tickets.desk_forms import forget_filter_choices
 def filter_choices_changed(sender: type, instance: Any, **kwargs: Any) -> None:
     """The queue's filter selects name organizations, products and agents."""
     forget_filter_choices()
+
+
+@receiver(post_save, sender=WorkerHeartbeat, dispatch_uid="desk-banner-heartbeat-saved")
+@receiver(post_delete, sender=WorkerHeartbeat, dispatch_uid="desk-banner-heartbeat-deleted")
+def heartbeat_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    """The desk's banner says whether the sweep runs."""
+    forget_banner_sweep_status()

@@ -323,18 +323,36 @@ def queue_counts(tickets: TicketQuerySet, *, now: datetime) -> list[SeverityCoun
 
 def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 1) -> QueuePage:
     """One page of the queue, most urgent first, and the counts per severity of the same
-    filtered tickets: three queries (counts, the page's ids, its rows)."""
+    filtered tickets: three queries (counts, the page's ids, its rows), or two when the
+    first page holds every ticket the filters leave (Mine, one organization …): those
+    rows are then counted as they are drawn, with no count query."""
     tickets = _queue_base(filters, user=user, now=now)
+    ordered = tickets.in_queue_order().values_list("pk", flat=True)
+    # Two steps: the page's ids straight off the ordered index (no joins to mislead the
+    # planner), then those rows with what they show.
+    first: list[int] | None = None
+    if page <= 1:
+        # One more than a page: whether the first page holds the whole queue.
+        first = list(ordered[: QUEUE_PAGE_SIZE + 1])
+        if len(first) <= QUEUE_PAGE_SIZE:
+            rows = _queue_rows(first)
+            return QueuePage(
+                rows=rows, total=len(rows), page=1, pages=1, counts=_counted(rows, now=now)
+            )
     counts = queue_counts(tickets, now=now)
     total = sum(c.total for c in counts)
     pages = max(1, -(-total // QUEUE_PAGE_SIZE))
     page = min(max(page, 1), pages)
-    offset = (page - 1) * QUEUE_PAGE_SIZE
-    # Two steps: the page's ids straight off the ordered index (no joins to mislead the
-    # planner), then those rows with what they show.
-    ids = list(
-        tickets.in_queue_order().values_list("pk", flat=True)[offset : offset + QUEUE_PAGE_SIZE]
-    )
+    if page == 1 and first is not None:
+        ids = first[:QUEUE_PAGE_SIZE]
+    else:
+        offset = (page - 1) * QUEUE_PAGE_SIZE
+        ids = list(ordered[offset : offset + QUEUE_PAGE_SIZE])
+    return QueuePage(rows=_queue_rows(ids), total=total, page=page, pages=pages, counts=counts)
+
+
+def _queue_rows(ids: list[int]) -> list[QueueTicket]:
+    """The queue's rows of ``ids``, in that order (one query)."""
     # "Customer replied": a public reply from the customer newer than support's last
     # update (or than the filing, before support's first one). Asked per row of the page
     # only, by the message table's ticket index.
@@ -354,8 +372,23 @@ def queue_page(filters: QueueFilters, *, user: User, now: datetime, page: int = 
         .values_list(*_QUEUE_ROW_COLUMNS)
     ):
         found[values[0]] = _queue_ticket(values)
-    rows = [found[pk] for pk in ids if pk in found]
-    return QueuePage(rows=rows, total=total, page=page, pages=pages, counts=counts)
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _counted(rows: Sequence[QueueTicket], *, now: datetime) -> list[SeverityCount]:
+    """queue_counts of a queue that is all in ``rows``: breached and at risk as the
+    count query decides them (the response clock runs while support owes the next step;
+    response_clock_state places its deadline and warning moment)."""
+    tally = {s.value: [0, 0, 0] for s in Severity}
+    support = Status.waiting_on_support()
+    for row in rows:
+        counts = tally.setdefault(row.severity, [0, 0, 0])
+        counts[0] += 1
+        if row.status in support and row.response_due_at is not None:
+            state = response_clock_state(row, now)
+            counts[1] += state == CLOCK_BREACHED
+            counts[2] += state == CLOCK_AT_RISK
+    return [SeverityCount(s.value, str(s.label), *tally[s.value]) for s in Severity]
 
 
 def _queue_ticket(values: tuple[Any, ...]) -> QueueTicket:

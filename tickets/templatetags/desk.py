@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict
@@ -20,7 +21,7 @@ from core.forms import form_field
 from severity.choices import Category, Severity
 from tenants.models import User
 from tickets import attachments as uploads
-from tickets.health import SweepStatus, sweep_status
+from tickets.health import SweepStatus, banner_sweep_status
 from tickets.models import Status
 from tickets.selectors import (
     CLOCK_AT_RISK,
@@ -34,13 +35,18 @@ from tickets.selectors import (
 register = template.Library()
 
 
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
 def _e(value: object) -> str:
     """Escape a value for HTML text or a quoted attribute, as Django's ``escape`` does
     (& < > " ' become entities), without its lazy-text wrapper: the queue and its filters
     draw thousands of values per poll. A value already marked safe is kept as it is."""
     if isinstance(value, SafeString):
         return value
-    return html.escape(str(value), quote=True)
+    text = str(value)
+    # Most values (numbers, references, labels) hold nothing to escape.
+    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
 
 
 @register.filter
@@ -57,8 +63,8 @@ def is_image(content_type: str) -> bool:
 @register.inclusion_tag("desk/_sweep_banner.html")
 def sweep_banner() -> dict[str, SweepStatus]:
     """The workers' health, so an agent knows when escalations and downgrades are late
-    (every desk page shows it; one query)."""
-    return {"sweep": sweep_status(now=timezone.now())}
+    (every desk page shows it; one query, at most every few seconds)."""
+    return {"sweep": banner_sweep_status(now=timezone.now())}
 
 
 def _span_shapes() -> tuple[str, str, str]:
