@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -17,6 +18,7 @@ from django.apps import apps
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import override_settings
+from django.utils import translation
 
 from severity.models import forget_targets
 from tenants.models import Contract, Role
@@ -139,6 +141,14 @@ def _cold_desk_caches() -> None:
 
     languages = [FILTER_CHOICES_KEY.format(language=code) for code, _name in settings.LANGUAGES]
     cache.delete_many([*languages, BANNER_KEY])
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test ends with no language active in its thread: a Polish request leaves
+    Polish active (LocaleMiddleware), which the next test of the worker would read."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
