@@ -44,6 +44,9 @@ class Action(models.TextChoices):
     CONTACT_REFUSED = "contact.refused", _("Registered contact change refused")
     # The organization and what its customers rely on.
     ORGANIZATION_CHANGED = "organization.changed", _("Organization settings changed")
+    ARTICLE_CREATED = "article.created", _("Article created")
+    ARTICLE_CHANGED = "article.changed", _("Article changed")
+    ARTICLE_DELETED = "article.deleted", _("Article deleted")
     ARTICLE_PUBLISHED = "article.published", _("Article published")
     ARTICLE_UNPUBLISHED = "article.unpublished", _("Article unpublished")
     INCIDENT_CHANGED = "incident.changed", _("Incident notice changed")
@@ -53,12 +56,30 @@ class Action(models.TextChoices):
     MACRO_CREATED = "macro.created", _("Macro created")
     MACRO_CHANGED = "macro.changed", _("Macro changed")
     MACRO_DELETED = "macro.deleted", _("Macro deleted")
+    # The provider's reference data: the product list, phone lines and partners.
+    PRODUCT_CREATED = "product.created", _("Product created")
+    PRODUCT_CHANGED = "product.changed", _("Product changed")
+    PRODUCT_DELETED = "product.deleted", _("Product deleted")
+    SUPPORT_LINE_CREATED = "support_line.created", _("Support phone line created")
+    SUPPORT_LINE_CHANGED = "support_line.changed", _("Support phone line changed")
+    SUPPORT_LINE_DELETED = "support_line.deleted", _("Support phone line deleted")
+    PARTNER_CREATED = "partner.created", _("Partner created")
+    PARTNER_CHANGED = "partner.changed", _("Partner changed")
+    PARTNER_DELETED = "partner.deleted", _("Partner deleted")
+    # Who on the desk is told about a request.
+    TICKET_FOLLOWED = "ticket.followed", _("Request followed")
+    TICKET_UNFOLLOWED = "ticket.unfollowed", _("Request unfollowed")
     # Privacy.
     EXPORT_REQUESTED = "privacy.export_requested", _("Data export requested")
     EXPORT_DOWNLOADED = "privacy.export_downloaded", _("Data export downloaded")
     PERSON_ERASED = "privacy.person_erased", _("Person erased")
     RETENTION_CHANGED = "privacy.retention_changed", _("Retention period changed")
     RETENTION_PURGED = "privacy.retention_purged", _("Closed requests purged")
+
+
+# Support's own business (as the customer's timeline leaves out assignment): on the desk's
+# viewer only, never on the organization's, although the rows name the organization.
+DESK_ONLY_ACTIONS = frozenset({Action.TICKET_FOLLOWED, Action.TICKET_UNFOLLOWED})
 
 
 class Channel(models.TextChoices):

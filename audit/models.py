@@ -3,6 +3,7 @@ what customers rely on, written in the same transaction as the change it records
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,9 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
     # The viewer's filters (audit.selectors), one condition each.
     def of_action(self, action: str) -> AuditQuerySet:
         return self.filter(action=action)
+
+    def without_actions(self, actions: Iterable[str]) -> AuditQuerySet:
+        return self.exclude(action__in=list(actions))
 
     def via(self, channel: str) -> AuditQuerySet:
         return self.filter(channel=channel)

@@ -10,6 +10,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import cast
 
 from django import forms
 from django.core.paginator import Paginator
@@ -17,7 +18,7 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from audit.actions import Action, Channel
+from audit.actions import DESK_ONLY_ACTIONS, Action, Channel
 from audit.models import AuditEntry, AuditQuerySet
 from core import moments
 
@@ -27,7 +28,8 @@ TEXT_MAX = 200
 
 class AuditFilterForm(forms.Form):
     """The viewer's filters; every one optional. ``organizations`` (pairs of id and
-    name) adds the organization filter, which only the desk offers."""
+    name) adds the organization filter, which only the desk offers; an organization's own
+    viewer (``for_organization``) offers no action it never shows."""
 
     action = forms.ChoiceField(
         label=_("Action"), required=False, choices=[("", _("All actions")), *Action.choices]
@@ -49,8 +51,15 @@ class AuditFilterForm(forms.Form):
         data: QueryDict | None = None,
         *,
         organizations: Sequence[tuple[int, str]] | None = None,
+        for_organization: bool = False,
     ) -> None:
         super().__init__(data)
+        if for_organization:
+            action = cast(forms.ChoiceField, self.fields["action"])
+            action.choices = [
+                ("", _("All actions")),
+                *((code, label) for code, label in Action.choices if code not in DESK_ONLY_ACTIONS),
+            ]
         if organizations is not None:
             self.fields["organization"] = forms.TypedChoiceField(
                 label=_("Organization"),
@@ -94,10 +103,11 @@ def filtered(rows: AuditQuerySet, form: AuditFilterForm, *, zone: tzinfo) -> Aud
 
 
 def trail(*, organization_id: int | None) -> AuditQuerySet:
-    """Every row a reader may see: one organization's, or (None) all of them."""
+    """Every row a reader may see: one organization's (without support's own business,
+    ``DESK_ONLY_ACTIONS``), or (None) all of them."""
     rows = AuditEntry.objects.select_related("organization")
     if organization_id is not None:
-        rows = rows.for_organization(organization_id)
+        rows = rows.for_organization(organization_id).without_actions(DESK_ONLY_ACTIONS)
     return rows
 
 
@@ -186,7 +196,11 @@ def viewer_context(
 ) -> tuple[dict[str, object], bool]:
     """The filters, one page of rows and the query string of a viewer page; and whether
     the filters were valid (the page answers 400 when not, showing no rows)."""
-    form = AuditFilterForm(request_get or None, organizations=organizations)
+    form = AuditFilterForm(
+        request_get or None,
+        organizations=organizations,
+        for_organization=organization_id is not None,
+    )
     zone = timezone.get_current_timezone()
     valid = not form.is_bound or form.is_valid()
     rows = trail(organization_id=organization_id)
@@ -214,7 +228,11 @@ def csv_rows(
     organizations: Sequence[tuple[int, str]] | None = None,
 ) -> AuditQuerySet | None:
     """The rows a viewer's CSV holds for these filters; None when they are not valid."""
-    form = AuditFilterForm(request_get or None, organizations=organizations)
+    form = AuditFilterForm(
+        request_get or None,
+        organizations=organizations,
+        for_organization=organization_id is not None,
+    )
     if form.is_bound and not form.is_valid():
         return None
     rows = trail(organization_id=organization_id)

@@ -59,6 +59,44 @@ def record(
     )
 
 
+def plain(value: object) -> object:
+    """A field's value as the row's JSON keeps it: numbers, booleans and text as they are,
+    related rows by id (many of them sorted), anything else (a phone number, a country)
+    as its text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(str(getattr(item, "pk", item)) for item in value)
+    pk = getattr(value, "pk", None)
+    return pk if isinstance(pk, int) else str(value)
+
+
+def values_of(instance: models.Model, names: Sequence[str]) -> dict[str, object]:
+    """``names`` of ``instance``'s fields as plain values (see :func:`plain`)."""
+    return {name: plain(getattr(instance, name)) for name in names}
+
+
+def record_changes(
+    *,
+    action: str,
+    before: Mapping[str, object],
+    after: Mapping[str, object],
+    **row: Any,
+) -> AuditEntry | None:
+    """Record only the fields whose value differs between ``before`` and ``after`` (both
+    as :func:`values_of` gives them); nothing, and None, when none does: saving a form
+    unchanged is no change. ``row`` is passed on to :func:`record`."""
+    changed = [name for name in after if before.get(name) != after[name]]
+    if not changed:
+        return None
+    return record(
+        action=action,
+        before={name: before[name] for name in changed if name in before},
+        after={name: after[name] for name in changed},
+        **row,
+    )
+
+
 def forget_person(*, user_id: int, replacement: str, names: Sequence[str] = ()) -> int:
     """Erasure (POLICY privacy, issue 17): the rows a person made keep the fact but lose the
     name. The only write to existing rows the application makes, and it changes only the

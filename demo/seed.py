@@ -138,7 +138,7 @@ def seed_help_center(*, now: datetime) -> Counter[str]:
     for article_spec in ARTICLES:
         if Article.objects.filter(slug=article_spec.slug).exists():
             continue
-        article = article_save(
+        article_save(
             article=Article(
                 slug=article_spec.slug,
                 language=article_spec.language,
@@ -148,8 +148,8 @@ def seed_help_center(*, now: datetime) -> Counter[str]:
             ),
             author=None,
             now=now,
+            services=[services[slug] for slug in article_spec.services],
         )
-        article.services.set([services[slug] for slug in article_spec.services])
         created[str(Article._meta.verbose_name_plural)] += 1
     return created
 

@@ -1,10 +1,11 @@
 """Django admin for the help centre: supervisors manage services, incidents, articles
 and phone lines here (DESIGN.md "Who uses it").
 
-Incidents, their updates and articles are written through ``helpcenter.services``: an
+Everything editable here is written through ``helpcenter.services``, which audits it: an
 update moves its incident's status, a published article has its rendered body. Services
 (the catalogue) and phone lines are plain reference data with no rule beyond their
-fields, edited as such. The deflection record is evidence and read-only.
+fields; their services only add the audit row. The deflection record is evidence and
+read-only.
 """
 
 from __future__ import annotations
@@ -30,22 +31,39 @@ from helpcenter.models import (
     SupportLine,
 )
 from helpcenter.services import (
+    article_delete,
     article_publish,
     article_save,
     article_unpublish,
     incident_post_update,
     incident_save,
+    product_delete,
+    product_save,
+    support_line_delete,
+    support_line_save,
 )
 from tenants.access import signed_in_user
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "is_active", "position")
     list_editable = ("position", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    # Through helpcenter.services, which audits each creation, change and deletion (the
+    # list's editable columns save through save_model too).
+    def save_model(self, request: HttpRequest, obj: Service, form: ModelForm, change: bool) -> None:
+        product_save(product=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_model(self, request: HttpRequest, obj: Service) -> None:
+        product_delete(product=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        for product in queryset:
+            self.delete_model(request, product)
 
 
 class IncidentUpdateInline(admin.TabularInline):
@@ -146,7 +164,21 @@ class ArticleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     actions = ("publish", "unpublish")
 
     def save_model(self, request: HttpRequest, obj: Article, form: ModelForm, change: bool) -> None:
-        article_save(article=obj, author=signed_in_user(request), now=timezone.now())
+        # The services are set by the service too, so that the edit is one audit row;
+        # the form's own save_m2m afterwards finds them already set.
+        article_save(
+            article=obj,
+            author=signed_in_user(request),
+            now=timezone.now(),
+            services=form.cleaned_data.get("services"),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Article) -> None:
+        article_delete(article=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        for article in queryset:
+            self.delete_model(request, article)
 
     @admin.action(description=_("Publish the selected articles"), permissions=("change",))
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
@@ -180,11 +212,25 @@ class ArticleAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupportLine)
-class SupportLineAdmin(admin.ModelAdmin):
+class SupportLineAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "country", "kind", "number", "label", "position", "is_active")
     list_editable = ("position", "is_active")
     list_filter = ("kind", "is_active", "country")
     search_fields = ("number", "label", "country")
+
+    # Through helpcenter.services, which audits each creation, change and deletion (the
+    # list's editable columns save through save_model too).
+    def save_model(
+        self, request: HttpRequest, obj: SupportLine, form: ModelForm, change: bool
+    ) -> None:
+        support_line_save(line=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_model(self, request: HttpRequest, obj: SupportLine) -> None:
+        support_line_delete(line=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SupportLine]) -> None:
+        for line in queryset:
+            self.delete_model(request, line)
 
 
 class ImpressionInline(ReadOnlyAdminMixin, admin.TabularInline):

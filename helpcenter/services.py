@@ -5,7 +5,7 @@ Keyword-only, typed, one transaction each; the caller passes ``now``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,8 @@ from helpcenter.models import (
     IncidentStatus,
     IncidentUpdate,
     SearchSource,
+    Service,
+    SupportLine,
 )
 from helpcenter.search import normalise_query
 
@@ -66,19 +68,87 @@ def _record_publication(*, article: Article, actor: User | None, now: datetime) 
     )
 
 
+# What an article's audit rows name with their values. The body (up to 100,000 characters)
+# is only named as changed: the trail says who edited what, not every version's text.
+ARTICLE_FIELDS = ("title", "slug", "language", "services")
+BODY_CHANGED = "changed"
+
+
+def _service_slugs(services: Iterable[Service]) -> str:
+    return ", ".join(sorted(service.slug for service in services))
+
+
+def _article_values(article: Article, services: Iterable[Service]) -> dict[str, object]:
+    return {
+        **audit.values_of(article, ARTICLE_FIELDS[:-1]),
+        "services": _service_slugs(services),
+    }
+
+
 @transaction.atomic
-def article_save(*, article: Article, author: User | None, now: datetime) -> Article:
-    """Save an article with its sanitised HTML and excerpt rendered from the Markdown.
-    Publishing or unpublishing it here (the form's box) is audited as the actions are."""
-    was_published = (
-        False
+def article_save(
+    *,
+    article: Article,
+    author: User | None,
+    now: datetime,
+    services: Iterable[Service] | None = None,
+) -> Article:
+    """Save an article with its sanitised HTML and excerpt rendered from the Markdown, and
+    its services when given. One audit row for a new article (published or not), one for
+    an edit of its title, slug, language, services or body (none when nothing of those
+    changed); publishing or unpublishing an existing one here (the form's box) is audited
+    as the actions are."""
+    stored = (
+        None
         if article._state.adding
-        else Article.objects.filter(pk=article.pk).values_list("is_published", flat=True).first()
+        else Article.objects.select_for_update().filter(pk=article.pk).first()
     )
+    stored_services = list(stored.services.all()) if stored is not None else []
     _render_and_save(article=article, author=author, now=now)
-    if bool(was_published) != article.is_published:
+    if services is not None:
+        article.services.set(list(services))
+    current = _article_values(article, article.services.all())
+    if stored is None:
+        audit.record(
+            action=Action.ARTICLE_CREATED,
+            actor=author,
+            target=article,
+            target_label=article.title,
+            after={**current, "published": article.is_published},
+            now=now,
+        )
+        return article
+    if stored.body != article.body:
+        current["body"] = BODY_CHANGED
+    audit.record_changes(
+        action=Action.ARTICLE_CHANGED,
+        actor=author,
+        target=article,
+        target_label=article.title,
+        before=_article_values(stored, stored_services),
+        after=current,
+        now=now,
+    )
+    if stored.is_published != article.is_published:
         _record_publication(article=article, actor=author, now=now)
     return article
+
+
+@transaction.atomic
+def article_delete(*, article: Article, actor: User | None, now: datetime) -> None:
+    """Delete an article; its audit row keeps its title, language and services."""
+    audit.record(
+        action=Action.ARTICLE_DELETED,
+        actor=actor,
+        target=article,
+        target_label=article.title,
+        before={
+            **_article_values(article, article.services.all()),
+            "published": article.is_published,
+        },
+        now=now,
+    )
+    article.delete()
 
 
 @transaction.atomic
@@ -105,6 +175,111 @@ def article_unpublish(*, article: Article, now: datetime, actor: User | None = N
         article.is_published, article.updated_at = False, now
         _record_publication(article=article, actor=actor, now=now)
     return bool(changed)
+
+
+# --- Reference data: products and phone lines ---------------------------------------------
+
+# What their audit rows name with their values: every field the admin edits.
+PRODUCT_FIELDS = ("name", "slug", "is_active", "position")
+SUPPORT_LINE_FIELDS = ("country", "kind", "number", "label", "hours", "position", "is_active")
+
+
+def _support_line_label(line: SupportLine) -> str:
+    # Not str(line): that is in the reader's language, the label is kept as written.
+    return f"{line.country.code or '*'} {line.kind} {line.number}"
+
+
+@transaction.atomic
+def product_save(*, product: Service, actor: User | None, now: datetime) -> Service:
+    """Create a product or save its changes, with an audit row naming what changed (a save
+    that changes nothing writes none). The name is the label: the seeded names are
+    translated only when shown."""
+    stored = (
+        None
+        if product._state.adding
+        else Service.objects.select_for_update().filter(pk=product.pk).first()
+    )
+    product.save()
+    current = audit.values_of(product, PRODUCT_FIELDS)
+    if stored is None:
+        audit.record(
+            action=Action.PRODUCT_CREATED,
+            actor=actor,
+            target=product,
+            target_label=product.name,
+            after=current,
+            now=now,
+        )
+    else:
+        audit.record_changes(
+            action=Action.PRODUCT_CHANGED,
+            actor=actor,
+            target=product,
+            target_label=product.name,
+            before=audit.values_of(stored, PRODUCT_FIELDS),
+            after=current,
+            now=now,
+        )
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Service, actor: User | None, now: datetime) -> None:
+    audit.record(
+        action=Action.PRODUCT_DELETED,
+        actor=actor,
+        target=product,
+        target_label=product.name,
+        before=audit.values_of(product, PRODUCT_FIELDS),
+        now=now,
+    )
+    product.delete()
+
+
+@transaction.atomic
+def support_line_save(*, line: SupportLine, actor: User | None, now: datetime) -> SupportLine:
+    """Create a phone line or save its changes, with an audit row naming what changed
+    (a save that changes nothing writes none)."""
+    stored = (
+        None
+        if line._state.adding
+        else SupportLine.objects.select_for_update().filter(pk=line.pk).first()
+    )
+    line.save()
+    current = audit.values_of(line, SUPPORT_LINE_FIELDS)
+    if stored is None:
+        audit.record(
+            action=Action.SUPPORT_LINE_CREATED,
+            actor=actor,
+            target=line,
+            target_label=_support_line_label(line),
+            after=current,
+            now=now,
+        )
+    else:
+        audit.record_changes(
+            action=Action.SUPPORT_LINE_CHANGED,
+            actor=actor,
+            target=line,
+            target_label=_support_line_label(line),
+            before=audit.values_of(stored, SUPPORT_LINE_FIELDS),
+            after=current,
+            now=now,
+        )
+    return line
+
+
+@transaction.atomic
+def support_line_delete(*, line: SupportLine, actor: User | None, now: datetime) -> None:
+    audit.record(
+        action=Action.SUPPORT_LINE_DELETED,
+        actor=actor,
+        target=line,
+        target_label=_support_line_label(line),
+        before=audit.values_of(line, SUPPORT_LINE_FIELDS),
+        now=now,
+    )
+    line.delete()
 
 
 # --- Service health (POL-SELF-1) ----------------------------------------------------------

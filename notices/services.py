@@ -9,6 +9,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from audit import services as audit
+from audit.actions import Action
 from core.refusals import Refused
 from notices import rules
 from notices.models import (
@@ -124,19 +126,39 @@ def cc_mail_recipients(
 # --- Followers ----------------------------------------------------------------------------------
 
 
+def _record_following(*, ticket: Ticket, agent: User, action: str, now: datetime) -> None:
+    # The request's reference, not its title: the title is the customer's words, and the
+    # trail outlives the request (retention, erasure).
+    audit.record(
+        action=action,
+        actor=agent,
+        organization=ticket.organization_id,
+        target=ticket,
+        target_label=ticket.reference,
+        now=now,
+    )
+
+
 @transaction.atomic
 def follow(*, ticket: Ticket, agent: User, now: datetime) -> TicketFollower:
+    """Tell ``agent`` about the request as its assignee is told; one audit row when they
+    start following, none when they already did."""
     if not agent.is_agent:
         raise NoticeError(ERR_NOT_AGENT, code="forbidden")
-    follower, _created = TicketFollower.objects.get_or_create(
+    follower, created = TicketFollower.objects.get_or_create(
         ticket=ticket, user=agent, defaults={"created_at": now}
     )
+    if created:
+        _record_following(ticket=ticket, agent=agent, action=Action.TICKET_FOLLOWED, now=now)
     return follower
 
 
 @transaction.atomic
-def unfollow(*, ticket: Ticket, agent: User) -> bool:
+def unfollow(*, ticket: Ticket, agent: User, now: datetime) -> bool:
+    """Stop following; False (and no audit row) when ``agent`` did not follow it."""
     deleted, _by_model = TicketFollower.objects.filter(ticket=ticket, user=agent).delete()
+    if deleted:
+        _record_following(ticket=ticket, agent=agent, action=Action.TICKET_UNFOLLOWED, now=now)
     return deleted > 0
 
 

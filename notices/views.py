@@ -103,7 +103,7 @@ def follow(request: AgentRequest, number: str) -> HttpResponse:
     ticket = ticket_for_desk(request.user, number)
     with into_messages(request):
         if request.POST.get("action") == "unfollow":
-            services.unfollow(ticket=ticket, agent=request.user)
+            services.unfollow(ticket=ticket, agent=request.user, now=timezone.now())
             messages.success(request, _("You no longer follow this request."))
         else:
             services.follow(ticket=ticket, agent=request.user, now=timezone.now())

@@ -237,10 +237,21 @@ class HasCustomersFilter(admin.SimpleListFilter):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "phone", "email", "url")
     list_filter = (HasCustomersFilter,)
     search_fields = ("name", "email")
+
+    # Through tenants.services, which audits each creation, change and deletion.
+    def save_model(self, request: HttpRequest, obj: Partner, form: ModelForm, change: bool) -> None:
+        services.partner_save(partner=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_model(self, request: HttpRequest, obj: Partner) -> None:
+        services.partner_delete(partner=obj, actor=signed_in_user(request), now=timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset:
+            self.delete_model(request, partner)
 
 
 class MembershipInline(admin.TabularInline):

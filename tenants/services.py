@@ -48,6 +48,7 @@ from tenants.models import (
     MembershipAction,
     MembershipChange,
     Organization,
+    Partner,
     RegisteredEmail,
     RegisteredPhone,
     Role,
@@ -983,16 +984,6 @@ def user_set_time_zone(*, user: User, time_zone: str) -> User:
 # (issue 17): the values before and after, by field name.
 
 
-def _plain(value: object) -> object:
-    """A field's value as JSON keeps it: ids, numbers, booleans and text."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple | set | frozenset):
-        return sorted(str(getattr(item, "pk", item)) for item in value)
-    pk = getattr(value, "pk", None)
-    return pk if isinstance(pk, int) else str(value)
-
-
 def organization_settings_record(
     *,
     organization: Organization,
@@ -1003,8 +994,8 @@ def organization_settings_record(
 ) -> bool:
     """Audit a change of an organization's settings (``before`` empty: created); False
     when no value differs."""
-    old = {name: _plain(value) for name, value in before.items()}
-    new = {name: _plain(value) for name, value in after.items()}
+    old = {name: audit.plain(value) for name, value in before.items()}
+    new = {name: audit.plain(value) for name, value in after.items()}
     changed = sorted(name for name in new if old.get(name) != new[name] or name not in old)
     if not changed:
         return False
@@ -1020,6 +1011,54 @@ def organization_settings_record(
     return True
 
 
+# --- Partners (POL-WHO-4) -------------------------------------------------------------------
+
+# What a partner's audit rows name with their values: every field the admin edits. The
+# rows belong to no organization: a partner serves several.
+PARTNER_FIELDS = ("name", "phone", "email", "url")
+
+
+@transaction.atomic
+def partner_save(*, partner: Partner, actor: User | None, now: datetime) -> Partner:
+    """Create a partner or save its changes, with an audit row naming what changed (a
+    save that changes nothing writes none)."""
+    stored = (
+        None
+        if partner._state.adding
+        else Partner.objects.select_for_update().filter(pk=partner.pk).first()
+    )
+    partner.save()
+    current = audit.values_of(partner, PARTNER_FIELDS)
+    if stored is None:
+        audit.record(
+            action=Action.PARTNER_CREATED, actor=actor, target=partner, after=current, now=now
+        )
+    else:
+        audit.record_changes(
+            action=Action.PARTNER_CHANGED,
+            actor=actor,
+            target=partner,
+            before=audit.values_of(stored, PARTNER_FIELDS),
+            after=current,
+            now=now,
+        )
+    return partner
+
+
+@transaction.atomic
+def partner_delete(*, partner: Partner, actor: User | None, now: datetime) -> None:
+    """Delete a partner (one no organization names: they protect it); the audit row keeps
+    its details."""
+    audit.record(
+        action=Action.PARTNER_DELETED,
+        actor=actor,
+        target=partner,
+        before=audit.values_of(partner, PARTNER_FIELDS),
+        now=now,
+    )
+    partner.delete()
+
+
 # What decides a staff account's reach: the admin site, the desk, every permission.
 ACCESS_FIELDS = ("is_active", "is_staff", "staff_role", "is_superuser", "groups")
 
@@ -1029,8 +1068,8 @@ def account_access_record(
 ) -> bool:
     """Audit a change of what an account may do (active, staff, role, superuser, groups);
     False when none of those changed."""
-    old = {name: _plain(before[name]) for name in ACCESS_FIELDS if name in before}
-    new = {name: _plain(after[name]) for name in ACCESS_FIELDS if name in after}
+    old = {name: audit.plain(before[name]) for name in ACCESS_FIELDS if name in before}
+    new = {name: audit.plain(after[name]) for name in ACCESS_FIELDS if name in after}
     changed = sorted(name for name in new if name in old and old[name] != new[name])
     if not changed:
         return False

@@ -259,7 +259,7 @@ def test_a_follower_who_is_no_agent_is_refused(world: World) -> None:
     with pytest.raises(notices.NoticeError) as refused:
         notices.follow(ticket=ticket, agent=world.admin_a.user, now=T0)
     assert refused.value.message == str(notices.ERR_NOT_AGENT)
-    assert notices.unfollow(ticket=ticket, agent=world.agent) is False
+    assert notices.unfollow(ticket=ticket, agent=world.agent, now=T0) is False
 
 
 # --- CC --------------------------------------------------------------------------------------
