@@ -18,21 +18,24 @@ class FactorState:
     organization_requires: bool
 
 
-def factor_state(user: User, organization_slug: str = "") -> FactorState:
+def factor_state(
+    user: User, organization_slug: str = "", *, any_organization: bool = False
+) -> FactorState:
     """In one query: whether ``user`` has a confirmed factor (an app, a passkey or unused
-    recovery codes), and whether the organization of ``organization_slug`` requires a
-    second factor of its admins and ``user`` is one of them."""
+    recovery codes), and whether the organization of ``organization_slug`` (with
+    ``any_organization``: any of theirs) requires a second factor of its admins and
+    ``user`` is one of them."""
     mine = {"user": OuterRef("pk"), "confirmed": True}
+    admin_of_requiring = Membership.objects.filter(
+        user=OuterRef("pk"),
+        organization__mfa_required_for_admins=True,
+        role__in=Role.admin_roles(),
+    )
     requires = (
-        Exists(
-            Membership.objects.filter(
-                user=OuterRef("pk"),
-                organization__slug=organization_slug,
-                organization__mfa_required_for_admins=True,
-                role__in=Role.admin_roles(),
-            )
-        )
+        Exists(admin_of_requiring.filter(organization__slug=organization_slug))
         if organization_slug
+        else Exists(admin_of_requiring)
+        if any_organization
         else Value(False)
     )
     row = (

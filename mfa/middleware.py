@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy
 from core.api_errors import error_body
 from core.unavailable import database_unavailable
 from mfa import policy
-from mfa.factors import factor_state
+from mfa.factors import FactorState, factor_state
+from tenants.api_tenancy import ORGANIZATION_HEADER
 from tenants.models import User
 
 MSG_ENROL_STAFF = gettext_lazy(
@@ -60,7 +61,7 @@ class SecondFactorMiddleware:
             return None
         if is_verified(user):
             return None
-        state = factor_state(user, where.organization_slug)
+        state = _factor_state(request, user, where)
         decision = policy.decide(
             where=where,
             verified=False,
@@ -81,6 +82,18 @@ class SecondFactorMiddleware:
         message = MSG_ENROL_STAFF if where.area in policy.STAFF_AREAS else MSG_ENROL_ADMIN
         messages.warning(request, message)
         return _redirect(request, reverse("mfa:security"))
+
+
+def _factor_state(request: HttpRequest, user: User, where: policy.Where) -> FactorState:
+    """The person's factors, and whether the organization the request acts for requires
+    one of its admins. An API request with a session acts for the organization in its
+    ``X-Organization`` header, or for the one the person administers
+    (``tenants.api_tenancy``): without the header, any organization of theirs that
+    requires it counts, so the API is no way around the portal's requirement."""
+    if where.area is not policy.Area.API:
+        return factor_state(user, where.organization_slug)
+    named = request.headers.get(ORGANIZATION_HEADER, "").strip()
+    return factor_state(user, named, any_organization=not named)
 
 
 def is_verified(user: User) -> bool:

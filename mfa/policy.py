@@ -95,7 +95,8 @@ def decide(
     """What a signed-in person's request meets.
 
     ``organization_requires``: the request goes to the portal of an organization that
-    requires a second factor of its admins, and this person is one of them.
+    requires a second factor of its admins, or to the API with a session acting for one,
+    and this person is one of its admins.
     """
     if where.area is Area.OPEN or verified:
         return Decision.PASS
@@ -104,6 +105,8 @@ def decide(
         return Decision.VERIFY
     if staff and where.area in STAFF_AREAS:
         return Decision.ENROL
-    if organization_requires and where.area is Area.PORTAL:
+    # The API with a browser session reaches what the portal does (webhooks, API keys,
+    # requests): the requirement holds there too, or the API would be its way around.
+    if organization_requires and where.area in (Area.PORTAL, Area.API):
         return Decision.ENROL
     return Decision.PASS

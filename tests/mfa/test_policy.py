@@ -65,7 +65,9 @@ def test_customers_choose_unless_their_organization_requires_it_of_admins() -> N
     assert _decide(Area.PORTAL) is Decision.PASS
     assert _decide(Area.API) is Decision.PASS
     assert _decide(Area.PORTAL, organization_requires=True) is Decision.ENROL
-    # The requirement is the portal's: elsewhere they are not sent to enrol.
+    # The API with a session reaches what the portal does: the requirement holds there.
+    assert _decide(Area.API, organization_requires=True) is Decision.ENROL
+    # Elsewhere (their security page) they are not sent to enrol.
     assert _decide(Area.OTHER, organization_requires=True) is Decision.PASS
 
 
