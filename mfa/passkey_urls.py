@@ -4,20 +4,20 @@ reverse): django-otp-webauthn's JSON endpoints, with registration completed by
 
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
-from django_otp_webauthn.views import (
-    BeginCredentialAuthenticationView,
-    BeginCredentialRegistrationView,
-    CompleteCredentialAuthenticationView,
-)
 
-from mfa.passkeys import PasskeyRegistrationComplete
+from mfa.passkeys import (
+    PasskeyAuthenticationBegin,
+    PasskeyAuthenticationComplete,
+    PasskeyRegistrationBegin,
+    PasskeyRegistrationComplete,
+)
 
 app_name = "otp_webauthn"
 
 urlpatterns = [
     path(
         "registration/begin/",
-        BeginCredentialRegistrationView.as_view(),
+        PasskeyRegistrationBegin.as_view(),
         name="credential-registration-begin",
     ),
     path(
@@ -27,12 +27,12 @@ urlpatterns = [
     ),
     path(
         "authentication/begin/",
-        BeginCredentialAuthenticationView.as_view(),
+        PasskeyAuthenticationBegin.as_view(),
         name="credential-authentication-begin",
     ),
     path(
         "authentication/complete/",
-        CompleteCredentialAuthenticationView.as_view(),
+        PasskeyAuthenticationComplete.as_view(),
         name="credential-authentication-complete",
     ),
     path(

@@ -9,6 +9,7 @@ signed for any other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -16,10 +17,14 @@ from django.http.request import split_domain_port
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
+from django_otp_webauthn import exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.utils import rewrite_exceptions
 from django_otp_webauthn.views import (
+    BeginCredentialAuthenticationView,
+    BeginCredentialRegistrationView,
+    CompleteCredentialAuthenticationView,
     CompleteCredentialRegistrationView,
     _get_pywebauthn_logger,
 )
@@ -44,7 +49,35 @@ class PasskeyHelper(WebAuthnHelper):
         return device
 
 
-class PasskeyRegistrationComplete(CompleteCredentialRegistrationView):
+class _ParsedBody:
+    """The library parses the body with ``json.loads`` and turns only a JSONDecodeError
+    into its 400: a body that is not UTF-8 (NUL bytes, another encoding) raised a
+    UnicodeDecodeError, a 500. Any body that does not read as a JSON object is the same
+    malformed request here."""
+
+    def _parse_request_data(self, request: HttpRequest) -> Any:
+        try:
+            data = super()._parse_request_data(request)  # type: ignore[misc]
+        except ValueError as error:  # UnicodeDecodeError, JSONDecodeError
+            raise exceptions.MalformedRequest() from error
+        if not isinstance(data, Mapping):
+            raise exceptions.MalformedRequest()
+        return data
+
+
+class PasskeyRegistrationBegin(_ParsedBody, BeginCredentialRegistrationView):
+    pass
+
+
+class PasskeyAuthenticationBegin(_ParsedBody, BeginCredentialAuthenticationView):
+    pass
+
+
+class PasskeyAuthenticationComplete(_ParsedBody, CompleteCredentialAuthenticationView):
+    pass
+
+
+class PasskeyRegistrationComplete(_ParsedBody, CompleteCredentialRegistrationView):
     """The library's registration step, with the audit row written in the same
     transaction as the new passkey (``mfa.services.passkey_add``)."""
 
