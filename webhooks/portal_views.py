@@ -20,6 +20,7 @@ from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEventType
 
 MAX_ID = 2**63 - 1
+ERR_UNKNOWN_ACTION = gettext_lazy("Unknown action: nothing was changed.")
 
 
 class EndpointForm(forms.Form):
@@ -96,11 +97,18 @@ def endpoint_detail(request: TenantRequest, endpoint: int) -> HttpResponse:
     hook = _endpoint_or_404(request, endpoint)
     if not _is_global_admin(request):
         return refused(request, _("Webhooks"))
-    if request.method == "POST":
-        if request.POST.get("action") == "delete":
-            services.endpoint_delete(endpoint=hook, actor=request.user)
-            messages.success(request, _("The webhook endpoint is deleted."))
-            return redirect("portal:settings_webhooks", org=request.organization.slug)
+    status = 200
+    action = request.POST.get("action", "") if request.method == "POST" else None
+    if action == "delete":
+        services.endpoint_delete(endpoint=hook, actor=request.user)
+        messages.success(request, _("The webhook endpoint is deleted."))
+        return redirect("portal:settings_webhooks", org=request.organization.slug)
+    if action:
+        # Only a switch (no action) or a delete: anything else must not fall through to
+        # the switch, whose missing "active" means off.
+        messages.error(request, ERR_UNKNOWN_ACTION)
+        status = 400
+    elif action is not None:
         toggle = ToggleForm(request.POST)
         if toggle.is_valid():
             services.endpoint_set_active(
@@ -122,6 +130,7 @@ def endpoint_detail(request: TenantRequest, endpoint: int) -> HttpResponse:
             "deliveries": hook.deliveries.order_by("-created_at", "-pk")[:100],
             "event_labels": dict(WebhookEventType.choices),
         },
+        status=status,
     )
 
 
