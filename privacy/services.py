@@ -168,12 +168,27 @@ def export_request(
     person: User | None = None,
 ) -> ExportJob:
     """Record an export and hand it to a worker after commit. With ``person``: that
-    person's data (limited to ``organization`` when given); else the organization's."""
+    person's data (limited to ``organization`` when given); else the organization's. The
+    requester's same export still queued or running is returned instead of a new one."""
     if person is None and organization is None:
         raise PrivacyRefused(_("Choose an organization or a person to export."))
     if via == ExportVia.PORTAL and organization is None:
         raise PrivacyRefused(_("A portal export is of one organization."), code="forbidden")
     kind = ExportKind.PERSON if person is not None else ExportKind.ORGANIZATION
+    # The same export asked for again while the first is still being written (a double
+    # click, a second tab) is that one: no second worker run, no second audit row. The
+    # requester's row is locked so two requests at once cannot both create one.
+    User.objects.select_for_update().filter(pk=requester.pk).first()
+    pending = ExportJob.objects.filter(
+        kind=kind,
+        organization=organization,
+        person=person,
+        requested_by=requester,
+        requested_via=via,
+        status__in=(ExportStatus.QUEUED, ExportStatus.RUNNING),
+    ).first()
+    if pending is not None:
+        return pending
     job = ExportJob.objects.create(
         kind=kind,
         organization=organization,
