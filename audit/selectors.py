@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import cast
 
 from django import forms
@@ -77,8 +77,21 @@ class AuditFilterForm(forms.Form):
         return cleaned
 
 
-def _day_start(day: date, zone: tzinfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
+def _day_start(day: date, zone: tzinfo) -> datetime | None:
+    """The first instant of ``day`` in ``zone`` (in UTC); None for a day at the ends of
+    the calendar that has no such instant in UTC (0001-01-01 east of Greenwich, the day
+    after 9999-12-31): the filter then has no bound on that side."""
+    try:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _day_after(day: date) -> date | None:
+    try:
+        return day + timedelta(days=1)
+    except OverflowError:
+        return None
 
 
 def filtered(rows: AuditQuerySet, form: AuditFilterForm, *, zone: tzinfo) -> AuditQuerySet:
@@ -95,10 +108,13 @@ def filtered(rows: AuditQuerySet, form: AuditFilterForm, *, zone: tzinfo) -> Aud
         rows = rows.about(data["target"].strip())
     if data.get("organization"):
         rows = rows.for_organization(data["organization"])
-    if data.get("start"):
-        rows = rows.since(_day_start(data["start"], zone))
-    if data.get("end"):
-        rows = rows.before(_day_start(data["end"] + timedelta(days=1), zone))
+    since = _day_start(data["start"], zone) if data.get("start") else None
+    if since is not None:
+        rows = rows.since(since)
+    after = _day_after(data["end"]) if data.get("end") else None
+    until = _day_start(after, zone) if after is not None else None
+    if until is not None:
+        rows = rows.before(until)
     return rows.newest_first()
 
 
