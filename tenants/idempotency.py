@@ -8,6 +8,10 @@ first one rolled back, the second simply goes ahead. So a retry storm files one 
 
 Only completed responses are stored (the write and its record commit together); a
 request refused by validation leaves no record, and retrying it is refused the same way.
+
+"The same request" is the method, the path, every field of the body and, for a multipart
+body, every uploaded file's field, name and bytes: a retry with another file of the same
+name is another request (422), not a replay.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.renderers import JSONRenderer
@@ -52,12 +58,37 @@ def ttl() -> timedelta:
 
 
 def _request_hash(request: Request) -> str:
-    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    data = request.data
+    if isinstance(data, QueryDict):
+        # A form or multipart body: every value of each field (json.dumps of a QueryDict
+        # would keep only the last), the files apart, by their contents below.
+        data = {
+            key: [value for value in values if not isinstance(value, UploadedFile)]
+            for key, values in data.lists()
+        }
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256()
     for part in (request.method or "", request.path, canonical):
         digest.update(part.encode())
         digest.update(b"\0")
+    # Appended only when there are files, so a JSON request hashes as it always has (a
+    # record written before this still answers its retries).
+    for field, uploads in sorted(request.FILES.lists()):
+        for upload in uploads:
+            for part in (field, upload.name or "", _content_hash(upload)):
+                digest.update(part.encode())
+                digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _content_hash(upload: UploadedFile) -> str:
+    """The file's bytes hashed chunk by chunk: a large upload, spooled to disk by Django,
+    is not read into memory whole. The file is left at its start for the service."""
+    content = hashlib.sha256()
+    for chunk in upload.chunks():
+        content.update(chunk)
+    upload.seek(0)
+    return content.hexdigest()
 
 
 def idempotent(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -14,7 +17,7 @@ from tenants.credentials import IdempotencyRecord
 from tenants.idempotency import REPLAY_HEADER, purge_expired
 from tests.api.conftest import NEW_TICKET, Keys, bearer
 from tests.conftest import T0, World
-from tickets.models import Message, Ticket
+from tickets.models import Attachment, Message, Ticket
 
 
 def _post(client: APIClient, key: str, body: dict, url: str = "/api/v1/tickets/"):  # type: ignore[no-untyped-def]
@@ -63,6 +66,73 @@ def test_replies_are_idempotent_too(world: World, keys: Keys, client_a: APIClien
     first = _post(client_a, "reply-1", {"body": "Logs attached."}, url)
     again = _post(client_a, "reply-1", {"body": "Logs attached."}, url)
     assert first.json() == again.json()
+    assert Message.objects.count() == 1
+
+
+# A retry of a multipart reply is the same request only with the same files: same names
+# *and* same bytes (hashed chunk by chunk, so a large upload is not read whole).
+
+
+def _post_files(client: APIClient, key: str, url: str, *files: tuple[str, bytes]):  # type: ignore[no-untyped-def]
+    return client.post(
+        url,
+        {"body": "Logs attached.", "files": [SimpleUploadedFile(n, c) for n, c in files]},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+@pytest.fixture
+def _uploads_on_disk(settings: Any, tmp_path: Path) -> None:
+    """Stored files in the test's folder; every upload spooled to a temporary file, as a
+    large one is (the hash must read it in chunks, and leave it whole for the service)."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 16
+
+
+@pytest.mark.usefixtures("_uploads_on_disk")
+def test_the_same_key_with_another_file_of_the_same_name_is_422(
+    world: World, keys: Keys, client_a: APIClient
+) -> None:
+    ticket = world.file()
+    url = f"/api/v1/tickets/{ticket.reference}/messages/"
+    first = _post_files(client_a, "files-1", url, ("app.log", b"first run: error 17\n"))
+    other = _post_files(client_a, "files-1", url, ("app.log", b"second run: all fine\n"))
+    assert first.status_code == 201, first.content
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Message.objects.count() == 1
+    stored = Attachment.objects.get()
+    with stored.file.open("rb") as content:
+        assert content.read() == b"first run: error 17\n"  # hashing left the upload whole
+
+
+@pytest.mark.usefixtures("_uploads_on_disk")
+def test_the_same_key_with_the_same_files_replays_the_first_response(
+    world: World, keys: Keys, client_a: APIClient
+) -> None:
+    ticket = world.file()
+    url = f"/api/v1/tickets/{ticket.reference}/messages/"
+    files = (("app.log", b"error 17\n" * 1000), ("notes.txt", b"tried twice\n"))
+    first = _post_files(client_a, "files-2", url, *files)
+    again = _post_files(client_a, "files-2", url, *files)
+    assert first.status_code == again.status_code == 201, first.content
+    assert again.json() == first.json()
+    assert again[REPLAY_HEADER] == "true"
+    assert (Message.objects.count(), Attachment.objects.count()) == (1, 2)
+
+
+@pytest.mark.usefixtures("_uploads_on_disk")
+def test_the_same_key_with_a_second_file_changed_is_422(
+    world: World, keys: Keys, client_a: APIClient
+) -> None:
+    """Every file of the field counts, not only the last one."""
+    ticket = world.file()
+    url = f"/api/v1/tickets/{ticket.reference}/messages/"
+    first = _post_files(client_a, "files-3", url, ("a.txt", b"one\n"), ("b.txt", b"two\n"))
+    other = _post_files(client_a, "files-3", url, ("a.txt", b"one\n"), ("b.txt", b"2\n"))
+    assert first.status_code == 201, first.content
+    assert other.status_code == 422
     assert Message.objects.count() == 1
 
 
