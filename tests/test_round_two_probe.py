@@ -12,6 +12,7 @@ others too.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from typing import Any
@@ -355,15 +356,19 @@ def test_the_endpoint_limit_holds_on_the_portal_and_the_api(
     client: Client, world: World, keys: Keys, settings: Any
 ) -> None:
     settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, WEBHOOK_MAX_ENDPOINTS=2)
+    from webhooks.services import ERR_TOO_MANY
+
     api = bearer(keys.a_secret)
     body = {"url": PUBLIC_URL, "event_types": ["ticket.created"]}
     assert api.post("/api/v1/webhooks/", body, format="json").status_code == 201
     client.force_login(world.admin_a.user)
-    assert client.post(_hooks(), body).context["registered"] is not None
-    refused = client.post(_hooks(), body)
+    assert client.post(_hooks(), {**body, "url": PUBLIC_URL + "/2"}).context["registered"]
+    refused = client.post(_hooks(), {**body, "url": PUBLIC_URL + "/3"})
     assert refused.context["registered"] is None
-    assert refused.context["form"].errors["url"]
-    assert api.post("/api/v1/webhooks/", body, format="json").status_code == 409
+    assert refused.context["form"].errors["url"] == [str(ERR_TOO_MANY % {"limit": 2})]
+    answer = api.post("/api/v1/webhooks/", {**body, "url": PUBLIC_URL + "/3"}, format="json")
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "too_many_endpoints"
     assert WebhookEndpoint.objects.count() == 2
 
 
@@ -509,3 +514,90 @@ def test_macro_admin_twice_the_same_name_and_huge_list_values(client: Client) ->
     assert Macro.objects.get().position == 0
     for pk in (HUGE, "abc", NUL):
         assert client.get(f"/admin/tickets/macro/{pk}/change/").status_code in (302, 404), pk
+
+
+def _cursor(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# Well-formed cursors (DRF's base64 of a query string) whose position is not a time.
+FORGED_CURSORS = [
+    _cursor("p=garbage"),
+    _cursor("p=2026-13-45T99:00:00Z"),
+    _cursor("p=" + "9" * 40),
+    _cursor("p=%00"),
+    _cursor("o=" + "9" * 40),
+    _cursor("o=-5&r=1"),
+]
+
+
+@pytest.mark.parametrize("cursor", FORGED_CURSORS)
+def test_forged_cursors_are_4xx_on_every_list(world: World, keys: Keys, cursor: str) -> None:
+    api = bearer(keys.a_secret)
+    world.file()
+    assert api.get("/api/v1/tickets/", {"cursor": cursor}).status_code in (200, 400, 404)
+    created = api.post(
+        "/api/v1/webhooks/", {"url": PUBLIC_URL, "event_types": ["ticket.created"]}, format="json"
+    ).json()
+    url = f"/api/v1/webhooks/{created['id']}/deliveries/"
+    assert api.get(url, {"cursor": cursor}).status_code in (200, 400, 404)
+
+
+def test_webhook_api_garbage_cursors_and_organization_headers(
+    client: Client, world: World, keys: Keys
+) -> None:
+    api = bearer(keys.a_secret)
+    created = api.post(
+        "/api/v1/webhooks/", {"url": PUBLIC_URL, "event_types": ["ticket.created"]}, format="json"
+    ).json()
+    url = f"/api/v1/webhooks/{created['id']}/deliveries/"
+    for cursor in ("garbage", NUL, LONG, *FORGED_CURSORS):
+        answer = api.get(url, {"cursor": cursor})
+        assert answer.status_code in (200, 400, 404), cursor
+    client.force_login(world.admin_a.user)
+    for header in ("bravo", "no-such-org", "a" * 100, "al pha", "alpha\t"):
+        answer = client.get("/api/v1/webhooks/", HTTP_X_ORGANIZATION=header)
+        assert answer.status_code in (200, 403), header
+        if header.strip() != "alpha":
+            assert answer.status_code == 403, header
+    assert client.get("/api/v1/webhooks/", HTTP_X_ORGANIZATION="alpha").status_code == 200
+
+
+def test_export_pages_of_another_requester_are_404(client: Client, world: World) -> None:
+    client.force_login(world.user_a.user)
+    client.post(_privacy("mine"))
+    job = ExportJob.objects.get()
+    client.force_login(world.admin_a.user)
+    for name in ("export", "export_progress", "export_download"):
+        assert client.get(_privacy(name, export=job.pk)).status_code == 404, name
+    client.force_login(world.supervisor)
+    for name in ("export", "export_progress", "export_download"):
+        url = reverse(f"privacy:{name}", kwargs={"export": job.pk})
+        assert client.get(url).status_code == 404, name
+    assert ExportJob.objects.get().status == "queued"
+
+
+def test_registering_the_same_url_twice_is_refused_on_both_channels(
+    client: Client, world: World, keys: Keys
+) -> None:
+    """Before: a registration form sent twice (or a retried POST) made a second endpoint
+    with a second secret that nobody kept: every delivery to it was signed with a key the
+    receiver did not know, and it took a place in the organization's limit."""
+    from webhooks.services import ERR_DUPLICATE_URL
+
+    body = {"url": PUBLIC_URL, "event_types": ["ticket.created"]}
+    client.force_login(world.admin_a.user)
+    assert client.post(_hooks(), body).context["registered"] is not None
+    again = client.post(_hooks(), body)
+    assert again.context["registered"] is None
+    assert again.context["form"].errors["url"] == [str(ERR_DUPLICATE_URL)]
+    answer = bearer(keys.a_secret).post("/api/v1/webhooks/", body, format="json")
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "duplicate_url"
+    assert WebhookEndpoint.objects.count() == 1
+    assert AuditEntry.objects.filter(action=Action.WEBHOOK_CREATED).count() == 1
+    # Another organization registers the same URL as its own.
+    assert bearer(keys.b_secret).post("/api/v1/webhooks/", body, format="json").status_code == 201
+    # Deleted, it can be registered again.
+    WebhookEndpoint.objects.filter(organization=world.org_a).delete()
+    assert client.post(_hooks(), body).context["registered"] is not None

@@ -189,8 +189,9 @@ class DeliveryCursor(CursorPagination):
         summary="Register a webhook endpoint",
         description=(
             "An http(s) URL on a public address; an organization has at most "
-            "WEBHOOK_MAX_ENDPOINTS endpoints (10 by default). The response carries the "
-            "signing secret, shown only this once."
+            "WEBHOOK_MAX_ENDPOINTS endpoints (10 by default, else 409 `too_many_endpoints`) "
+            "and registers a URL once (again: 409 `duplicate_url`). The response carries "
+            "the signing secret, shown only this once."
         ),
         tags=TAGS,
         request=EndpointIn,

@@ -71,6 +71,9 @@ ERR_INACTIVE = _("This endpoint is switched off; switch it on to re-send.")
 ERR_TOO_MANY = _(
     "An organization can register at most %(limit)d webhook endpoints; delete one first."
 )
+ERR_DUPLICATE_URL = _(
+    "This URL is already registered as an endpoint; choose its events there, or delete it first."
+)
 
 # Which ticket Events an integration hears about; internal notes are never sent.
 EVENT_TYPE_FOR_KIND: dict[str, WebhookEventType] = {
@@ -103,6 +106,9 @@ _SHARED_CHANGES = ("status", "severity", "level", "lapse_at", "first_response")
 
 class WebhookError(Refused):
     """A refused webhook endpoint or delivery."""
+
+    # The organization's own state (an endpoint already there) conflicts, as with the limit.
+    status_by_code = {"duplicate_url": 409}
 
 
 # --- Endpoints -----------------------------------------------------------------------------
@@ -219,6 +225,11 @@ def endpoint_create(
         # One registration per organization at a time, so two at once cannot pass the
         # limit together.
         Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        if WebhookEndpoint.objects.for_org(organization).filter(url=url).exists():
+            # A second registration of the same URL (a form sent twice, a retried POST)
+            # would leave an endpoint whose secret nobody kept, signing what it sends
+            # with it: the receiver refuses them all, and it fills the organization's limit.
+            raise WebhookError(ERR_DUPLICATE_URL, code="duplicate_url", field="url")
         if WebhookEndpoint.objects.for_org(organization).count() >= limit:
             raise WebhookError(
                 ERR_TOO_MANY % {"limit": limit}, code="too_many_endpoints", field="url"

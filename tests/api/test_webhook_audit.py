@@ -134,7 +134,8 @@ def test_a_refused_registration_leaves_no_row(
     settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, WEBHOOK_MAX_ENDPOINTS=1)
     body = {"url": URL, "event_types": ["ticket.created"]}
     first = client_a.post("/api/v1/webhooks/", body, format="json")
-    second = client_a.post("/api/v1/webhooks/", body, format="json")
+    another = {**body, "url": URL + "/another"}
+    second = client_a.post("/api/v1/webhooks/", another, format="json")
     assert first.status_code == 201
     assert second.json()["code"] == "too_many_endpoints"
     assert [row[0] for row in _rows()] == [Action.WEBHOOK_CREATED]
