@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -33,8 +33,13 @@ PENDING_APP_KEY = "mfa_pending_app_key"
 def safe_next(request: HttpRequest) -> str:
     """Where to go afterwards: the ``next`` asked for when it stays on this site."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # A control character would make the Location header invalid (a 500), not a redirect.
+    if (
+        target
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return ""
@@ -50,9 +55,11 @@ def _with_next(url: str, next_url: str) -> str:
 def verify(request: HttpRequest) -> HttpResponse:
     """The second step: a code from an authenticator app, a recovery code, or a passkey."""
     user = signed_in_user(request)
+    # A URL, never a view name: redirect() would try to reverse a ``next`` with no slash
+    # or dot in it ("desk") as one, and fail with a 500.
     next_url = safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
     if is_verified(user) or not factors.factor_state(user).has_factor:
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with into_form(form, field="code"):
@@ -70,7 +77,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                     )
                     % {"left": left},
                 )
-            return redirect(next_url)
+            return HttpResponseRedirect(next_url)
     return render(
         request,
         "mfa/verify.html",

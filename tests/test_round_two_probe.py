@@ -601,3 +601,30 @@ def test_registering_the_same_url_twice_is_refused_on_both_channels(
     # Deleted, it can be registered again.
     WebhookEndpoint.objects.filter(organization=world.org_a).delete()
     assert client.post(_hooks(), body).context["registered"] is not None
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [NUL, "desk", "javascript:alert(1)", "//evil.test/", "https://evil.test/", "/\\evil.test",
+     "/desk/\x00", LONG],
+)  # fmt: skip
+def test_second_factor_pages_drop_a_bad_next(client: Client, world: World, next_url: str) -> None:
+    """Before: a ``next`` with no slash or dot ("desk") was taken for a view name by
+    ``redirect()`` and failed to reverse, and one with a NUL byte made an invalid
+    Location header: a 500 after the right code, or for anyone without a factor."""
+    force_login_password_only(client, world.agent)
+    page = client.get(reverse("mfa:verify"), {"next": next_url})
+    assert page.status_code == 200
+    assert "evil" not in page.context["next"] and "javascript" not in page.context["next"]
+    device = give_app(world.agent)
+    from tests.mfa_support import app_code
+
+    answer = client.post(reverse("mfa:verify"), {"code": app_code(device), "next": next_url})
+    assert answer.status_code == 302
+    assert "evil" not in answer["Location"] and "javascript" not in answer["Location"]
+    assert client.get(reverse("mfa:security"), {"next": next_url}).status_code == 200
+    # Someone without a factor is sent on at once, to the same checked place.
+    force_login_password_only(client, world.user_a.user)
+    passed = client.get(reverse("mfa:verify"), {"next": next_url})
+    assert passed.status_code == 302
+    assert "evil" not in passed["Location"] and "javascript" not in passed["Location"]
