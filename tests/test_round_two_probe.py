@@ -523,24 +523,44 @@ def _cursor(text: str) -> str:
 # Well-formed cursors (DRF's base64 of a query string) whose position is not a time.
 FORGED_CURSORS = [
     _cursor("p=garbage"),
+    _cursor("p=2026-01-01"),
+    _cursor("p=2026-06-10 10:00:00"),
     _cursor("p=2026-13-45T99:00:00Z"),
     _cursor("p=" + "9" * 40),
     _cursor("p=%00"),
-    _cursor("o=" + "9" * 40),
     _cursor("o=-5&r=1"),
 ]
 
 
 @pytest.mark.parametrize("cursor", FORGED_CURSORS)
-def test_forged_cursors_are_4xx_on_every_list(world: World, keys: Keys, cursor: str) -> None:
+def test_forged_cursors_are_404_on_every_list(world: World, keys: Keys, cursor: str) -> None:
+    """Before: a position that is no time was a Django validation error, and a time
+    without a zone was read as a naive datetime in the server's zone (a RuntimeWarning,
+    an error under the tests); now each is DRF's answer to a bad cursor, 404."""
     api = bearer(keys.a_secret)
     world.file()
-    assert api.get("/api/v1/tickets/", {"cursor": cursor}).status_code in (200, 400, 404)
+    for ordering in ("", "created_at", "-updated_at"):
+        answer = api.get("/api/v1/tickets/", {"cursor": cursor, "ordering": ordering})
+        assert answer.status_code == 404, ordering
     created = api.post(
         "/api/v1/webhooks/", {"url": PUBLIC_URL, "event_types": ["ticket.created"]}, format="json"
     ).json()
     url = f"/api/v1/webhooks/{created['id']}/deliveries/"
-    assert api.get(url, {"cursor": cursor}).status_code in (200, 400, 404)
+    assert api.get(url, {"cursor": cursor}).status_code == 404
+
+
+def test_the_lists_own_cursors_still_page(world: World, keys: Keys) -> None:
+    api = bearer(keys.a_secret)
+    for _ in range(3):
+        world.file()
+    first = api.get("/api/v1/tickets/", {"page_size": 2}).json()
+    assert first["next"]
+    second = api.get(first["next"])
+    assert second.status_code == 200
+    assert len(second.json()["results"]) == 1
+    # An offset past DRF's cutoff is cut to it: an empty page, not an error.
+    far = api.get("/api/v1/tickets/", {"cursor": _cursor("o=" + "9" * 40)})
+    assert far.status_code == 200
 
 
 def test_webhook_api_garbage_cursors_and_organization_headers(

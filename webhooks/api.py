@@ -16,13 +16,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import error_responses
+from core.pagination import TimeCursorPagination
 from core.serializers import StrictSerializer
 from tenants.api_tenancy import ApiTenant, IsGlobalAdmin, IsTenantAdmin, api_tenant
 from webhooks import services
@@ -173,7 +173,7 @@ def _actor_label(tenant: ApiTenant) -> str | None:
     return None if tenant.user is not None else tenant.label
 
 
-class DeliveryCursor(CursorPagination):
+class DeliveryCursor(TimeCursorPagination):
     page_size = 50
     ordering = ("-created_at", "-pk")
 

@@ -26,13 +26,14 @@ from drf_spectacular.utils import (
 )
 from phonenumber_field.phonenumber import PhoneNumber
 from rest_framework import filters, generics, serializers, status
-from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.pagination import Cursor
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import ErrorOut, error_body, error_responses
+from core.pagination import TimeCursorPagination
 from core.refusals import captured
 from tenants.api_tenancy import ORGANIZATION_HEADER, ApiTenant, IsTenantAdmin, api_tenant
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -164,7 +165,7 @@ class TenantView(APIView):
         return self.once(request, handle)
 
 
-class TicketCursor(CursorPagination):
+class TicketCursor(TimeCursorPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
