@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +53,8 @@ ERR_NO_PRIMARY_FACTOR = _(
     "Add an authenticator app or a passkey first: recovery codes stand in for one of them."
 )
 ERR_FACTOR_GONE = _("That factor no longer exists.")
+
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
 
 RECOVERY_CODE_COUNT = 10
 # Lower-case letters and digits without the easily confused ones (0/o, 1/l/i).
@@ -123,8 +127,11 @@ def app_setup(*, user: User, key_hex: str) -> AppSetup:
 
 
 def _digits(code: str) -> int | None:
-    cleaned = code.replace(" ", "").replace("-", "")
-    if not cleaned.isdigit() or len(cleaned) != 6:
+    """The six digits of an app's code, or None. Full-width digits (typed with an East
+    Asian keyboard) read as their ASCII ones; anything else Python calls a digit (a
+    superscript ², a circled ①) int() cannot read, so ``isdigit`` is no test here."""
+    cleaned = unicodedata.normalize("NFKC", code).replace(" ", "").replace("-", "")
+    if not _SIX_DIGITS.fullmatch(cleaned):
         return None
     return int(cleaned)
 
