@@ -1,5 +1,6 @@
 """``/accounts/passkeys/`` (namespace ``otp_webauthn``, which the library's template tags
-reverse): django-otp-webauthn's JSON endpoints, with registration completed by
+reverse): django-otp-webauthn's JSON endpoints, each reading its body strictly (a body
+that is no JSON object is a 400, ``mfa.passkeys``), with registration completed by
 ``mfa.passkeys.PasskeyRegistrationComplete`` so the audit row is written with it."""
 
 from django.urls import path
