@@ -104,7 +104,13 @@ def test_passkey_endpoints_answer_garbage_with_4xx(
     ):
         url = reverse(f"otp_webauthn:{name}")
         response = client.post(url, body, content_type="application/json")
-        assert response.status_code < 500, (name, body, response.status_code)
+        is_object = body == b"" or body.startswith(b"{")
+        if is_object and name.endswith("-begin"):
+            # A ceremony's start reads nothing of the body: it answers its options.
+            assert response.status_code == 200, (name, body)
+        else:
+            # Before: a body that is not UTF-8 raised UnicodeDecodeError (a 500).
+            assert 400 <= response.status_code < 500, (name, body, response.status_code)
         assert client.get(url).status_code in (404, 405), name
 
 
@@ -199,10 +205,12 @@ def test_erasing_twice_is_not_an_error_page(client: Client, world: World) -> Non
     first = client.post(url)
     assert first.status_code == 302
     second = client.post(url)
-    assert second.status_code < 500
+    assert second.status_code in (302, 404)
     client.force_login(world.supervisor)
     url = reverse("privacy:erase", kwargs={"person": member.user.pk})
-    assert client.post(url).status_code < 500
+    assert client.post(url).status_code == 302
+    # Erasure is idempotent: one audit row, whatever the channel of the second try.
+    assert AuditEntry.objects.filter(action=Action.PERSON_ERASED).count() == 1
 
 
 def test_desk_erasure_of_an_already_erased_person_twice(client: Client, world: World) -> None:
@@ -210,8 +218,11 @@ def test_desk_erasure_of_an_already_erased_person_twice(client: Client, world: W
     client.force_login(world.supervisor)
     url = reverse("privacy:erase", kwargs={"person": person.pk})
     assert client.post(url).status_code == 302
-    assert client.post(url).status_code < 500
-    assert client.get(url).status_code == 200
+    assert client.post(url).status_code == 302
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["already"] is True
+    assert AuditEntry.objects.filter(action=Action.PERSON_ERASED).count() == 1
 
 
 def test_export_download_methods(client: Client, world: World) -> None:
