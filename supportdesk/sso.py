@@ -9,31 +9,40 @@ for still applies after it (nothing here marks the session as verified).
 Configured from the environment (settings.py "Single sign-on"); with no client id there
 are no routes and no button. The provider's endpoints are either given or read from its
 discovery document on first use (cached for an hour).
+
+Signing out of a session the provider opened ends the provider's session too
+(RP-initiated logout): the browser is sent to its end-session endpoint with the ID token
+kept at sign-in, and comes back to the sign-in page. Otherwise the next "Sign in with …"
+on a shared computer would sign the previous person straight back in.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import requests
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.generic import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
-from mozilla_django_oidc.utils import import_from_settings
+from mozilla_django_oidc.utils import absolutify, import_from_settings
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
+    OIDCLogoutView,
 )
 
 from audit.actions import Action
@@ -50,6 +59,12 @@ PROVIDER_ENDPOINTS = {
     "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
 }
 DISCOVERY_SECONDS = 3600
+# Where the provider ends its own session (OpenID Connect RP-Initiated Logout 1.0, 2.1).
+END_SESSION_DISCOVERED = "end_session_endpoint"
+# The backend that opened a single sign-on session, as Django keeps it in the session.
+BACKEND_PATH = "supportdesk.sso.StaffOIDCBackend"
+# Where mozilla-django-oidc keeps the ID token (OIDC_STORE_ID_TOKEN): the id_token_hint.
+ID_TOKEN_SESSION_KEY = "oidc_id_token"
 
 NOT_STAFF = _(
     "Single sign-on is for support staff only, and %(email)s is not the address of an "
@@ -74,6 +89,10 @@ UNAVAILABLE = _(
 )
 NOT_COMPLETED = _(
     "Single sign-on with %(provider)s did not complete. Start again, or sign in with your password."
+)
+STILL_SIGNED_IN = _(
+    "You are signed out of the support desk, but you may still be signed in at "
+    "%(provider)s. On a shared computer, sign out there too or close the browser."
 )
 
 
@@ -273,3 +292,57 @@ class CallbackView(OIDCAuthenticationCallbackView):
             self.request,
             SsoRefused(NOT_COMPLETED % {"provider": provider_name()}, code="sso_not_completed"),
         )
+
+
+def end_session_endpoint() -> str:
+    """Where the provider ends its session: OIDC_OP_LOGOUT_ENDPOINT, else the discovery
+    document's; "" when it has none (or nothing is discovered: endpoints given, no issuer).
+    A provider that cannot be reached is a refusal, as at sign-in."""
+    explicit = str(getattr(settings, "OIDC_OP_LOGOUT_ENDPOINT", "") or "")
+    if explicit or not settings.OIDC_OP_ISSUER:
+        return explicit
+    url = discovery().get(END_SESSION_DISCOVERED)
+    return url if isinstance(url, str) else ""
+
+
+def provider_logout_url(request: HttpRequest) -> str:
+    """mozilla-django-oidc's OIDC_OP_LOGOUT_URL_METHOD: where the browser goes once the
+    person is signed out here (asked just before, while their session is still readable).
+
+    A session single sign-on opened goes on to the provider's end-session endpoint, which
+    ends the provider's session and sends the browser back to the sign-in page (which
+    must be registered there as a post-logout redirect URI). Every other session, or a
+    provider without such an endpoint, ends here only, as Django's own sign-out does."""
+    signed_out_here = resolve_url(settings.LOGOUT_REDIRECT_URL)
+    if request.session.get(BACKEND_SESSION_KEY) != BACKEND_PATH:
+        return signed_out_here
+    try:
+        endpoint = end_session_endpoint()
+    except SsoRefused:
+        endpoint = ""
+    if not endpoint:
+        # Signing out here still ends the desk's session; the person is told the provider's
+        # may live on (the reason RP-initiated logout exists).
+        messages.warning(request, STILL_SIGNED_IN % {"provider": provider_name()})
+        return signed_out_here
+    params = {
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+        "post_logout_redirect_uri": absolutify(request, signed_out_here),
+    }
+    # The hint names the person and this client, so the provider can end the session
+    # without asking; a session from before ID tokens were kept goes without (the
+    # provider then asks whether to sign out there).
+    id_token = request.session.get(ID_TOKEN_SESSION_KEY)
+    if isinstance(id_token, str) and id_token:
+        params["id_token_hint"] = id_token
+    separator = "&" if "?" in endpoint else "?"
+    return f"{endpoint}{separator}{urlencode(params)}"
+
+
+@method_decorator(never_cache, name="dispatch")
+class SignOutView(OIDCLogoutView):
+    """The sign-out (POST only, as Django's) where single sign-on is configured:
+    mozilla-django-oidc's logout view, which asks provider_logout_url where to send the
+    browser before it signs the person out (the audit trail's receiver records that)."""
+
+    http_method_names = ["post", "options"]

@@ -7,7 +7,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from core import metrics
-from supportdesk import devmail, health, views
+from supportdesk import devmail, health, sso, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +20,12 @@ urlpatterns = [
     ),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/logout/",
+        # With single sign-on, signing out of its session ends the provider's too.
+        sso.SignOutView.as_view() if settings.SSO_ENABLED else auth_views.LogoutView.as_view(),
+        name="logout",
+    ),
     # The second step of signing in and the security page (mfa), and the passkeys' JSON
     # endpoints (django-otp-webauthn).
     path("accounts/", include("mfa.urls")),

@@ -49,6 +49,12 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEY": Path(os.environ["OIDC_PROVIDER_KEY"]).read_text(encoding="utf-8"),
     "SCOPES": {"openid": "OpenID Connect", "email": "E-mail address"},
     "OAUTH2_VALIDATOR_CLASS": "tests.oidc_provider.validator.Validator",
+    # RP-initiated logout at /o/logout/, in the discovery document as end_session_endpoint.
+    # With an id_token_hint naming the person signed in here it ends their session without
+    # asking (as common providers do); without one, or for someone else, it asks first.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
 }
 
 LOGGING = {

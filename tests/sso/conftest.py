@@ -2,10 +2,12 @@
 django-oauth-toolkit project in tests/oidc_provider, run as a second Django process on a
 free port with its own SQLite file and an RSA signing key generated here, waited on until
 it answers and stopped after. The tests drive its sign-in form over real HTTP (httpx,
-cookies kept) and the site exchanges the code with it over real HTTP too."""
+cookies kept: a test that needs the provider to remember who signed in there keeps one
+browser for its length) and the site exchanges the code with it over real HTTP too."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -31,6 +33,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 PROVIDER_PASSWORD = "provider-pass-2026"
 # The site under test is Django's test client: its callback, registered at the provider.
 REDIRECT_URI = "http://testserver/accounts/sso/callback/"
+# Where the provider's end-session endpoint sends the browser back to: the sign-in page.
+POST_LOGOUT_REDIRECT_URI = "http://testserver/accounts/login/"
 CLIENT_ID = "supportdesk-tests"
 CLIENT_SECRET = "supportdesk-tests-secret-0123456789"
 
@@ -68,11 +72,18 @@ class Provider:
             "OIDC_OP_JWKS_ENDPOINT": f"{self.issuer}/.well-known/jwks.json",
         }
 
-    def authorize(self, authorize_url: str, email: str) -> str:
-        """A browser at the provider: sent to its sign-in form, signs in as ``email``, and
-        is sent back; returns where to (the site's callback with the code and state)."""
+    @property
+    def end_session_endpoint(self) -> str:
+        return f"{self.issuer}/logout/"
+
+    def authorize(self, authorize_url: str, email: str, browser: httpx.Client | None = None) -> str:
+        """A browser at the provider (``browser``, else a new one): sent to its sign-in
+        form, signs in as ``email``, and is sent back; returns where to (the site's
+        callback with the code and state)."""
         assert authorize_url.startswith(self.url), authorize_url
-        with httpx.Client(follow_redirects=False, timeout=20) as browser:
+        with contextlib.ExitStack() as stack:
+            if browser is None:
+                browser = stack.enter_context(provider_browser())
             asked = browser.get(authorize_url)
             assert asked.status_code == 302, asked.text
             login_url = urljoin(authorize_url, asked.headers["location"])
@@ -94,11 +105,25 @@ class Provider:
             assert back.status_code == 302, back.text
             return str(back.headers["location"])
 
+    def asks_for_password(self, authorize_url: str, browser: httpx.Client) -> bool:
+        """Whether the provider, asked to authorize in ``browser``, wants its sign-in form
+        (nobody signed in there) rather than sending the browser straight back."""
+        asked = browser.get(authorize_url)
+        assert asked.status_code == 302, asked.text
+        return urljoin(authorize_url, asked.headers["location"]).startswith(
+            f"{self.url}/accounts/login/"
+        )
+
     def tail(self) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
         except OSError:
             return "(no log)"
+
+
+def provider_browser() -> httpx.Client:
+    """The browser's side at the provider: its cookies (the provider's session) kept."""
+    return httpx.Client(follow_redirects=False, timeout=20)
 
 
 def _environment(workdir: Path) -> dict[str, str]:
@@ -130,15 +155,22 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    workdir = tmp_path_factory.mktemp("oidc-provider")
+@contextlib.contextmanager
+def running_provider(
+    workdir: Path,
+    *,
+    redirect_uri: str = REDIRECT_URI,
+    signed_out_uri: str = POST_LOGOUT_REDIRECT_URI,
+) -> Iterator[Provider]:
+    """The provider, serving until the block ends, with the site's callback and sign-in
+    page registered (the test client's by default; the browser tier's live server's)."""
     environment = _environment(workdir)
     setup = subprocess.run(
         [
             *(sys.executable, "-m", "django", "provider_setup"),
             *("--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET),
-            *("--redirect-uri", REDIRECT_URI),
+            *("--redirect-uri", redirect_uri),
+            *("--post-logout-redirect-uri", signed_out_uri),
             *(
                 f"--person={email}:{PROVIDER_PASSWORD}" + ("" if verified else ":unverified")
                 for email, verified in PEOPLE.items()
@@ -178,17 +210,27 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
             process.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    with running_provider(tmp_path_factory.mktemp("oidc-provider")) as served:
+        yield served
+
+
 @pytest.fixture
 def sso(settings: pytest.FixtureRequest, provider: Provider) -> Provider:
     """The site configured for the provider by its issuer (endpoints discovered), as
     settings.py configures it from OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET and
     OIDC_OP_ISSUER; with the single sign-on routes."""
+    return configure_site(settings, provider)
+
+
+def configure_site(settings: pytest.FixtureRequest, provider: Provider) -> Provider:
     settings.SSO_ENABLED = True
     settings.SSO_PROVIDER_NAME = "Test ID"
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.OIDC_OP_ISSUER = provider.issuer
-    for name in provider.endpoints():
+    for name in [*provider.endpoints(), "OIDC_OP_LOGOUT_ENDPOINT"]:
         setattr(settings, name, "")
     settings.AUTHENTICATION_BACKENDS = [
         *settings.AUTHENTICATION_BACKENDS,
@@ -198,12 +240,19 @@ def sso(settings: pytest.FixtureRequest, provider: Provider) -> Provider:
     return provider
 
 
-def sso_sign_in(client: Client, provider: Provider, email: str, *, next_url: str = "") -> str:
+def sso_sign_in(
+    client: Client,
+    provider: Provider,
+    email: str,
+    *,
+    next_url: str = "",
+    browser: httpx.Client | None = None,
+) -> str:
     """Start at the site, sign in at the provider, come back: the site's callback URL
     (path and query) the provider sent the browser to."""
     start = client.get("/accounts/sso/start/" + (f"?next={next_url}" if next_url else ""))
     assert start.status_code == 302, start.content
-    callback = urlsplit(provider.authorize(start["Location"], email))
+    callback = urlsplit(provider.authorize(start["Location"], email, browser))
     assert (callback.scheme, callback.netloc, callback.path) == (
         "http",
         "testserver",

@@ -8,12 +8,14 @@ from __future__ import annotations
 import runpy
 import socket
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.auth.views import LogoutView
 from django.core.exceptions import SuspiciousOperation
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -21,7 +23,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from audit.actions import Action
 from audit.models import AuditEntry
-from supportdesk.sso import StaffOIDCBackend
+from supportdesk.sso import SignOutView, StaffOIDCBackend
 from tenants.models import User
 from tests.factories import PASSWORD, AgentFactory, MembershipFactory, SupervisorFactory
 from tests.sso.conftest import (
@@ -194,13 +196,16 @@ def test_the_sign_in_page_offers_the_button_only_when_configured(
 
 
 def test_supportdesk_routes_sso_only_when_configured(settings: pytest.FixtureRequest) -> None:
-    def routes() -> list[str]:
+    def routes() -> dict[str, Any]:
         urls = runpy.run_path(str(PROJECT / "supportdesk" / "urls.py"))["urlpatterns"]
-        return [str(pattern.pattern) for pattern in urls]
+        return {str(pattern.pattern): pattern for pattern in urls}
 
     assert "accounts/sso/" not in routes()
+    assert routes()["accounts/logout/"].callback.view_class is LogoutView
     settings.SSO_ENABLED = True
     assert "accounts/sso/" in routes()
+    # Signing out of a single sign-on session then ends the provider's too.
+    assert routes()["accounts/logout/"].callback.view_class is SignOutView
 
 
 def test_passwords_still_work_and_never_reach_the_provider(

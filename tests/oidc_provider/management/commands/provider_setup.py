@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", required=True)
         parser.add_argument("--client-secret", required=True)
         parser.add_argument("--redirect-uri", required=True)
+        parser.add_argument("--post-logout-redirect-uri", required=True)
         parser.add_argument(
             "--person",
             action="append",
@@ -36,6 +37,8 @@ class Command(BaseCommand):
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=options["redirect_uri"],
+            # Where its RP-initiated logout may send the browser back to.
+            post_logout_redirect_uris=options["post_logout_redirect_uri"],
             algorithm=Application.RS256_ALGORITHM,
             skip_authorization=True,
         )
