@@ -88,3 +88,75 @@ class PolicyChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PreviewStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    # The draft changed, was published or discarded before a worker took it.
+    STALE = "stale", _("Out of date")
+
+
+class ReviewPreview(models.Model):
+    """The review page's preview of what publishing a draft does to the open requests,
+    when there are too many of them to count in the request (``slapolicies.previews``):
+    a worker computes it batch by batch, and this row is the page's progress bar and
+    then its result. It answers for the draft as it stood (``fingerprint``): the page
+    says so when the draft has changed since."""
+
+    # A discarded draft leaves the row behind, without its version: the page says so.
+    version = models.ForeignKey(
+        "severity.SlaPolicyVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("policy version"),
+    )
+    fingerprint = models.CharField(max_length=64)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=PreviewStatus.choices, default=PreviewStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(_("open requests"), default=0)
+    done = models.PositiveIntegerField(_("previewed"), default=0)
+    moved_earlier = models.PositiveIntegerField(_("move earlier"), default=0)
+    moved_later = models.PositiveIntegerField(_("move later"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    breached_now = models.PositiveIntegerField(_("would breach at once"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
+    # The time the deadlines were judged against ("would breach at once").
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Moved on every batch: a running preview that stops moving lost its worker.
+    touched_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA review preview")
+        verbose_name_plural = _("SLA review previews")
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == PreviewStatus.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, self.done * 100 // self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (PreviewStatus.DONE, PreviewStatus.FAILED, PreviewStatus.STALE)

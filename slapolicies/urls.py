@@ -11,6 +11,7 @@ urlpatterns = [
     path("versions/<int:version>/", views.version, name="version"),
     path("versions/<int:version>/review/", views.review, name="review"),
     path("versions/<int:version>/discard/", views.version_discard, name="version_discard"),
+    path("previews/<int:preview>/", views.review_preview, name="review_preview"),
     path("organizations/", views.assign, name="assign"),
     path("jobs/<int:job>/", views.job, name="job"),
     path("jobs/<int:job>/progress/", views.job_progress, name="job_progress"),

@@ -30,11 +30,12 @@ from severity.models import (
     version_in_force,
 )
 from slapolicies import forms as policy_forms
-from slapolicies import selectors, services
+from slapolicies import previews, selectors, services
+from slapolicies.models import ReviewPreview
 from tenants.access import AgentRequest, supervisor_view
 from tenants.models import Organization
 from tickets.models import RemeasureJob, RemeasureKind
-from tickets.remeasure import preview
+from tickets.remeasure import Impact, preview
 
 # --- Policies --------------------------------------------------------------------------------
 
@@ -192,7 +193,18 @@ def review(request: AgentRequest, version: int) -> HttpResponse:
             messages.success(request, _("Published for new requests."))
             return redirect("slapolicies:policy", policy=row.policy_id)
         return redirect("slapolicies:review", version=row.pk)
-    impact = preview(kind=RemeasureKind.POLICY, now=timezone.now(), version=row)
+    impact: Impact | None = None
+    state: previews.PreviewState | None = None
+    if not row.is_published:
+        now = timezone.now()
+        # A large preview is a worker's: the page shows its progress and polls for it.
+        counted = previews.review_impact(
+            version=row, actor=request.user, now=now, fresh=request.GET.get("fresh") == "1"
+        )
+        if isinstance(counted, Impact):
+            impact = counted
+        else:
+            state = previews.preview_state(counted, now=now)
     in_force = row.policy.current_version
     return render(
         request,
@@ -201,10 +213,21 @@ def review(request: AgentRequest, version: int) -> HttpResponse:
             "version": row,
             "policy": row.policy,
             "impact": impact,
+            "state": state,
             "grid": selectors.target_grid(row, compare_to=in_force),
             "in_force": in_force,
         },
     )
+
+
+@supervisor_view
+@require_GET
+def review_preview(request: AgentRequest, preview: int) -> HttpResponse:
+    """A large review's preview alone, polled by the review page every second until it
+    is done (or can no longer be shown: the draft changed, was published or discarded)."""
+    job = get_object_or_404(ReviewPreview.objects.select_related("version__policy"), pk=preview)
+    state = previews.preview_state(job, now=timezone.now())
+    return render(request, "slapolicies/_review_preview.html", {"state": state})
 
 
 @supervisor_view

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -381,9 +381,11 @@ def preview(
     version: SlaPolicyVersion | None = None,
     calendar: Calendar | None = None,
     organization: Organization | None = None,
+    progress: Callable[[Impact], None] | None = None,
 ) -> Impact:
     """What the change would do to the open tickets now, written nowhere. ``version`` may
-    be a draft: its targets are read as they stand."""
+    be a draft: its targets are read as they stand. ``progress`` is called after each
+    batch with the tally so far (a worker's preview job shows it as its progress bar)."""
     if kind == RemeasureKind.ORGANIZATION and organization is not None and version is None:
         version = SlaPolicyVersion.objects.get(pk=_organization_version(organization))
     query = candidates(kind=kind, version=version, calendar=calendar, organization=organization)
@@ -395,6 +397,8 @@ def preview(
             rows, kind=kind, version=version, targets=targets, zones=_zones(rows, zones), now=now
         ):
             impact.add(_impact_of(outcome))
+        if progress is not None:
+            progress(impact)
     return impact
 
 

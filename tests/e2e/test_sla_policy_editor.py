@@ -23,6 +23,8 @@ from tests.e2e.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+H = timedelta(hours=1)
+
 
 @pytest.fixture
 def eager_tasks(settings: Any) -> Iterator[None]:
@@ -151,3 +153,35 @@ def test_the_progress_bar_follows_a_running_job(
     expect(page.locator("#job-status")).to_have_text("Done")  # type: ignore[attr-defined]
     expect(progress).not_to_have_attribute("hx-trigger", re.compile(".*"))
     expect(page).to_have_url(re.compile(rf"/desk/sla/jobs/{job.pk}/$"))
+
+
+def test_a_large_preview_shows_its_progress_and_then_the_result(
+    world: World, page: object, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the threshold the review page comes at once with a progress bar that htmx
+    polls; the worker's result replaces it when ready. The test is the worker here."""
+    from playwright.sync_api import expect
+
+    from severity.models import SlaPolicy
+    from slapolicies import previews
+    from slapolicies.models import ReviewPreview
+    from tests.slapolicies.test_services import draft_with
+
+    world.file(now=timezone.now() - timedelta(hours=1))
+    draft = draft_with(world, SlaPolicy.objects.default(), B_technical={"first_response": 8 * H})
+    settings.SUPPORTDESK = dataclasses.replace(settings.SUPPORTDESK, DEADLINE_TASKS=True)
+    monkeypatch.setattr(previews, "SYNC_LIMIT", 0)
+    monkeypatch.setattr(previews, "_publish", lambda job_id: None)
+    sign_in(page, world.supervisor.email)
+
+    page.goto(f"/desk/sla/versions/{draft.pk}/review/")  # type: ignore[attr-defined]
+    progress = page.locator("#review-preview")  # type: ignore[attr-defined]
+    expect(progress).to_contain_text("0 of 1 open request (0 %)")
+    expect(progress).to_have_attribute("hx-trigger", "every 1s")
+    job = ReviewPreview.objects.get()
+    previews.preview_run(job.pk, now=timezone.now())
+
+    impact = page.locator("#impact")  # type: ignore[attr-defined]
+    expect(impact).to_contain_text("1 open request measured on this policy")
+    expect(impact).to_contain_text("1 move earlier, 0 later, 0 unchanged, 0 would breach at once")
+    expect(progress).not_to_have_attribute("hx-trigger", re.compile(".*"))
