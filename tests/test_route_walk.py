@@ -330,10 +330,12 @@ def _supervisor_only(route: Route) -> bool:
 
 
 def _sla_ids() -> dict[str, object]:
-    """A policy, its version, a calendar and a re-measure job for the SLA editor's routes."""
+    """A policy, its version, a calendar, a re-measure job and a review preview for the
+    SLA editor's routes."""
     from django.utils import timezone
 
     from severity.models import Calendar, SlaPolicy
+    from slapolicies.models import ReviewPreview
     from tickets.models import RemeasureJob, RemeasureKind
 
     policy = SlaPolicy.objects.default()
@@ -342,11 +344,13 @@ def _sla_ids() -> dict[str, object]:
     job = RemeasureJob.objects.create(
         kind=RemeasureKind.POLICY, version=policy.current_version, created_at=timezone.now()
     )
+    preview = ReviewPreview.objects.create(version=policy.current_version, fingerprint="walk")
     return {
         "policy": policy.pk,
         "version": policy.current_version_id,
         "calendar": calendar.pk,
         "job": job.pk,
+        "preview": preview.pk,
     }
 
 
@@ -416,6 +420,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(world: World, client: Client) ->
             "version": 1,
             "calendar": 1,
             "job": 1,
+            "preview": 1,
             "export": 1,
             "person": 1,
         }

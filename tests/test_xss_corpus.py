@@ -186,10 +186,11 @@ def _desk_values(corpus: Corpus) -> dict[str, object]:
 
 
 def _hostile_sla(world: World, now: datetime) -> dict[str, object]:
-    """An SLA policy, its draft, a calendar holiday and a re-measure job with hostile
-    names and notes, for the SLA policy editor's pages."""
+    """An SLA policy, its draft, a calendar holiday, a re-measure job and a failed review
+    preview with hostile names, notes and errors, for the SLA policy editor's pages."""
     from severity.models import Calendar, CalendarHoliday
     from slapolicies import services as sla
+    from slapolicies.models import PreviewStatus, ReviewPreview
     from tickets.models import RemeasureJob, RemeasureKind
 
     policy = sla.policy_create(
@@ -203,7 +204,16 @@ def _hostile_sla(world: World, now: datetime) -> dict[str, object]:
     job = RemeasureJob.objects.create(
         kind=RemeasureKind.POLICY, version=draft, error=HOSTILE, created_at=now
     )
-    return {"policy": policy.pk, "version": draft.pk, "calendar": calendar.pk, "job": job.pk}
+    preview = ReviewPreview.objects.create(
+        version=draft, fingerprint=HOSTILE[:64], status=PreviewStatus.FAILED, error=HOSTILE
+    )
+    return {
+        "policy": policy.pk,
+        "version": draft.pk,
+        "calendar": calendar.pk,
+        "job": job.pk,
+        "preview": preview.pk,
+    }
 
 
 def _hostile_mail(world: World, ticket: Ticket, now: datetime) -> Any:
