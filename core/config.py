@@ -29,6 +29,9 @@ class SupportdeskConfig:
     MAILIN_POLL_SECONDS: float
     MAILIN_IMAP: ImapAccount | None
     MAILIN_MAILDIR: Path
+    # The largest incoming message acted on, in bytes as stored (attachments encoded):
+    # a larger one is refused from its size and header alone, never downloaded or parsed.
+    MAILIN_MAX_MESSAGE_BYTES: int
 
     # The SLA sweep and its per-ticket deadline tasks.
     SWEEP_INTERVAL_SECONDS: float

@@ -17,7 +17,10 @@ Message-ID (``IncomingMail``) and does one of:
   closed request, from the same people as a reply, files a follow-up linked to it
   (``ticket_follow_up``: the closed one's answers, the e-mail's text);
 - ``refused``: anyone else; nothing changes and the sender gets one polite answer with the
-  portal's address, at most one per sender and hour.
+  portal's address, at most one per sender and hour. A message larger than
+  ``MAILIN_MAX_MESSAGE_BYTES`` is refused too, from its size and header alone
+  (``ingest_oversize``: transports hand over only those, so it is never downloaded or
+  parsed whole), and its sender told the limit.
 
 The ticket is found by the signed reply address, else by ``In-Reply-To``/``References``
 naming one of our Message-IDs, else by ``[SR-000123]`` in the subject — the subject only
@@ -31,7 +34,7 @@ import hashlib
 import logging
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
@@ -46,6 +49,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.core.mail import EmailMessage as OutgoingEmail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -100,6 +104,25 @@ REASON_EMPTY = "no text and no attachment"
 REASON_REFUSED_BY_RULES = "the request refused it: {message}"
 REASON_FILES_REFUSED = "attachments not accepted: {names}"
 REASON_FOLLOW_UP = "answer on the closed request {reference}: filed as its follow-up"
+REASON_TOO_LARGE = "message of {size} bytes, over the limit of {limit}"
+
+# Of a message over the size limit only the header is read, and at most this much of it:
+# plenty for any real header, a bound on a hostile one.
+HEAD_MAX_BYTES = 64 * 1024
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def max_message_bytes() -> int:
+    """The largest message acted on (bytes as stored: attachments encoded). The one home
+    of the limit, read by every transport before it downloads or reads a message."""
+    return settings.SUPPORTDESK.MAILIN_MAX_MESSAGE_BYTES
+
+
+def message_head(start: bytes) -> bytes:
+    """The header block of a message from its first bytes, at most HEAD_MAX_BYTES."""
+    start = start[:HEAD_MAX_BYTES]
+    end = _HEADER_END.search(start)
+    return start[: end.end()] if end else start
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +163,55 @@ def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
     Message-ID is already taken (a second fetch, or a concurrent ingest that commits
     first: PostgreSQL makes the later insert wait for it), the unique constraint rolls the
     whole transaction back, the reply and any answer with it. One statement, instead of
-    a claim row written first and updated at the end."""
+    a claim row written first and updated at the end.
+
+    A message over ``max_message_bytes()`` is refused unparsed (``ingest_oversize``);
+    transports check the size before they read a message, this is the last guard."""
+    if len(raw) > max_message_bytes():
+        return ingest_oversize(message_head(raw), size=len(raw), now=now, source=source)
     try:
         mail = _parse(raw)
     except (RecursionError, LookupError, ValueError, AssertionError):
         # A message the parser cannot read (thousands of nested parts, say) is recorded as
         # ignored, by its content, so a transport marks it done instead of retrying it.
         return _unreadable(raw, now=now, source=source)
+    return _record(
+        mail, original=raw, now=now, source=source, act=lambda record: _act(record, mail, now=now)
+    )
+
+
+def ingest_oversize(head: bytes, *, size: int, now: datetime, source: str) -> IngestOutcome:
+    """Act once on a message of ``size`` bytes, over ``max_message_bytes()``, known only by
+    its header (``head``: its first bytes; what follows the header is not read). A
+    transport calls this instead of downloading or reading the message, and marks it done
+    afterwards as it does any other: it is ``refused`` and its sender told the limit
+    (automatic mail is ``ignored``), recorded once per Message-ID like every message."""
+    head = message_head(head)
+    # Without a Message-ID the message is known by its header and size.
+    identity = head + b"\0" + str(size).encode()
+    try:
+        mail = _parse(head, identity=identity)
+    except (RecursionError, LookupError, ValueError, AssertionError):
+        return _unreadable(identity, now=now, source=source)
+    return _record(
+        mail,
+        original=None,
+        now=now,
+        source=source,
+        act=lambda record: _too_large(record, mail, size=size, now=now),
+    )
+
+
+def _record(
+    mail: _Mail,
+    *,
+    original: bytes | None,
+    now: datetime,
+    source: str,
+    act: Callable[[IncomingMail], IngestOutcome],
+) -> IngestOutcome:
+    """Run ``act`` and record the message with its outcome in one transaction (see
+    ``ingest``); a Message-ID already recorded rolls it all back as a duplicate."""
     record = IncomingMail(
         message_id=mail.message_id,
         sender=mail.sender[:254],
@@ -155,11 +220,12 @@ def ingest(raw: bytes, *, now: datetime, source: str) -> IngestOutcome:
         source=source[:32],
         action=Action.PENDING,
     )
-    record.raw.save("original.eml", ContentFile(raw), save=False)
+    if original is not None:
+        record.raw.save("original.eml", ContentFile(original), save=False)
     inserting = False
     try:
         with transaction.atomic():
-            outcome = _act(record, mail, now=now)
+            outcome = act(record)
             record.action = outcome.action
             record.reason = outcome.reason
             record.ticket_id = outcome.ticket_id
@@ -207,7 +273,8 @@ class _HeaderCache(HeaderRegistry):
 _POLICY = policy.default.clone(header_factory=_HeaderCache())
 
 
-def _parse(raw: bytes) -> _Mail:
+def _parse(raw: bytes, *, identity: bytes | None = None) -> _Mail:
+    """``identity``: the bytes that name a message without a Message-ID (default ``raw``)."""
     parsed = BytesParser(policy=_POLICY).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)
     raw_headers: dict[str, list[str]] = {}
@@ -216,7 +283,10 @@ def _parse(raw: bytes) -> _Mail:
     found = _MESSAGE_ID.search(raw_headers.get("message-id", [""])[0])
     # A message without its own id is known by its content: the same bytes twice are one.
     message_id = (
-        found.group(0) if found else f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
+        found.group(0)
+        if found
+        else f"<{hashlib.sha256(raw if identity is None else identity).hexdigest()}"
+        "@no-message-id.invalid>"
     )
     sender = parseaddr(raw_headers.get("from", [""])[0])[1].strip().lower()
     # Raw 8-bit bytes in an address arrive as surrogates; stored, they would fail forever.
@@ -755,6 +825,46 @@ def _refuse(
             subject=gettext("Your message to support was not delivered to a request"),
             body=body,
             now=now,
+        )
+    return IngestOutcome("refused", ticket.pk if ticket else None, mail.message_id, reason)
+
+
+def _too_large(record: IncomingMail, mail: _Mail, *, size: int, now: datetime) -> IngestOutcome:
+    """Nothing changes; the sender is told the message was too large, and the limit."""
+    reason = REASON_TOO_LARGE.format(size=size, limit=max_message_bytes())
+    ignored = _automatic(mail)
+    if ignored:
+        return IngestOutcome("ignored", None, mail.message_id, f"{ignored}; {reason}")
+    found, _named = _referenced_ticket(mail)
+    ticket = found.ticket if found is not None else None
+    allowed = found is not None and _customer_actor(found, mail.sender) is not None
+    link = (
+        _portal_link(
+            "portal:request_detail", found.ticket.organization.slug, found.ticket.reference
+        )
+        if found is not None and allowed
+        else _portal_link("home")
+    )
+    with translation.override(ticket.language if ticket else "en"):
+        _answer(
+            record,
+            mail,
+            subject=gettext("Your message to support was too large"),
+            body=gettext(
+                "Your message was not delivered: it is %(size)s, and e-mail to support can "
+                "be at most %(limit)s (attachments count about a third more once encoded for "
+                "e-mail).\n\nPlease send it again with fewer or smaller attachments, or "
+                "upload the files in the support portal: %(link)s\n"
+            )
+            % {
+                "size": filesizeformat(size),
+                "limit": filesizeformat(max_message_bytes()),
+                "link": link,
+            },
+            now=now,
+            # The people who may write to a request are always told (a receipt they got
+            # this hour must not swallow it); strangers at most once an hour, as refusals.
+            rate_limited=not (allowed or _admin_memberships(mail.sender)),
         )
     return IngestOutcome("refused", ticket.pk if ticket else None, mail.message_id, reason)
 

@@ -421,6 +421,8 @@ SUPPORTDESK = SupportdeskConfig(
     MAILIN_POLL_SECONDS=env_float("MAILIN_POLL_SECONDS", 10.0, minimum=1.0),
     MAILIN_IMAP=_mailin_imap(env_secret("MAILIN_IMAP_URL", "")),
     MAILIN_MAILDIR=Path(env_str("MAILIN_MAILDIR", str(DATA_DIR / "maildir"))),
+    # 25 MiB, what the large mail services accept: bigger mail is answered "too large".
+    MAILIN_MAX_MESSAGE_BYTES=env_int("MAILIN_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=65536),
     SWEEP_INTERVAL_SECONDS=env_float("SWEEP_INTERVAL_SECONDS", 30.0, minimum=0.5),
     SWEEP_BATCH_SIZE=env_int("SWEEP_BATCH_SIZE", 1000, minimum=1),
     # Concurrent sweeps on a backlog (PostgreSQL): about one per worker process.

@@ -164,9 +164,12 @@ def test_corpus_mail(
     assert files == list(expected.attachments)
 
 
-def test_a_25_mb_attachment_is_refused_but_the_text_is_taken(
+def test_an_attachment_over_the_file_limit_is_refused_but_the_text_is_taken(
     world: World, settings, tmp_path, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
+    """A file over ATTACHMENT_MAX_BYTES (10 MB) in a message under the message limit
+    (MAILIN_MAX_MESSAGE_BYTES, 25 MiB); a whole message over that is refused unread
+    (tests/mailin/test_size_limit.py)."""
     from email.message import EmailMessage
 
     settings.MEDIA_ROOT = str(tmp_path)
@@ -178,7 +181,7 @@ def test_a_25_mb_attachment_is_refused_but_the_text_is_taken(
     mail["Subject"] = f"Re: [{ticket.reference}] Cannot send mail"
     mail["Message-ID"] = "<large-attachment-0001@alpha.example>"
     mail.set_content("The full mailbox export is attached.")
-    big = b"%PDF-1.7\n" + b"0" * (25 * 1024 * 1024)
+    big = b"%PDF-1.7\n" + b"0" * (12 * 1024 * 1024)
     mail.add_attachment(big, maintype="application", subtype="pdf", filename="export.pdf")
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,18 +5,22 @@ Prints the outcome as one JSON line. The exit status is what an MTA understands
 (sysexits.h): 0 when the message was taken (replied, filed, refused — its sender has been
 answered —, ignored or a duplicate); 75 (EX_TEMPFAIL) when the database is unavailable,
 so the MTA keeps the message and retries; 66 (EX_NOINPUT) when there is nothing to read.
+
+A message over ``MAILIN_MAX_MESSAGE_BYTES`` is read to its end but not kept: it is refused
+from its header and size (its sender is told), and the exit status is 0 as for any refusal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mailin.transports import DATABASE_UNAVAILABLE, ingest
+from mailin.transports import DATABASE_UNAVAILABLE, ingest_stream
 
 EX_NOINPUT = 66
 EX_TEMPFAIL = 75
@@ -32,19 +36,22 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["file"]
-        try:
-            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as error:
-            raise CommandError(f"cannot read {name}: {error}", returncode=EX_NOINPUT) from None
-        if not raw.strip():
+        with contextlib.ExitStack() as stack:
+            try:
+                stream: BinaryIO = (
+                    sys.stdin.buffer if name == "-" else stack.enter_context(Path(name).open("rb"))
+                )
+            except OSError as error:
+                raise CommandError(f"cannot read {name}: {error}", returncode=EX_NOINPUT) from None
+            try:
+                outcome = ingest_stream(stream, source="pipe" if name == "-" else "file")
+            except DATABASE_UNAVAILABLE as error:
+                self.stdout.write(json.dumps({"action": "tempfail", "reason": str(error)}))
+                raise CommandError(
+                    "the database is unavailable; try again later", returncode=EX_TEMPFAIL
+                ) from None
+        if outcome is None:
             raise CommandError("the message is empty", returncode=EX_NOINPUT)
-        try:
-            outcome = ingest(raw, source="pipe" if name == "-" else "file")
-        except DATABASE_UNAVAILABLE as error:
-            self.stdout.write(json.dumps({"action": "tempfail", "reason": str(error)}))
-            raise CommandError(
-                "the database is unavailable; try again later", returncode=EX_TEMPFAIL
-            ) from None
         self.stdout.write(
             json.dumps(
                 {
