@@ -712,6 +712,11 @@ OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "") o
 OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "") or ""
 OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "") or ""
 OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "") or ""
+# Signing out of a single sign-on session also ends the provider's (RP-initiated logout):
+# the browser goes to this end-session endpoint (else the discovery document's
+# end_session_endpoint) with the ID token kept at sign-in, and back to the sign-in page.
+# A provider with neither: signing out ends the desk's session only.
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", "") or ""
 # ID tokens are signed with the provider's key (checked against its JWKS), never HS256
 # (a secret shared with the provider could then mint tokens).
 OIDC_RP_SIGN_ALGO = env_choice(
@@ -725,6 +730,8 @@ OIDC_USE_PKCE = True
 OIDC_CREATE_USER = False
 OIDC_TIMEOUT = 10
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "supportdesk.sso.provider_logout_url"
 LOGIN_REDIRECT_URL_FAILURE = "login"
 
 
@@ -751,7 +758,18 @@ if SSO_ENABLED:
         raise ImproperlyConfigured(
             f"OIDC_RP_CLIENT_ID needs OIDC_OP_ISSUER, or {', '.join(_sso_missing)}."
         )
-    for _name, _url in {"OIDC_OP_ISSUER": OIDC_OP_ISSUER, **_sso_endpoints}.items():
+    _sso_urls = {
+        "OIDC_OP_ISSUER": OIDC_OP_ISSUER,
+        **_sso_endpoints,
+        "OIDC_OP_LOGOUT_ENDPOINT": OIDC_OP_LOGOUT_ENDPOINT,
+    }
+    for _name, _url in _sso_urls.items():
         if _url:
             _sso_endpoint(_name, _url)
+    # The Sign out button is a form whose answer redirects to the provider's end-session
+    # endpoint, and browsers hold that redirect to form-action: its origin is allowed (the
+    # issuer's when the endpoint is discovered).
+    _sso_logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT or OIDC_OP_ISSUER)
+    if _sso_logout.netloc:
+        SECURE_CSP["form-action"].append(f"{_sso_logout.scheme}://{_sso_logout.netloc}")
     AUTHENTICATION_BACKENDS.append("supportdesk.sso.StaffOIDCBackend")

@@ -45,8 +45,21 @@ def test_production_with_single_sign_on_passes_the_deploy_check(tmp_path: Path) 
         ({"OIDC_OP_ISSUER": "http://id.example.com"}, "OIDC_OP_ISSUER must be https://"),
         ({"OIDC_OP_JWKS_ENDPOINT": "id.example.com/jwks"}, "is not an http(s) URL"),
         ({"OIDC_RP_SIGN_ALGO": "HS256"}, "OIDC_RP_SIGN_ALGO='HS256' must be one of"),
+        (
+            {"OIDC_OP_LOGOUT_ENDPOINT": "http://id.example.com/logout"},
+            "OIDC_OP_LOGOUT_ENDPOINT must be https://",
+        ),
+        ({"OIDC_OP_LOGOUT_ENDPOINT": "/logout"}, "is not an http(s) URL"),
     ],
-    ids=["no-secret", "no-provider", "plain-http", "not-a-url", "shared-secret-signing"],
+    ids=[
+        "no-secret",
+        "no-provider",
+        "plain-http",
+        "not-a-url",
+        "shared-secret-signing",
+        "plain-http-logout",
+        "logout-not-a-url",
+    ],
 )
 def test_a_half_or_unsafe_configuration_refuses_to_start(
     tmp_path: Path, override: dict[str, str], message: str
@@ -56,3 +69,31 @@ def test_a_half_or_unsafe_configuration_refuses_to_start(
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "allowed"),
+    [
+        ({}, "https://id.example.com"),
+        (
+            {"OIDC_OP_LOGOUT_ENDPOINT": "https://logout.example.com/end"},
+            "https://logout.example.com",
+        ),
+    ],
+    ids=["issuer", "logout-endpoint"],
+)
+def test_the_sign_out_form_may_redirect_to_the_providers_end_session_endpoint(
+    tmp_path: Path, override: dict[str, str], allowed: str
+) -> None:
+    """The Sign out button's answer redirects to the provider, and browsers hold a form's
+    redirects to form-action: the provider's origin is allowed there, nothing else."""
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(*map(str, settings.SECURE_CSP['form-action']))",
+        SUPPORTDESK_DATA_DIR=str(tmp_path),
+        **{**PRODUCTION, **SSO, **override},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["'self'", allowed]
