@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ChangeAction(models.TextChoices):
@@ -92,7 +93,8 @@ class PolicyChange(models.Model):
 
 class PreviewStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
+    # A job's words, not the SLA clock's ("Running" of a clock reads differently in Polish).
+    RUNNING = "running", pgettext_lazy("job status", "Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
     # The draft changed, was published or discarded before a worker took it.
