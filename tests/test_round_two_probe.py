@@ -349,22 +349,31 @@ def test_an_unknown_webhook_action_changes_nothing(
     client: Client, world: World, keys: Keys
 ) -> None:
     """Before: any POST without "delete" fell through to the on/off switch, whose missing
-    "active" means off, so a mistyped or forged action switched the endpoint off."""
+    "active" meant off, so a mistyped or forged action, or an empty form, switched the
+    endpoint off."""
     created = bearer(keys.a_secret).post(
         "/api/v1/webhooks/", {"url": PUBLIC_URL, "event_types": ["ticket.created"]}, format="json"
     )
     endpoint = created.json()["id"]
     client.force_login(world.admin_a.user)
-    for action in ("delet", "pause", NUL, LONG):
-        response = client.post(_hook(endpoint), {"action": action})
-        assert response.status_code == 400, action
+    for data in (
+        *({"action": action} for action in ("delet", "pause", NUL, LONG)),
+        {},
+        {"active": ""},
+        {"active": "yes"},
+        {"active": NUL},
+    ):
+        response = client.post(_hook(endpoint), data)
+        assert response.status_code == 400, data
         assert "Unknown action" in response.content.decode()
     hook = WebhookEndpoint.objects.get()
     assert hook.is_active
     assert not AuditEntry.objects.filter(action=Action.WEBHOOK_PAUSED).exists()
-    # The page's own buttons still work: no action is the switch, "delete" deletes.
-    assert client.post(_hook(endpoint)).status_code == 302
+    # The page's own buttons still work: the switch says which way, "delete" deletes.
+    assert client.post(_hook(endpoint), {"active": "off"}).status_code == 302
     assert WebhookEndpoint.objects.get().is_active is False
+    assert client.post(_hook(endpoint), {"active": "on"}).status_code == 302
+    assert WebhookEndpoint.objects.get().is_active is True
     assert client.post(_hook(endpoint), {"action": "delete"}).status_code == 302
     assert not WebhookEndpoint.objects.exists()
 

@@ -39,8 +39,8 @@ class EndpointForm(forms.Form):
     )
 
 
-class ToggleForm(forms.Form):
-    active = forms.BooleanField(required=False)
+# The endpoint page's on/off switch: its forms say which way.
+SWITCH = {"on": True, "off": False}
 
 
 def _endpoint_or_404(request: TenantRequest, endpoint_id: int) -> WebhookEndpoint:
@@ -103,23 +103,20 @@ def endpoint_detail(request: TenantRequest, endpoint: int) -> HttpResponse:
         services.endpoint_delete(endpoint=hook, actor=request.user)
         messages.success(request, _("The webhook endpoint is deleted."))
         return redirect("portal:settings_webhooks", org=request.organization.slug)
-    if action:
-        # Only a switch (no action) or a delete: anything else must not fall through to
-        # the switch, whose missing "active" means off.
+    switch = SWITCH.get(request.POST.get("active", "")) if action == "" else None
+    if action is not None and switch is None:
+        # A delete, or a switch that says which way ("on" or "off"): anything else, an
+        # empty or forged form included, changes nothing.
         messages.error(request, ERR_UNKNOWN_ACTION)
         status = 400
-    elif action is not None:
-        toggle = ToggleForm(request.POST)
-        if toggle.is_valid():
-            services.endpoint_set_active(
-                endpoint=hook, active=toggle.cleaned_data["active"], actor=request.user
-            )
-            messages.success(
-                request,
-                _("The endpoint is switched on.")
-                if hook.is_active
-                else _("The endpoint is switched off."),
-            )
+    elif switch is not None:
+        services.endpoint_set_active(endpoint=hook, active=switch, actor=request.user)
+        messages.success(
+            request,
+            _("The endpoint is switched on.")
+            if hook.is_active
+            else _("The endpoint is switched off."),
+        )
         return redirect("portal:settings_webhook", org=request.organization.slug, endpoint=hook.pk)
     return render(
         request,

@@ -97,7 +97,7 @@ def test_webhook_pages_register_log_and_resend(world: World, client: Client) -> 
     client.post(resend)
     assert WebhookDelivery.objects.get().status == DeliveryStatus.PENDING
 
-    client.post(_url("settings_webhook", endpoint=endpoint.pk))  # no "active": switch off
+    client.post(_url("settings_webhook", endpoint=endpoint.pk), {"active": "off"})
     assert WebhookEndpoint.objects.get().is_active is False
     client.post(_url("settings_webhook", endpoint=endpoint.pk), {"active": "on"})
     assert WebhookEndpoint.objects.get().is_active is True

@@ -88,7 +88,7 @@ def test_every_change_through_the_portal_is_audited(
     pk = str(endpoint.pk)
     delivery = _one_delivery(endpoint, client_a)
     client.post(url("settings_webhook_resend", endpoint=endpoint.pk, delivery=delivery.pk))
-    client.post(url("settings_webhook", endpoint=endpoint.pk))  # switch off
+    client.post(url("settings_webhook", endpoint=endpoint.pk), {"active": "off"})
     client.post(url("settings_webhook", endpoint=endpoint.pk), {"active": "on"})
     client.post(url("settings_webhook", endpoint=endpoint.pk), {"action": "delete"})
 
