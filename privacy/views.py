@@ -4,8 +4,6 @@ form parses, a service writes, the page shows the result."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
@@ -17,12 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.refusals import captured, into_form
 from privacy import forms as privacy_forms
-from privacy import services
+from privacy import selectors, services
 from privacy.models import ExportJob, ExportVia
 from tenants.access import AgentRequest, TenantRequest, supervisor_view, tenant_view
 from tenants.models import Membership, User
 from tenants.retention import retention_set
-from tickets.models import Ticket
 
 
 def _download(request: AgentRequest | TenantRequest, job: ExportJob) -> HttpResponseBase:
@@ -59,17 +56,6 @@ def _gone(request: AgentRequest | TenantRequest, job: ExportJob) -> HttpResponse
     )
 
 
-def _impact(person: User, organization: Any = None) -> dict[str, int]:
-    """What the confirmation page tells before an erasure."""
-    filed = Ticket.objects.filter(created_by=person)
-    if organization is not None:
-        filed = filed.filter(organization=organization)
-    return {
-        "memberships": Membership.objects.filter(user=person).count(),
-        "filed": filed.count(),
-    }
-
-
 # --- Desk -------------------------------------------------------------------------------------
 
 
@@ -100,9 +86,7 @@ def desk_home(request: AgentRequest) -> HttpResponse:
         {
             "export_form": export_form,
             "erase_form": erase_form,
-            "jobs": ExportJob.objects.requested_by(request.user)
-            .filter(requested_via=ExportVia.DESK)
-            .select_related("organization", "person")[:20],
+            "jobs": selectors.recent_exports(request.user, via=ExportVia.DESK),
         },
         status=status,
     )
@@ -131,7 +115,7 @@ def desk_erase(request: AgentRequest, person: int) -> HttpResponse:
         "privacy/erase.html",
         {
             "person": found,
-            "impact": _impact(found),
+            "impact": selectors.erasure_impact(found),
             "refusal": refusal,
             "already": found.email == services.erased_email(found.pk),
             "cancel_url": "privacy:home",
@@ -179,11 +163,7 @@ def _refused(request: TenantRequest) -> HttpResponse:
 
 
 def _members(request: TenantRequest) -> list[Membership]:
-    return list(
-        Membership.objects.filter(organization=request.organization)
-        .select_related("user")
-        .order_by("user__email")
-    )
+    return selectors.organization_members(request.organization)
 
 
 @tenant_view(admin_only=True)
@@ -233,9 +213,9 @@ def portal_home(request: TenantRequest) -> HttpResponse:
             "members": members,
             "retention_form": retention_form,
             "export_form": export_form,
-            "jobs": ExportJob.objects.requested_by(request.user)
-            .filter(requested_via=ExportVia.PORTAL, organization=organization)
-            .select_related("organization", "person")[:20],
+            "jobs": selectors.recent_exports(
+                request.user, via=ExportVia.PORTAL, organization=organization
+            ),
         },
         status=status,
     )
@@ -274,7 +254,7 @@ def portal_erase(request: TenantRequest, member: int) -> HttpResponse:
         "privacy/erase.html",
         {
             "person": person,
-            "impact": _impact(person, request.organization),
+            "impact": selectors.erasure_impact(person, request.organization),
             "refusal": refusal,
             "already": person.email == services.erased_email(person.pk),
             "organization": request.organization,
@@ -315,9 +295,9 @@ def portal_mine(request: TenantRequest) -> HttpResponse:
         "privacy/portal_mine.html",
         {
             "organization": organization,
-            "jobs": ExportJob.objects.requested_by(request.user)
-            .filter(requested_via=ExportVia.PORTAL, organization=organization, person=request.user)
-            .select_related("organization", "person")[:20],
+            "jobs": selectors.recent_exports(
+                request.user, via=ExportVia.PORTAL, organization=organization, person=request.user
+            ),
         },
     )
 
