@@ -64,6 +64,7 @@ NOT_PAGES: dict[str, str] = {
     "desk:queue_rows": "htmx fragment: the queue's rows",
     "notices:bell": "htmx fragment: the notices bell",
     "slapolicies:job_progress": "htmx fragment: a re-measure's progress bar",
+    "slapolicies:review_preview": "htmx fragment: an SLA review preview's progress, then result",
     "privacy:export_progress": "htmx fragment: an export's progress bar",
     "privacy:export_download": "a download",
     "privacy_portal:export_progress": "htmx fragment: an export's progress bar",
