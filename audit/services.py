@@ -97,6 +97,67 @@ def record_changes(
     )
 
 
+def save_recorded[M: models.Model](
+    instance: M,
+    *,
+    fields: Sequence[str],
+    created: str,
+    changed: str,
+    actor: Any,
+    now: datetime,
+    label: str = "",
+) -> M:
+    """Save ``instance`` with one audit row: ``created`` with its ``fields`` when it is
+    new, else ``changed`` with the fields that differ from the stored row (read under a
+    row lock; none, and no row, when nothing does). Call it inside the caller's
+    transaction."""
+    model = type(instance)
+    stored = (
+        None
+        if instance._state.adding
+        else model._default_manager.select_for_update().filter(pk=instance.pk).first()
+    )
+    instance.save()
+    current = values_of(instance, fields)
+    if stored is None:
+        record(
+            action=created, actor=actor, target=instance, target_label=label, after=current,
+            now=now,
+        )  # fmt: skip
+    else:
+        record_changes(
+            action=changed,
+            actor=actor,
+            target=instance,
+            target_label=label,
+            before=values_of(stored, fields),
+            after=current,
+            now=now,
+        )
+    return instance
+
+
+def delete_recorded(
+    instance: models.Model,
+    *,
+    fields: Sequence[str],
+    deleted: str,
+    actor: Any,
+    now: datetime,
+    label: str = "",
+) -> None:
+    """Delete ``instance``; its audit row keeps its ``fields``."""
+    record(
+        action=deleted,
+        actor=actor,
+        target=instance,
+        target_label=label,
+        before=values_of(instance, fields),
+        now=now,
+    )
+    instance.delete()
+
+
 def forget_person(*, user_id: int, replacement: str, names: Sequence[str] = ()) -> int:
     """Erasure (POLICY privacy, issue 17): the rows a person made keep the fact but lose the
     name. The only write to existing rows the application makes, and it changes only the

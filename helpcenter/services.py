@@ -194,92 +194,54 @@ def product_save(*, product: Service, actor: User | None, now: datetime) -> Serv
     """Create a product or save its changes, with an audit row naming what changed (a save
     that changes nothing writes none). The name is the label: the seeded names are
     translated only when shown."""
-    stored = (
-        None
-        if product._state.adding
-        else Service.objects.select_for_update().filter(pk=product.pk).first()
+    return audit.save_recorded(
+        product,
+        fields=PRODUCT_FIELDS,
+        created=Action.PRODUCT_CREATED,
+        changed=Action.PRODUCT_CHANGED,
+        actor=actor,
+        now=now,
+        label=product.name,
     )
-    product.save()
-    current = audit.values_of(product, PRODUCT_FIELDS)
-    if stored is None:
-        audit.record(
-            action=Action.PRODUCT_CREATED,
-            actor=actor,
-            target=product,
-            target_label=product.name,
-            after=current,
-            now=now,
-        )
-    else:
-        audit.record_changes(
-            action=Action.PRODUCT_CHANGED,
-            actor=actor,
-            target=product,
-            target_label=product.name,
-            before=audit.values_of(stored, PRODUCT_FIELDS),
-            after=current,
-            now=now,
-        )
-    return product
 
 
 @transaction.atomic
 def product_delete(*, product: Service, actor: User | None, now: datetime) -> None:
-    audit.record(
-        action=Action.PRODUCT_DELETED,
+    audit.delete_recorded(
+        product,
+        fields=PRODUCT_FIELDS,
+        deleted=Action.PRODUCT_DELETED,
         actor=actor,
-        target=product,
-        target_label=product.name,
-        before=audit.values_of(product, PRODUCT_FIELDS),
         now=now,
+        label=product.name,
     )
-    product.delete()
 
 
 @transaction.atomic
 def support_line_save(*, line: SupportLine, actor: User | None, now: datetime) -> SupportLine:
     """Create a phone line or save its changes, with an audit row naming what changed
     (a save that changes nothing writes none)."""
-    stored = (
-        None
-        if line._state.adding
-        else SupportLine.objects.select_for_update().filter(pk=line.pk).first()
+    return audit.save_recorded(
+        line,
+        fields=SUPPORT_LINE_FIELDS,
+        created=Action.SUPPORT_LINE_CREATED,
+        changed=Action.SUPPORT_LINE_CHANGED,
+        actor=actor,
+        now=now,
+        label=_support_line_label(line),
     )
-    line.save()
-    current = audit.values_of(line, SUPPORT_LINE_FIELDS)
-    if stored is None:
-        audit.record(
-            action=Action.SUPPORT_LINE_CREATED,
-            actor=actor,
-            target=line,
-            target_label=_support_line_label(line),
-            after=current,
-            now=now,
-        )
-    else:
-        audit.record_changes(
-            action=Action.SUPPORT_LINE_CHANGED,
-            actor=actor,
-            target=line,
-            target_label=_support_line_label(line),
-            before=audit.values_of(stored, SUPPORT_LINE_FIELDS),
-            after=current,
-            now=now,
-        )
-    return line
 
 
 @transaction.atomic
 def support_line_delete(*, line: SupportLine, actor: User | None, now: datetime) -> None:
-    audit.record(
-        action=Action.SUPPORT_LINE_DELETED,
+    audit.delete_recorded(
+        line,
+        fields=SUPPORT_LINE_FIELDS,
+        deleted=Action.SUPPORT_LINE_DELETED,
         actor=actor,
-        target=line,
-        target_label=_support_line_label(line),
-        before=audit.values_of(line, SUPPORT_LINE_FIELDS),
         now=now,
+        label=_support_line_label(line),
     )
-    line.delete()
 
 
 # --- Service health (POL-SELF-1) ----------------------------------------------------------

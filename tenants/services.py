@@ -1022,41 +1022,23 @@ PARTNER_FIELDS = ("name", "phone", "email", "url")
 def partner_save(*, partner: Partner, actor: User | None, now: datetime) -> Partner:
     """Create a partner or save its changes, with an audit row naming what changed (a
     save that changes nothing writes none)."""
-    stored = (
-        None
-        if partner._state.adding
-        else Partner.objects.select_for_update().filter(pk=partner.pk).first()
+    return audit.save_recorded(
+        partner,
+        fields=PARTNER_FIELDS,
+        created=Action.PARTNER_CREATED,
+        changed=Action.PARTNER_CHANGED,
+        actor=actor,
+        now=now,
     )
-    partner.save()
-    current = audit.values_of(partner, PARTNER_FIELDS)
-    if stored is None:
-        audit.record(
-            action=Action.PARTNER_CREATED, actor=actor, target=partner, after=current, now=now
-        )
-    else:
-        audit.record_changes(
-            action=Action.PARTNER_CHANGED,
-            actor=actor,
-            target=partner,
-            before=audit.values_of(stored, PARTNER_FIELDS),
-            after=current,
-            now=now,
-        )
-    return partner
 
 
 @transaction.atomic
 def partner_delete(*, partner: Partner, actor: User | None, now: datetime) -> None:
     """Delete a partner (one no organization names: they protect it); the audit row keeps
     its details."""
-    audit.record(
-        action=Action.PARTNER_DELETED,
-        actor=actor,
-        target=partner,
-        before=audit.values_of(partner, PARTNER_FIELDS),
-        now=now,
+    audit.delete_recorded(
+        partner, fields=PARTNER_FIELDS, deleted=Action.PARTNER_DELETED, actor=actor, now=now
     )
-    partner.delete()
 
 
 # What decides a staff account's reach: the admin site, the desk, every permission.
